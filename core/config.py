@@ -1,0 +1,240 @@
+"""The one description of a run: a frozen RunConfig made of data, model and
+training sub-configs, validated at construction.
+
+`to_params()` flattens it to MLflow params ("model.hidden_size" -> "64") and
+`RunConfig.from_params()` is its exact inverse. Every user-facing option of a
+run lives here, so the CLI, the dashboard and sweeps all build the same object.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field, fields
+
+WORKLOADS = ("heartbeat",)
+CELLS = ("rnn", "gru", "lstm")
+SEQUENCE_MODES = ("padded", "packed", "trimmed")
+ACTIVATIONS = ("relu", "mish", "tanh")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SAMPLERS = ("none", "weighted")
+NORMALIZATIONS = ("none", "zscore")
+SCHEDULES = ("none", "cosine", "onecycle")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
+
+
+def _choice(name: str, value: str, choices: typing.Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    workload: str = "heartbeat"
+    sample: float = 1.0  # fraction of train and validation kept (stratified, every class kept)
+    val_fraction: float = 0.1  # validation carved from train, stratified
+    split_seed: int = 2018  # seed of the train/val split and of the sample
+    normalize: str = "none"  # "zscore": standardise with train statistics
+    noise_std: float = 0.0  # augmentation (train only): gaussian noise on valid steps
+    scale_range: float = 0.0  # augmentation: amplitude x U(1-r, 1+r)
+    max_shift: int = 0  # augmentation: time shift by up to this many steps
+
+    def validate(self) -> None:
+        _choice("data.workload", self.workload, WORKLOADS)
+        _check(0.0 < self.sample <= 1.0, f"data.sample={self.sample} must be in (0, 1], e.g. 0.1 for a 10% sample")
+        _check(0.0 < self.val_fraction < 1.0, f"data.val_fraction={self.val_fraction} must be in (0, 1)")
+        _check(self.split_seed >= 0, f"data.split_seed={self.split_seed} must be >= 0")
+        _choice("data.normalize", self.normalize, NORMALIZATIONS)
+        _check(self.noise_std >= 0, f"data.noise_std={self.noise_std} must be >= 0")
+        _check(0 <= self.scale_range < 1, f"data.scale_range={self.scale_range} must be in [0, 1)")
+        _check(self.max_shift >= 0, f"data.max_shift={self.max_shift} must be >= 0")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "gru"  # a registry name: see core.models.list_models()
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0  # between recurrent layers (needs num_layers > 1)
+    trim_steps: int = 37  # trimmed models: trailing steps dropped (187 -> 150)
+    head_hidden: int = 0  # 0: linear head; > 0: one hidden linear layer of this size
+    head_activation: str = "relu"
+    head_dropout: float = 0.0
+
+    @property
+    def cell(self) -> str:
+        return self.name.split("-")[0]
+
+    @property
+    def sequence_mode(self) -> str:
+        parts = self.name.split("-")
+        return parts[1] if len(parts) > 1 else "padded"
+
+    def validate(self) -> None:
+        from core.models import list_models  # the registry is the source of truth
+
+        _choice("model.name", self.name, list_models())
+        _check(self.hidden_size >= 1, f"model.hidden_size={self.hidden_size} must be a positive integer")
+        _check(self.hidden_size <= 4096, f"model.hidden_size={self.hidden_size} is too large (max 4096)")
+        _check(1 <= self.num_layers <= 16, f"model.num_layers={self.num_layers} must be between 1 and 16")
+        _check(0.0 <= self.dropout < 1.0, f"model.dropout={self.dropout} must be in [0, 1)")
+        _check(self.trim_steps >= 0, f"model.trim_steps={self.trim_steps} must be >= 0")
+        _check(self.head_hidden >= 0, f"model.head_hidden={self.head_hidden} must be >= 0 (0 = no hidden layer)")
+        _choice("model.head_activation", self.head_activation, ACTIVATIONS)
+        _check(0.0 <= self.head_dropout < 1.0, f"model.head_dropout={self.head_dropout} must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "none"  # learning-rate schedule over the epochs
+    grad_clip: float = 0.0  # max gradient norm; 0 = off
+    label_smoothing: float = 0.0
+    class_weighted_loss: bool = False  # cross-entropy weighted by inverse class frequency
+    sampler: str = "none"  # "weighted": WeightedRandomSampler by inverse class frequency
+    bucket: bool = False  # batches of similar length, each cut to its longest (faster; padded models see less padding)
+    early_stopping: int = 0  # patience in epochs; 0 = off
+    monitor: str = "macro_f1"  # validation metric for early stopping and the best epoch
+    restore_best: bool = True  # reload the best epoch's weights before testing
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        _check(1 <= self.epochs <= 10_000, f"train.epochs={self.epochs} must be between 1 and 10000")
+        _check(1 <= self.batch_size <= 65_536, f"train.batch_size={self.batch_size} must be between 1 and 65536")
+        _choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        _check(0.0 < self.lr < 10.0, f"train.lr={self.lr} must be in (0, 10)")
+        _check(self.weight_decay >= 0, f"train.weight_decay={self.weight_decay} must be >= 0")
+        _choice("train.schedule", self.schedule, SCHEDULES)
+        _check(self.grad_clip >= 0, f"train.grad_clip={self.grad_clip} must be >= 0 (0 = off)")
+        _check(0.0 <= self.label_smoothing < 1.0, f"train.label_smoothing={self.label_smoothing} must be in [0, 1)")
+        _choice("train.sampler", self.sampler, SAMPLERS)
+        _check(self.early_stopping >= 0, f"train.early_stopping={self.early_stopping} must be >= 0 (0 = off)")
+        _choice("train.monitor", self.monitor, MONITOR_METRICS)
+        _check(self.seed >= 0, f"train.seed={self.seed} must be >= 0")
+        _choice("train.device", self.device, DEVICES)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        for part in (self.data, self.model, self.train):
+            _check_types(part)
+            part.validate()
+
+    # -- MLflow params -------------------------------------------------
+    def to_params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for section in SECTIONS:
+            part = getattr(self, section)
+            for f in fields(part):
+                params[f"{section}.{f.name}"] = _to_str(getattr(part, f.name))
+        return params
+
+    @classmethod
+    def from_params(cls, params: typing.Mapping[str, str]) -> "RunConfig":
+        """Inverse of to_params. Unknown keys are ignored (other params of the
+        run); missing keys take their defaults."""
+        parts = {}
+        for section, part_cls in SECTIONS.items():
+            kwargs = {}
+            hints = typing.get_type_hints(part_cls)
+            for f in fields(part_cls):
+                key = f"{section}.{f.name}"
+                if key in params:
+                    kwargs[f.name] = _from_str(key, params[key], hints[f.name])
+            parts[section] = part_cls(**kwargs)
+        return cls(**parts)
+
+    def replace(self, **overrides: typing.Any) -> "RunConfig":
+        """Copy with dotted overrides: cfg.replace(**{"model.hidden_size": 32})."""
+        params = self.to_params()
+        for key, value in overrides.items():
+            if key not in params:
+                raise ValueError(f"unknown option {key!r}; valid options: {', '.join(sorted(params))}")
+            params[key] = _to_str(value)
+        return RunConfig.from_params(params)
+
+    def digest(self) -> str:
+        """Stable short hash of the config (same config, same digest)."""
+        return hashlib.sha256(json.dumps(self.to_params(), sort_keys=True).encode()).hexdigest()[:12]
+
+    def describe(self) -> str:
+        m = self.model
+        bi = "bi-" if m.bidirectional else ""
+        extra = " +weighted sampler" if self.train.sampler == "weighted" else ""
+        return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def option_names() -> list[str]:
+    return list(RunConfig().to_params())
+
+
+def _to_str(value: typing.Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _from_str(key: str, text: typing.Any, typ: type) -> typing.Any:
+    if not isinstance(text, str):
+        text = _to_str(text)
+    try:
+        if typ is bool:
+            low = text.strip().lower()
+            if low in ("true", "1", "yes"):
+                return True
+            if low in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if typ is int:
+            return int(text)
+        if typ is float:
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return value
+        return str(text)
+    except ValueError:
+        raise ValueError(f"{key}={text!r} is not a valid {typ.__name__}") from None
+
+
+def _check_types(part: typing.Any) -> None:
+    hints = typing.get_type_hints(type(part))
+    for f in fields(part):
+        value = getattr(part, f.name)
+        typ = hints[f.name]
+        name = f"{type(part).__name__.replace('Config', '').lower()}.{f.name}"
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            object.__setattr__(part, f.name, float(value))
+            continue
+        ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
+        if typ is float and isinstance(value, float) and (value != value or abs(value) == float("inf")):
+            ok = False
+        if not ok:
+            raise ValueError(f"{name}={value!r} must be a {typ.__name__}")
+
+
+def to_json(cfg: RunConfig) -> str:
+    return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)

@@ -1,0 +1,475 @@
+"""The heartbeat workload (MIT-BIH Arrhythmia Database, 5 AAMI classes).
+
+Owns: reading Kaggle's "ECG Heartbeat Categorization" CSVs, building the same
+187-sample beats from raw PhysioNet records (folder, .zip or .tar.*) with wfdb,
+downloading those records, the processed cache (keyed by a hash of the input
+bytes and the recipe), Kaggle-format export, and the train/val/test splits.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import time
+import urllib.request
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from core.data.sampling import class_counts, stratified_sample, stratified_split
+
+CLASS_NAMES = ("N", "S", "V", "F", "Q")
+NUM_CLASSES = 5
+BEAT_LENGTH = 187
+RECIPE_VERSION = "mitbih-kaggle-v1"
+PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"
+KAGGLE_FILES = ("mitbih_train.csv", "mitbih_test.csv")
+# Kaggle's class totals and test counts (N, S, V, F, Q): when a raw build has
+# exactly Kaggle's totals, the test split takes Kaggle's per-class sizes.
+KAGGLE_TOTALS = (90589, 2779, 7236, 803, 8039)
+KAGGLE_TEST_COUNTS = (18118, 556, 1448, 162, 1608)
+TEST_FRACTION = 0.2
+SPLIT_SEED = 2018
+
+# AAMI mapping of MIT-BIH beat symbols
+AAMI = {
+    **{s: 0 for s in "NLRej"},
+    **{s: 1 for s in "AaJS"},
+    **{s: 2 for s in "VE"},
+    "F": 3,
+    **{s: 4 for s in "/fQ"},
+}
+RECORD_RE = re.compile(r"^(\d{3})\.(hea|dat|atr)$")
+MAX_ARCHIVE_BYTES = 2 * 1024**3  # refuse to unpack more than this (zip bombs)
+
+Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+# ---------------------------------------------------------------------------
+# the in-memory form
+@dataclass
+class Beats:
+    """Beats as arrays, one row each: x (N, 187) float32 in [0, 1] zero-padded,
+    y (N,) int64 class, length (N,) true length, record (N,) record id or -1,
+    split (N,) 0 train / 1 test."""
+
+    x: np.ndarray
+    y: np.ndarray
+    length: np.ndarray
+    record: np.ndarray
+    split: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> "Beats":
+        return Beats(self.x[idx], self.y[idx], self.length[idx], self.record[idx], self.split[idx])
+
+    def counts(self) -> dict[str, int]:
+        return dict(zip(CLASS_NAMES, (int(c) for c in class_counts(self.y, NUM_CLASSES))))
+
+
+def true_lengths(x: np.ndarray) -> np.ndarray:
+    """Position after the last non-zero value of each row (zeros also occur
+    inside beats, so this is not the count of non-zeros); at least 1."""
+    nonzero = x != 0
+    last = x.shape[1] - np.argmax(nonzero[:, ::-1], axis=1)
+    return np.where(nonzero.any(axis=1), last, 1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Kaggle CSVs
+def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read one Kaggle file: 187 values in [0, 1] then the label 0..4, no header.
+    Returns (x float32 (N, 187), y int64 (N,)); any bad row is a ValueError that
+    names the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found; give the folder that holds {' and '.join(KAGGLE_FILES)}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty; download it again")
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, header=None, dtype=str, na_filter=False, engine="c", encoding="ascii")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a plain ASCII CSV ({exc.reason} at byte {exc.start}); is this the Kaggle file?") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty; download it again") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path}: {_parser_message(exc)}; each line must have {BEAT_LENGTH} values and a label") from None
+    if frame.shape[1] != BEAT_LENGTH + 1:
+        raise ValueError(
+            f"{path}: found {frame.shape[1]} columns, expected {BEAT_LENGTH + 1} "
+            f"({BEAT_LENGTH} values then the label); is this a Kaggle mitbih_*.csv file?"
+        )
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    blank = frame.to_numpy() == ""
+    bad = np.isnan(values) | blank
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        text = frame.iat[row, col]
+        what = "is empty (the line may be truncated)" if text == "" else f"is not a number: {text[:40]!r}"
+        raise ValueError(f"{path}, line {row + 1}, column {col + 1} {what}; fix or re-download the file")
+    inf = np.isinf(values)
+    if inf.any():
+        row, col = np.argwhere(inf)[0]
+        raise ValueError(f"{path}, line {row + 1}, column {col + 1} is infinite; values must be finite numbers in [0, 1]")
+    labels = values[:, -1]
+    wrong = (labels != np.round(labels)) | (labels < 0) | (labels > NUM_CLASSES - 1)
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise ValueError(
+            f"{path}, line {row + 1}: label {labels[row]!r} is not a class 0..4 (N, S, V, F, Q); "
+            "the last column must be the class"
+        )
+    return values[:, :-1].astype(np.float32), labels.astype(np.int64)
+
+
+def _parser_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[-1]
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        return f"line {match.group(2)} has {match.group(3)} values, expected {match.group(1)}"
+    return text
+
+
+def beats_from_kaggle(folder: Path) -> Beats:
+    parts = []
+    for split, name in enumerate(KAGGLE_FILES):
+        x, y = read_kaggle_csv(folder / name)
+        parts.append((x, y, np.full(len(y), split, np.uint8)))
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    split = np.concatenate([p[2] for p in parts])
+    return Beats(x, y, true_lengths(x), np.full(len(y), -1, np.int64), split)
+
+
+def write_kaggle_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    """Kaggle's own layout: every value as %.18e, the label last, no header."""
+    rows = np.concatenate([x.astype(np.float64), y.astype(np.float64)[:, None]], axis=1)
+    with open(path, "w", encoding="ascii") as fh:
+        np.savetxt(fh, rows, fmt="%.18e", delimiter=",")
+
+
+# ---------------------------------------------------------------------------
+# raw PhysioNet records
+def beats_from_record(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols: Iterable[str]) -> tuple[np.ndarray, ...]:
+    """The Kaggle recipe for one record (channel 0, raw ADC values):
+    each AAMI beat but the record's last, from its annotation sample s,
+    x[s : s + floor(1.2 T) : 3] with T the distance to the next annotation,
+    min-max over the whole segment, then truncated or zero-padded to 187."""
+    symbols = list(ann_symbols)
+    ann_samples = np.asarray(ann_samples, dtype=np.int64)
+    beat_idx = [i for i, s in enumerate(symbols) if s in AAMI]
+    beat_idx = beat_idx[:-1]  # the last beat of each record is dropped
+    signal = np.asarray(signal, dtype=np.float64)
+    x = np.zeros((len(beat_idx), BEAT_LENGTH), np.float32)
+    y = np.empty(len(beat_idx), np.int64)
+    starts = np.empty(len(beat_idx), np.int64)
+    keep = np.ones(len(beat_idx), bool)
+    for row, i in enumerate(beat_idx):
+        s = int(ann_samples[i])
+        span = int(np.floor(1.2 * (ann_samples[i + 1] - s)))
+        seg = signal[s : s + span : 3]
+        if len(seg) == 0:
+            keep[row] = False
+            continue
+        lo, hi = seg.min(), seg.max()
+        seg = (seg - lo) / (hi - lo) if hi > lo else np.zeros_like(seg)
+        seg = seg[:BEAT_LENGTH].astype(np.float32)
+        x[row, : len(seg)] = seg
+        y[row] = AAMI[symbols[i]]
+        starts[row] = s
+    return x[keep], y[keep], starts[keep]
+
+
+def find_records(folder: Path) -> list[str]:
+    """Record names in a folder that holds NNN.hea/.dat/.atr (searched one
+    level down too, as PhysioNet's zip has a top folder)."""
+    for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
+        names = sorted({m.group(1) for p in candidate.iterdir() if (m := RECORD_RE.match(p.name))})
+        if names:
+            return [str(candidate / n) for n in names]
+    return []
+
+
+def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
+    import wfdb
+
+    records = find_records(folder)
+    if not records:
+        raise ValueError(
+            f"{folder}: no MIT-BIH records found (expected files like 100.hea, 100.dat, 100.atr); "
+            "give a folder or archive of the PhysioNet mitdb records, or the folder with the Kaggle CSVs"
+        )
+    _verify_checksums(Path(records[0]).parent)
+    xs, ys, recs = [], [], []
+    for n, base in enumerate(records):
+        name = Path(base).name
+        for ext in ("hea", "dat", "atr"):
+            if not Path(f"{base}.{ext}").is_file():
+                raise ValueError(f"record {name}: {name}.{ext} is missing from {Path(base).parent}; every record needs .hea, .dat and .atr")
+        try:
+            rec = wfdb.rdrecord(base, channels=[0], physical=False)
+            ann = wfdb.rdann(base, "atr")
+        except Exception as exc:  # wfdb raises many types on corrupt input
+            raise ValueError(f"record {name} in {Path(base).parent} could not be read ({type(exc).__name__}: {exc}); the file may be truncated or corrupt, download it again") from None
+        signal = rec.d_signal[:, 0]
+        if len(ann.sample) and ann.sample.max() >= len(signal) + 10_000:
+            raise ValueError(f"record {name}: annotations point past the end of the signal; {name}.dat looks truncated")
+        x, y, _ = beats_from_record(signal, ann.sample, ann.symbol)
+        xs.append(x)
+        ys.append(y)
+        recs.append(np.full(len(y), int(name) if name.isdigit() else -1, np.int64))
+        if progress:
+            progress(n + 1, len(records), f"record {name}")
+    x, y, record = np.concatenate(xs), np.concatenate(ys), np.concatenate(recs)
+    split = np.zeros(len(y), np.uint8)
+    split[raw_test_indices(y)] = 1
+    return Beats(x, y, true_lengths(x), record, split)
+
+
+def raw_test_indices(y: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
+    """Seeded stratified 80/20 split of a raw build. The full database has
+    Kaggle's class totals; it then gets Kaggle's per-class test sizes
+    (87,554 / 21,892)."""
+    counts = tuple(int(c) for c in class_counts(y, NUM_CLASSES))
+    holdout = dict(enumerate(KAGGLE_TEST_COUNTS)) if counts == KAGGLE_TOTALS else TEST_FRACTION
+    _, test = stratified_split(y, holdout, seed)
+    return test
+
+
+def _verify_checksums(folder: Path) -> None:
+    sums = folder / "SHA256SUMS.txt"
+    if not sums.is_file():
+        return
+    bad = []
+    for line in sums.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 2 or not RECORD_RE.match(parts[1]):
+            continue
+        f = folder / parts[1]
+        if f.is_file() and _sha256(f) != parts[0]:
+            bad.append(parts[1])
+    if bad:
+        raise ValueError(f"{folder}: checksum mismatch for {', '.join(bad[:5])} (SHA256SUMS.txt); the files are corrupt, download them again")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# archives, safely
+def extract_archive(archive: Path, dest: Path) -> Path:
+    """Unpack the record files (and RECORDS, SHA256SUMS.txt) of a .zip or
+    .tar.* into dest. Paths are flattened to their file name, so nothing can
+    land outside dest; links and oversized archives are refused."""
+    wanted = lambda name: RECORD_RE.match(name) or name in ("RECORDS", "SHA256SUMS.txt")  # noqa: E731
+    total = 0
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    name = Path(info.filename).name
+                    if info.is_dir() or not wanted(name):
+                        continue
+                    total += info.file_size
+                    if total > MAX_ARCHIVE_BYTES:
+                        raise ValueError(f"{archive}: unpacks to more than {MAX_ARCHIVE_BYTES >> 30} GiB; refusing (not an MIT-BIH archive?)")
+                    with zf.open(info) as src, open(dest / name, "wb") as out:
+                        _copy_limited(src, out, info.file_size, archive)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tf:
+                for member in tf:
+                    name = Path(member.name).name
+                    if not member.isfile() or not wanted(name):
+                        continue  # directories, links and devices are skipped
+                    total += member.size
+                    if total > MAX_ARCHIVE_BYTES:
+                        raise ValueError(f"{archive}: unpacks to more than {MAX_ARCHIVE_BYTES >> 30} GiB; refusing")
+                    src = tf.extractfile(member)
+                    with open(dest / name, "wb") as out:
+                        _copy_limited(src, out, member.size, archive)
+        else:
+            raise ValueError(f"{archive}: not a .zip or .tar archive; give a folder, a .zip or a .tar.* of the records")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise ValueError(f"could not unpack {archive} into {dest}: {exc.strerror}") from None
+        raise ValueError(f"{archive}: the archive is corrupt or truncated ({type(exc).__name__}: {exc}); download it again") from None
+    return dest
+
+
+def _copy_limited(src: io.BufferedIOBase, out: io.BufferedIOBase, declared: int, archive: Path) -> None:
+    written = 0
+    for block in iter(lambda: src.read(1 << 20), b""):
+        written += len(block)
+        if written > declared + (1 << 20) or written > MAX_ARCHIVE_BYTES:
+            raise ValueError(f"{archive}: a member unpacks to more than it declares; refusing")
+        out.write(block)
+
+
+# ---------------------------------------------------------------------------
+# download
+def download_records(dest: Path, progress: Progress | None = None) -> Path:
+    """Download the 48 records from PhysioNet with wfdb, then check every
+    file against PhysioNet's SHA256SUMS.txt."""
+    import wfdb
+
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(PHYSIONET_URL + "SHA256SUMS.txt", timeout=30) as resp:
+            sums = resp.read().decode()
+        with urllib.request.urlopen(PHYSIONET_URL + "RECORDS", timeout=30) as resp:
+            records = resp.read().decode().split()
+    except OSError as exc:
+        raise ValueError(
+            f"cannot reach PhysioNet ({exc}); download mitdb elsewhere and pass it with --source PATH "
+            "(a folder or archive of the records, or the folder with Kaggle's two CSVs)"
+        ) from None
+    (dest / "SHA256SUMS.txt").write_text(sums)
+    (dest / "RECORDS").write_text("\n".join(records) + "\n")
+    for n, rec in enumerate(records):
+        if not all((dest / f"{rec}.{e}").is_file() for e in ("hea", "dat", "atr")):
+            wfdb.dl_database("mitdb", str(dest), records=[rec], annotators=["atr"], keep_subdirs=False, overwrite=False)
+        if progress:
+            progress(n + 1, len(records), f"record {rec}")
+    _verify_checksums(dest)
+    return dest
+
+
+# ---------------------------------------------------------------------------
+# prepared datasets and the cache
+def source_fingerprint(source: Path) -> str:
+    """Hash of the bytes that the build reads (and the recipe), so a changed
+    input means a new cache entry and an unchanged one is reused."""
+    h = hashlib.sha256(RECIPE_VERSION.encode())
+    files = [source] if source.is_file() else sorted(
+        p for p in source.rglob("*") if p.is_file() and (RECORD_RE.match(p.name) or p.name in KAGGLE_FILES)
+    )
+    for f in files:
+        h.update(f.name.encode())
+        h.update(_sha256(f).encode())
+    return h.hexdigest()[:16]
+
+
+def prepare(source: Path | None, home: Path, progress: Progress | None = None, log: Callable[[str], None] = print) -> dict:
+    """Build (or reuse) the processed beats and make them the active heartbeat
+    dataset in `home`. Returns its metadata (counts, build time, cache path)."""
+    home.mkdir(parents=True, exist_ok=True)
+    if source is None:
+        source = home / "raw" / "mitdb"
+        if not (source.is_dir() and find_records(source)):
+            log(f"downloading the MIT-BIH records from PhysioNet into {source}")
+            download_records(source, progress)
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise ValueError(f"{source}: no such file or folder; give a folder or archive of MIT-BIH records, or the folder with the Kaggle CSVs")
+    key = source_fingerprint(source)
+    cache = home / "cache" / f"heartbeat-{key}.npz"
+    meta_path = home / "datasets" / "heartbeat.json"
+    if cache.is_file():
+        meta = json.loads(cache.with_suffix(".json").read_text())
+        log(f"reusing the processed beats in {cache} (built from the same bytes)")
+        meta["reused"] = True
+    else:
+        start = time.perf_counter()
+        beats, kind = _build(source, home, progress)
+        seconds = time.perf_counter() - start
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.stem + ".tmp.npz")
+        np.savez_compressed(tmp, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
+                            record=beats.record, split=beats.split)
+        os.replace(tmp, cache)  # atomic: a half-written cache never looks valid
+        meta = {
+            "workload": "heartbeat", "source": str(source), "kind": kind, "key": key,
+            "recipe": RECIPE_VERSION, "cache": str(cache), "build_seconds": round(seconds, 2),
+            "beats": len(beats), "counts": beats.counts(),
+            "train": int((beats.split == 0).sum()), "test": int((beats.split == 1).sum()),
+            "train_counts": beats.subset(beats.split == 0).counts(),
+            "test_counts": beats.subset(beats.split == 1).counts(),
+        }
+        cache.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+        meta["reused"] = False
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path.write_text(json.dumps({k: v for k, v in meta.items() if k != "reused"}, indent=2))
+    return meta
+
+
+def _build(source: Path, home: Path, progress: Progress | None) -> tuple[Beats, str]:
+    if source.is_dir() and all((source / f).is_file() for f in KAGGLE_FILES):
+        return beats_from_kaggle(source), "kaggle-csv"
+    if source.is_dir():
+        return beats_from_records(source, progress), "raw-records"
+    if source.is_file():
+        if source.name in KAGGLE_FILES:
+            raise ValueError(f"{source}: give the folder that holds both {KAGGLE_FILES[0]} and {KAGGLE_FILES[1]}")
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=home / "tmp") as tmp:
+            extract_archive(source, Path(tmp))
+            return beats_from_records(Path(tmp), progress), "raw-archive"
+    raise ValueError(f"{source}: not a folder or archive")
+
+
+def dataset_info(home: Path) -> dict | None:
+    meta_path = home / "datasets" / "heartbeat.json"
+    if not meta_path.is_file():
+        return None
+    return json.loads(meta_path.read_text())
+
+
+def load_beats(home: Path) -> Beats:
+    meta = dataset_info(home)
+    if meta is None or not Path(meta["cache"]).is_file():
+        raise ValueError(
+            f"the heartbeat data is not prepared in {home}; run: python -m experiments prepare heartbeat "
+            "[--source PATH]"
+        )
+    with np.load(meta["cache"]) as z:  # plain arrays, no pickle
+        return Beats(z["x"], z["y"].astype(np.int64), z["length"].astype(np.int64), z["record"], z["split"])
+
+
+def export_kaggle(home: Path, out: Path) -> list[Path]:
+    beats = load_beats(home)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for split, name in enumerate(KAGGLE_FILES):
+        part = beats.subset(beats.split == split)
+        write_kaggle_csv(out / name, part.x, part.y)
+        paths.append(out / name)
+    return paths
+
+
+@dataclass
+class Splits:
+    train: Beats
+    val: Beats
+    test: Beats
+
+
+def make_splits(beats: Beats, val_fraction: float, sample: float, seed: int) -> Splits:
+    """Train/val carved from the fixed train part (stratified, seeded); the
+    sample keeps a fraction of train and val with every class; test is whole."""
+    train_all = beats.subset(beats.split == 0)
+    test = beats.subset(beats.split == 1)
+    train_idx, val_idx = stratified_split(train_all.y, float(val_fraction), seed)
+    train, val = train_all.subset(train_idx), train_all.subset(val_idx)
+    if sample < 1.0:
+        train = train.subset(stratified_sample(train.y, sample, seed))
+        val = val.subset(stratified_sample(val.y, sample, seed + 1))
+    return Splits(train, val, test)

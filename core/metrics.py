@@ -1,0 +1,60 @@
+"""Classification metrics from a confusion matrix, and the final report.
+
+Per-epoch metrics come from one integer confusion matrix (cheap, exact);
+the end-of-run report uses scikit-learn's classification_report.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """cm[i, j] = count of true class i predicted as j."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return flat.reshape(num_classes, num_classes)
+
+
+def summary(cm: np.ndarray) -> dict[str, float]:
+    """accuracy, balanced accuracy (mean recall over classes present in
+    y_true) and macro-F1 (over classes present in y_true or y_pred), as
+    scikit-learn defines them."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+    total = cm.sum()
+    present = support > 0
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    labels = present | (predicted > 0)
+    return {
+        "accuracy": float(tp.sum() / total) if total else 0.0,
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(f1[labels].mean()) if labels.any() else 0.0,
+    }
+
+
+def classification_report(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
+    """scikit-learn's report as a dict: per class precision/recall/f1/support,
+    plus accuracy, macro avg and weighted avg. Every class is listed."""
+    from sklearn.metrics import classification_report as sk_report
+
+    return sk_report(
+        y_true, y_pred, labels=list(range(len(class_names))), target_names=list(class_names),
+        output_dict=True, zero_division=0,
+    )
+
+
+def report_table(report: dict, class_names: Sequence[str]) -> str:
+    lines = [f"{'class':>12} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"]
+    for name in [*class_names, "macro avg", "weighted avg"]:
+        r = report[name]
+        lines.append(f"{name:>12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1-score']:9.4f} {int(r['support']):9d}")
+    lines.append(f"{'accuracy':>12} {report['accuracy']:9.4f}")
+    return "\n".join(lines)

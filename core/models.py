@@ -1,0 +1,100 @@
+"""The model registry. Every model follows one contract:
+
+    forward(x, lengths) -> logits   # x (B, T) or (B, T, F), lengths (B,) -> (B, C)
+
+Recurrent models come in three ways of treating padding:
+  padded   the whole padded sequence is read, as a plain notebook loop does;
+  packed   `pack_padded_sequence` on the true lengths, padding never seen;
+  trimmed  a fixed number of trailing steps is dropped, then read padded.
+Each is available for RNN, GRU and LSTM, uni- or bidirectional. The sequence
+summary is the final hidden state of the last layer (both directions when
+bidirectional); LSTM's (h, c) stays inside `_final_hidden`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from core.config import CELLS, ModelConfig
+
+_CELL_CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "mish": nn.Mish, "tanh": nn.Tanh}
+
+
+def list_models() -> list[str]:
+    names = []
+    for cell in CELLS:
+        names += [cell, f"{cell}-packed", f"{cell}-trimmed"]
+    return names
+
+
+class Head(nn.Module):
+    """Linear classifier with an optional hidden layer, activation and dropout."""
+
+    def __init__(self, in_features: int, num_classes: int, hidden: int, activation: str, dropout: float):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(dropout)] if dropout > 0 else []
+        if hidden > 0:
+            layers += [nn.Linear(in_features, hidden), _ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            in_features = hidden
+        layers.append(nn.Linear(in_features, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+class RecurrentClassifier(nn.Module):
+    def __init__(self, cfg: ModelConfig, num_features: int, num_classes: int):
+        super().__init__()
+        self.cell = cfg.cell
+        self.mode = cfg.sequence_mode
+        self.trim_steps = cfg.trim_steps
+        self.bidirectional = cfg.bidirectional
+        self.rnn = _CELL_CLASSES[cfg.cell](
+            input_size=num_features,
+            hidden_size=cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            batch_first=True,
+            bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+        )
+        directions = 2 if cfg.bidirectional else 1
+        self.head = Head(cfg.hidden_size * directions, num_classes, cfg.head_hidden, cfg.head_activation, cfg.head_dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1)
+        if self.mode == "packed":
+            # lengths must live on the CPU for packing; 0-length inputs are read as one step
+            lens = lengths.detach().to("cpu", torch.int64).clamp(min=1, max=x.shape[1])
+            x = pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
+        elif self.mode == "trimmed" and self.trim_steps > 0:
+            keep = max(1, x.shape[1] - self.trim_steps)
+            x = x[:, :keep]  # (B, T - trim, F)
+        _, state = self.rnn(x)
+        return self.head(self._final_hidden(state))
+
+    def _final_hidden(self, state) -> torch.Tensor:
+        h_n = state[0] if self.cell == "lstm" else state  # LSTM returns (h, c)
+        # h_n: (layers * directions, B, H); keep the last layer, all directions
+        if self.bidirectional:
+            return torch.cat([h_n[-2], h_n[-1]], dim=-1)  # (B, 2H)
+        return h_n[-1]  # (B, H)
+
+
+def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5) -> nn.Module:
+    if cfg.name not in list_models():
+        raise ValueError(f"unknown model {cfg.name!r}; choose one of: {', '.join(list_models())}")
+    if num_classes < 2:
+        raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+    return RecurrentClassifier(cfg, num_features, num_classes)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,383 @@
+"""Training and evaluation. `train_one_epoch` and `evaluate` return plain data
+and never log; `fit` runs the epochs, hands metrics to a Tracker, checkpoints
+every epoch (so an interrupted run resumes where it stopped) and evaluates the
+best weights on test.
+
+The data path is vectorised: a split is three tensors on the device, a batch
+is an index tensor, augmentation works on whole batches.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import WeightedRandomSampler
+
+from core import metrics as M
+from core.config import DataConfig, RunConfig, TrainConfig
+from core.models import build_model, count_parameters
+from core.tracking import NullTracker, Tracker
+
+EVAL_BATCH = 1024
+
+
+@dataclass
+class TensorSplit:
+    x: torch.Tensor  # (N, T) or (N, T, F) float32
+    lengths: torch.Tensor  # (N,) int64, true lengths
+    y: torch.Tensor  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @classmethod
+    def from_arrays(cls, x: np.ndarray, lengths: np.ndarray, y: np.ndarray, device: torch.device) -> "TensorSplit":
+        return cls(
+            torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=device),
+            torch.as_tensor(np.asarray(lengths), dtype=torch.int64, device=device),
+            torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device),
+        )
+
+
+@dataclass
+class Epoch:
+    loss: float
+    samples: int
+    seconds: float
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probs: np.ndarray  # (N, C)
+    cm: np.ndarray
+    metrics: dict[str, float]
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+    test: Evaluation
+    report: dict
+    model: nn.Module
+    num_parameters: int
+    device: str
+    resumed_from: int = 0
+    extras: dict = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device=cuda but no CUDA GPU is available; use --device auto or cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("train.device=mps but Apple's MPS is not available; use --device auto or cpu")
+    return torch.device(name)
+
+
+# ---------------------------------------------------------------------------
+# batches
+def make_batches(
+    n: int,
+    batch_size: int,
+    generator: torch.Generator,
+    lengths: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """Index tensors for one epoch. With `weights`, indices are drawn by a
+    WeightedRandomSampler (with replacement, n draws) on `generator`. With
+    `lengths`, batches hold beats of similar length (sorted within chunks of
+    50 batches, then the batch order is shuffled)."""
+    if weights is not None:
+        sampler = WeightedRandomSampler(weights.double().cpu(), num_samples=n, replacement=True, generator=generator)
+        order = torch.tensor(list(sampler), dtype=torch.int64)
+    else:
+        order = torch.randperm(n, generator=generator)
+    if lengths is None:
+        return list(order.split(batch_size))
+    chunk = batch_size * 50
+    lens = lengths.cpu()
+    batches: list[torch.Tensor] = []
+    for start in range(0, n, chunk):
+        part = order[start : start + chunk]
+        part = part[torch.argsort(lens[part], stable=True)]
+        batches += list(part.split(batch_size))
+    shuffle = torch.randperm(len(batches), generator=generator)
+    return [batches[i] for i in shuffle]
+
+
+def _take(split: TensorSplit, idx: torch.Tensor, cut: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    idx = idx.to(split.y.device)
+    x, lengths, y = split.x[idx], split.lengths[idx], split.y[idx]
+    if cut:
+        x = x[:, : int(lengths.max())]  # (B, T_batch)
+    return x, lengths, y
+
+
+# ---------------------------------------------------------------------------
+# preprocessing and augmentation (whole tensors, train only for augmentation)
+def valid_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]  # (B, T)
+
+
+def zscore_stats(split: TensorSplit) -> tuple[float, float]:
+    mask = valid_mask(split.lengths, split.x.shape[1])
+    values = split.x[mask]
+    return float(values.mean()), float(values.std().clamp_min(1e-6))
+
+
+def apply_zscore(split: TensorSplit, mean: float, std: float) -> TensorSplit:
+    mask = valid_mask(split.lengths, split.x.shape[1])
+    return TensorSplit(((split.x - mean) / std) * mask, split.lengths, split.y)
+
+
+def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: DataConfig, generator: torch.Generator):
+    """Noise, amplitude scale and time shift for a batch x (B, T). Random
+    numbers come from a CPU generator so that CPU and GPU runs match."""
+    B, T = x.shape[0], x.shape[1]
+    dev = x.device
+    if cfg.max_shift > 0:
+        shift = torch.randint(-cfg.max_shift, cfg.max_shift + 1, (B,), generator=generator).to(dev)
+        src = torch.arange(T, device=dev)[None, :] - shift[:, None]  # (B, T) source index
+        inside = (src >= 0) & (src < lengths[:, None])
+        x = torch.gather(x, 1, src.clamp(0, T - 1)) * inside
+        lengths = (lengths + shift).clamp(1, T)
+    mask = valid_mask(lengths, T)
+    if cfg.scale_range > 0:
+        scale = 1 + (torch.rand(B, generator=generator) * 2 - 1) * cfg.scale_range
+        x = x * scale.to(dev)[:, None]
+    if cfg.noise_std > 0:
+        x = x + torch.randn(x.shape, generator=generator).to(dev) * cfg.noise_std * mask
+    return x, lengths
+
+
+# ---------------------------------------------------------------------------
+# one epoch, one evaluation
+def train_one_epoch(
+    model: nn.Module,
+    split: TensorSplit,
+    batches: Sequence[torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    *,
+    cut: bool = False,
+    grad_clip: float = 0.0,
+    scheduler=None,
+    augment: Callable | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Epoch:
+    model.train()
+    start = time.perf_counter()
+    total, seen = 0.0, 0
+    for i, idx in enumerate(batches):
+        x, lengths, y = _take(split, idx, cut)
+        if augment is not None:
+            x, lengths = augment(x, lengths)
+        logits = model(x, lengths)  # (B, C)
+        loss = loss_fn(logits, y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the training loss became {loss.item()} at batch {i}; lower the learning rate or enable gradient clipping")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total += loss.item() * len(y)
+        seen += len(y)
+        if on_batch is not None:
+            on_batch(i + 1, len(batches))
+    if split.x.is_cuda:
+        torch.cuda.synchronize()
+    return Epoch(loss=total / max(seen, 1), samples=seen, seconds=time.perf_counter() - start)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: bool = False, batch_size: int = EVAL_BATCH) -> Evaluation:
+    """Plain cross-entropy loss, predictions and metrics on a split. With
+    `cut`, beats are read in length order and each batch cut to its longest."""
+    model.eval()
+    order = torch.argsort(split.lengths.cpu()) if cut else torch.arange(len(split))
+    probs = torch.empty((len(split), num_classes), dtype=torch.float32)
+    loss_sum = 0.0
+    for idx in order.split(batch_size):
+        x, lengths, y = _take(split, idx, cut)
+        logits = model(x, lengths).float()
+        loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        probs[idx] = torch.softmax(logits, dim=-1).cpu()
+    y_true = split.y.cpu().numpy()
+    y_pred = probs.argmax(dim=1).numpy()
+    cm = M.confusion_matrix(y_true, y_pred, num_classes)
+    return Evaluation(loss_sum / max(len(split), 1), y_true, y_pred, probs.numpy(), cm, M.summary(cm))
+
+
+# ---------------------------------------------------------------------------
+# fit
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
+    return None
+
+
+def inverse_frequency(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    counts = torch.bincount(y.cpu(), minlength=num_classes).double()
+    return torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp_min(1)), torch.zeros_like(counts))
+
+
+def _better(value: float, best: float | None, metric: str) -> bool:
+    if best is None:
+        return True
+    return value < best if metric == "loss" else value > best
+
+
+def fit(
+    cfg: RunConfig,
+    train: TensorSplit,
+    val: TensorSplit,
+    test: TensorSplit,
+    class_names: Sequence[str],
+    tracker: Tracker | None = None,
+    checkpoint: Path | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> FitResult:
+    """Train with `cfg` (splits already on one device), log each epoch to the
+    tracker, checkpoint to `checkpoint` after every epoch (resuming from it if
+    it exists), then evaluate the best (or last) weights on test."""
+    tracker = tracker or NullTracker()
+    tc, dc = cfg.train, cfg.data
+    num_classes = len(class_names)
+    device = train.y.device
+    torch.manual_seed(tc.seed)
+    generator = torch.Generator().manual_seed(tc.seed)
+    num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
+    model = build_model(cfg.model, num_features=num_features, num_classes=num_classes).to(device)
+    optimizer = make_optimizer(model, tc)
+    steps_per_epoch = math.ceil(len(train) / tc.batch_size)
+    scheduler = make_scheduler(optimizer, tc, steps_per_epoch)
+
+    if dc.normalize == "zscore":
+        mean, std = zscore_stats(train)
+        train, val, test = (apply_zscore(s, mean, std) for s in (train, val, test))
+        tracker.set_tags({"zscore.mean": f"{mean:.6f}", "zscore.std": f"{std:.6f}"})
+    class_weights = inverse_frequency(train.y, num_classes)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=class_weights.float().to(device) if tc.class_weighted_loss else None,
+        label_smoothing=tc.label_smoothing,
+    )
+    sample_weights = class_weights[train.y.cpu()] if tc.sampler == "weighted" else None
+    augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
+    augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
+    # packed models ignore padding, so cutting batches is free for them
+    cut = tc.bucket or cfg.model.sequence_mode == "packed"
+
+    history: list[dict[str, float]] = []
+    best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
+    if checkpoint is not None and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history = [dict(zip(state["history_keys"], map(float, row))) for row in state["history"].tolist()]
+        best_value = float(state["best_value"]) if history else None
+        best_epoch, bad_epochs = int(state["best_epoch"]), int(state["bad_epochs"])
+        best_state = state.get("best_model")
+        start_epoch = len(history)
+
+    for epoch in range(start_epoch + 1, tc.epochs + 1):
+        if tc.early_stopping and bad_epochs >= tc.early_stopping:
+            break  # no improvement for `early_stopping` epochs
+        batches = make_batches(len(train), tc.batch_size, generator, train.lengths if tc.bucket else None, sample_weights)
+        ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
+                             scheduler=scheduler, augment=augment, on_batch=on_batch)
+        start = time.perf_counter()
+        ev = evaluate(model, val, num_classes, cut=cut)
+        row = {
+            "train/loss": ep.loss,
+            "val/loss": ev.loss,
+            "val/accuracy": ev.metrics["accuracy"],
+            "val/balanced_accuracy": ev.metrics["balanced_accuracy"],
+            "val/macro_f1": ev.metrics["macro_f1"],
+            "epoch_seconds": ep.seconds + time.perf_counter() - start,
+            "samples_per_second": ep.samples / ep.seconds if ep.seconds > 0 else 0.0,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+        history.append(row)
+        tracker.log_metrics(row, step=epoch)
+        value = ev.loss if tc.monitor == "loss" else ev.metrics[tc.monitor]
+        if _better(value, best_value, tc.monitor):
+            best_value, best_epoch, bad_epochs = value, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, history, best_value, best_epoch, bad_epochs, best_state)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+    stopped_early = len(history) < tc.epochs
+
+    if tc.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    test_eval = evaluate(model, test, num_classes, cut=cut)
+    report = M.classification_report(test_eval.y_true, test_eval.y_pred, class_names)
+    return FitResult(
+        history=history, best_epoch=best_epoch, stopped_early=stopped_early, test=test_eval, report=report,
+        model=model, num_parameters=count_parameters(model), device=str(device), resumed_from=start_epoch,
+    )
+
+
+def _save_checkpoint(path, model, optimizer, scheduler, generator, history, best_value, best_epoch, bad_epochs, best_state) -> None:
+    keys = list(history[0]) if history else []
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "history_keys": keys,
+        "history": torch.tensor([[row[k] for k in keys] for row in history], dtype=torch.float64),
+        "best_value": torch.tensor(best_value if best_value is not None else float("nan")),
+        "best_epoch": best_epoch,
+        "bad_epochs": bad_epochs,
+    }
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    if best_state is not None:
+        state["best_model"] = best_state
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # never a half-written checkpoint

@@ -1,0 +1,294 @@
+"""RNN Arena's command line.
+
+    python -m experiments prepare heartbeat [--source PATH]
+    python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5
+    python -m experiments run --resume RUN_ID
+    python -m experiments runs
+    python -m experiments export heartbeat --out DIR
+
+A mistake in the input ends the command with a one-line message on stderr
+and exit status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import typing
+from dataclasses import fields
+from pathlib import Path
+
+from core import config as C
+
+HELP = {
+    "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
+    "val_fraction": "share of train held out for validation",
+    "split_seed": "seed of the validation split and of the sample",
+    "normalize": "zscore: standardise beats with train statistics",
+    "noise_std": "augmentation: gaussian noise std on train beats",
+    "scale_range": "augmentation: amplitude scaled by U(1-r, 1+r)",
+    "max_shift": "augmentation: random time shift of up to this many steps",
+    "name": "model from the registry: rnn, gru, lstm read the padded beat; -packed uses the true lengths; -trimmed drops trailing steps",
+    "hidden_size": "hidden units per direction",
+    "num_layers": "stacked recurrent layers",
+    "bidirectional": "read the beat in both directions",
+    "dropout": "dropout between recurrent layers",
+    "trim_steps": "trimmed models: how many trailing steps to drop",
+    "head_hidden": "size of a hidden layer in the classifier head (0 = linear head)",
+    "head_activation": "activation of the head's hidden layer",
+    "head_dropout": "dropout in the head",
+    "epochs": "maximum epochs",
+    "batch_size": "beats per batch",
+    "optimizer": "optimizer",
+    "lr": "learning rate (peak learning rate with --schedule onecycle)",
+    "weight_decay": "weight decay",
+    "schedule": "learning-rate schedule over the run",
+    "grad_clip": "clip the gradient norm to this (0 = off)",
+    "label_smoothing": "label smoothing of the cross-entropy",
+    "class_weighted_loss": "weight the loss by inverse class frequency",
+    "sampler": "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
+    "bucket": "batch beats of similar length and cut each batch to its longest (faster on CPU)",
+    "early_stopping": "stop after this many epochs without improvement of --monitor (0 = off)",
+    "monitor": "validation metric that picks the best epoch",
+    "restore_best": "test the best epoch's weights rather than the last",
+    "seed": "seed of initialisation, batch order, sampler and augmentation",
+    "device": "auto picks cuda, then mps, then cpu",
+}
+
+
+class UserError(Exception):
+    pass
+
+
+def _flag(field_name: str) -> str:
+    return "--model" if field_name == "name" else "--" + field_name.replace("_", "-")
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    choices = {
+        "normalize": C.NORMALIZATIONS, "name": None, "head_activation": C.ACTIVATIONS,
+        "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
+        "monitor": C.MONITOR_METRICS, "device": C.DEVICES,
+    }
+    for section, part_cls in C.SECTIONS.items():
+        group = parser.add_argument_group(f"{section} options")
+        hints = typing.get_type_hints(part_cls)
+        default = part_cls()
+        for f in fields(part_cls):
+            if section == "data" and f.name == "workload":
+                continue
+            typ = hints[f.name]
+            dest = f"{section}.{f.name}"
+            value = getattr(default, f.name)
+            text = HELP.get(f.name, "")
+            if typ is bool:
+                group.add_argument(_flag(f.name), dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                                   help=f"{text} (default: {'on' if value else 'off'})")
+            else:
+                group.add_argument(_flag(f.name), dest=dest, type=str, default=None, metavar=typ.__name__.upper(),
+                                   help=f"{text} (default: {value}" + (f"; one of {', '.join(choices[f.name])})" if choices.get(f.name) else ")"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments",
+        description="RNN Arena: prepare data, train and compare recurrent classifiers, recorded in MLflow.",
+        epilog="Start with: prepare heartbeat, then run heartbeat --sample 0.1 --epochs 3, then runs.",
+    )
+    parser.add_argument("--home", help="data folder (downloads, cache, MLflow store); default $RNN_ARENA_HOME or ./.rnn-arena")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("prepare", help="download or import a dataset and build it",
+                       description="Build the heartbeat beats from raw MIT-BIH records (folder, .zip or .tar.*) or from Kaggle's two CSVs. "
+                                   "Without --source the records are downloaded from PhysioNet.")
+    p.add_argument("workload", choices=C.WORKLOADS)
+    p.add_argument("--source", help="folder or archive of MIT-BIH records, or a folder with mitbih_train.csv and mitbih_test.csv")
+
+    r = sub.add_parser("run", help="train and evaluate one model, recorded in MLflow",
+                       description="Train one model on a prepared workload, evaluate it on test and record everything in MLflow. "
+                                   "Example: run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5")
+    r.add_argument("workload", nargs="?", choices=C.WORKLOADS)
+    r.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run from its last finished epoch")
+    r.add_argument("--run-name", help="a name for the run (default: a description of the model)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_config_options(r)
+
+    ls = sub.add_parser("runs", help="list recorded runs with status and test metrics")
+    ls.add_argument("--workload", choices=C.WORKLOADS)
+    ls.add_argument("--limit", type=int, default=50)
+
+    e = sub.add_parser("export", help="write the built beats as Kaggle-format CSVs")
+    e.add_argument("workload", choices=C.WORKLOADS)
+    e.add_argument("--out", required=True, help="folder for mitbih_train.csv and mitbih_test.csv")
+
+    sub.add_parser("models", help="list the models in the registry")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> C.RunConfig:
+    params = {"data.workload": args.workload}
+    for key, value in vars(args).items():
+        if "." in key and value is not None:
+            params[key] = value if isinstance(value, str) else C._to_str(value)
+    try:
+        return C.RunConfig.from_params(params)
+    except ValueError as exc:
+        raise UserError(_cli_names(str(exc))) from None
+
+
+def _cli_names(message: str) -> str:
+    for section, part_cls in C.SECTIONS.items():
+        for f in fields(part_cls):
+            message = message.replace(f"{section}.{f.name}=", f"{_flag(f.name)} ")
+    return message
+
+
+def _progress():
+    from tqdm import tqdm
+
+    return tqdm
+
+
+def cmd_prepare(args, home: Path) -> None:
+    from core.data import heartbeat as hb
+
+    tqdm = _progress()
+    bar = None
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="records", unit="rec", file=sys.stderr)
+        bar.update(done - bar.n)
+        bar.set_postfix_str(what)
+
+    source = Path(args.source).expanduser() if args.source else None
+    meta = hb.prepare(source, home, progress=progress, log=lambda m: print(m, file=sys.stderr))
+    if bar is not None:
+        bar.close()
+    print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
+    print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*hb.CLASS_NAMES, "total"]))
+    for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
+        print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in hb.CLASS_NAMES) + f" {sum(counts.values()):>7,}")
+    built = "reused from the cache" if meta["reused"] else f"built in {meta['build_seconds']:.1f} s"
+    print(f"{built}: {meta['cache']}")
+
+
+def cmd_run(args, home: Path) -> None:
+    from experiments import runner
+
+    if args.resume:
+        try:
+            cfg = runner.load_config(home, args.resume)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        run_id = args.resume
+        print(f"resuming run {run_id} ({cfg.describe()})", file=sys.stderr)
+    else:
+        if not args.workload:
+            raise UserError("name a workload (run heartbeat ...) or --resume RUN_ID")
+        cfg = _config_from_args(args)
+        from core.data import heartbeat as hb
+
+        if hb.dataset_info(home) is None:
+            raise UserError(f"the heartbeat data is not prepared in {home}; run: python -m experiments prepare heartbeat [--source PATH]")
+        run_id = runner.create_run(cfg, home, args.run_name)
+        print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
+
+    tqdm = _progress()
+    bar = None
+    epoch_no = [0]
+
+    def on_batch(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None or done == 1:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc=f"epoch {epoch_no[0] + 1}/{cfg.train.epochs}", unit="batch", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def on_epoch(epoch: int, row: dict) -> None:
+        epoch_no[0] = epoch
+        print(f"epoch {epoch:>3}/{cfg.train.epochs}  train/loss {row['train/loss']:.4f}  val/loss {row['val/loss']:.4f}  "
+              f"val/acc {row['val/accuracy']:.4f}  val/bal_acc {row['val/balanced_accuracy']:.4f}  "
+              f"val/macro_f1 {row['val/macro_f1']:.4f}  {row['epoch_seconds']:.1f}s", file=sys.stderr, flush=True)
+
+    def on_start(info: dict) -> None:
+        print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,} beats", file=sys.stderr)
+
+    try:
+        summary = runner.execute(run_id, home, on_epoch=on_epoch, on_batch=on_batch, on_start=on_start)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run {run_id} is marked KILLED; resume with: python -m experiments run --resume {run_id}", file=sys.stderr)
+        raise SystemExit(130)
+    except (ValueError, FloatingPointError) as exc:
+        raise UserError(f"run {run_id} failed and is marked FAILED in MLflow: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"run {summary.run_id} FINISHED on {summary.device} in {summary.seconds:.1f} s "
+          f"({summary.epochs_run} epochs, {summary.seconds_per_epoch:.1f} s/epoch, best epoch {summary.best_epoch})")
+    print(f"{'metric':<20}{'test':>8}")
+    for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
+        print(f"{k:<20}{summary.test[k]:>8.4f}")
+    print(f"{'class':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    for name, r in summary.per_class.items():
+        print(f"{name:<8}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+
+
+def cmd_runs(args, home: Path) -> None:
+    from experiments.queries import list_runs
+
+    rows = list_runs(home, args.workload, limit=args.limit)
+    if not rows:
+        print(f"no runs recorded in {home} yet; start one with: python -m experiments run heartbeat --sample 0.1 --epochs 3")
+        return
+    fmt = "{:<32} {:<9} {:<10} {:<26} {:>6} {:>6} {:>8} {:>8} {:>8}  {}"
+    print(fmt.format("run_id", "status", "workload", "model", "sample", "epochs", "test_acc", "bal_acc", "macro_f1", "started"))
+    for r in rows:
+        num = lambda v: f"{v:.4f}" if v is not None else "-"  # noqa: E731
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["start_time"] / 1000)) if r["start_time"] else "-"
+        print(fmt.format(r["run_id"], r["status"], r["workload"], r["model"][:26], f"{r['sample']:g}", r["epochs"],
+                         num(r["test/accuracy"]), num(r["test/balanced_accuracy"]), num(r["test/macro_f1"]), started))
+
+
+def cmd_export(args, home: Path) -> None:
+    from core.data import heartbeat as hb
+
+    for path in hb.export_kaggle(home, Path(args.out).expanduser()):
+        print(path)
+
+
+def cmd_models(args, home: Path) -> None:
+    from core.models import list_models
+
+    print("\n".join(list_models()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    from experiments.settings import arena_home
+
+    try:
+        home = arena_home(args.home)
+        {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models}[args.command](args, home)
+    except (UserError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        print(f"error: {exc.strerror}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Where RNN Arena keeps its data and its MLflow store.
+
+One setting: RNN_ARENA_HOME (or --home) names a folder that holds raw/
+downloads, cache/ processed data, datasets/ the active datasets, mlflow.db
+(the SQLite tracking store), artifacts/ and checkpoints/. Default: .rnn-arena
+under the project.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_HOME = "RNN_ARENA_HOME"
+
+
+def arena_home(override: str | os.PathLike | None = None) -> Path:
+    value = override or os.environ.get(ENV_HOME) or PROJECT_ROOT / ".rnn-arena"
+    home = Path(value).expanduser().resolve()
+    if home.exists() and not home.is_dir():
+        raise ValueError(f"{home} is a file; {ENV_HOME} / --home must name a folder")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create the data folder {home}: {exc.strerror}; set {ENV_HOME} or --home to a writable folder") from None
+    if not os.access(home, os.W_OK):
+        raise ValueError(f"the data folder {home} is not writable; set {ENV_HOME} or --home to a writable folder")
+    return home
+
+
+def tracking_uri(home: Path) -> str:
+    return f"sqlite:///{home / 'mlflow.db'}"
