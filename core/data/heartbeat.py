@@ -113,8 +113,17 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             f"{path}: found {frame.shape[1]} columns, expected {BEAT_LENGTH + 1} "
             f"({BEAT_LENGTH} values then the label); is this a Kaggle mitbih_*.csv file?"
         )
+    cells = frame.to_numpy()
+    blank = cells == ""
+    # pandas pads a short line with empty fields: a trailing run of 2+ blanks is a short line
+    trailing = np.cumprod(blank[:, ::-1], axis=1).sum(axis=1)
+    if (trailing >= 2).any():
+        row = int(np.flatnonzero(trailing >= 2)[0])
+        raise ValueError(
+            f"{path}: line {row + 1} has {BEAT_LENGTH + 1 - int(trailing[row])} values, expected {BEAT_LENGTH + 1} "
+            "(the line may be truncated); fix or re-download the file"
+        )
     values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    blank = frame.to_numpy() == ""
     bad = np.isnan(values) | blank
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -130,7 +139,7 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])
         raise ValueError(
-            f"{path}, line {row + 1}: label {labels[row]!r} is not a class 0..4 (N, S, V, F, Q); "
+            f"{path}, line {row + 1}: label {float(labels[row]):g} is not a class 0..4 (N, S, V, F, Q); "
             "the last column must be the class"
         )
     return values[:, :-1].astype(np.float32), labels.astype(np.int64)

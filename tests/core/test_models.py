@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from core.config import ModelConfig
+from core.models import build_model, count_parameters, list_models
+
+ALL = [(name, bi) for name in list_models() for bi in (False, True)]
+
+
+def _batch(B=6, T=30, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(B, T, generator=g)
+    lengths = torch.tensor([30, 12, 1, 25, 7, 30])[:B]
+    x = x * (torch.arange(T)[None, :] < lengths[:, None])
+    return x, lengths
+
+
+@pytest.mark.parametrize("name, bi", ALL)
+def test_shapes_and_gradients_on_every_parameter(name, bi):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, hidden_size=8, num_layers=2, bidirectional=bi, dropout=0.1, trim_steps=5,
+                      head_hidden=6, head_activation="mish", head_dropout=0.1)
+    model = build_model(cfg, num_features=1, num_classes=5)
+    x, lengths = _batch()
+    logits = model(x, lengths)
+    assert logits.shape == (6, 5)
+    assert torch.isfinite(logits).all()
+    logits.logsumexp(-1).sum().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, pname
+        assert torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, f"no gradient reaches {pname}"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bi", [False, True])
+def test_packed_equals_padded_on_unpadded_input(cell, bi):
+    torch.manual_seed(0)
+    padded = build_model(ModelConfig(name=cell, hidden_size=8, num_layers=2, bidirectional=bi))
+    packed = build_model(ModelConfig(name=f"{cell}-packed", hidden_size=8, num_layers=2, bidirectional=bi))
+    packed.load_state_dict(padded.state_dict())
+    x = torch.rand(4, 20)
+    full = torch.full((4,), 20)
+    torch.testing.assert_close(packed(x, full), padded(x, full))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_packed_ignores_padding_but_padded_does_not(cell):
+    torch.manual_seed(0)
+    packed = build_model(ModelConfig(name=f"{cell}-packed", hidden_size=8))
+    padded = build_model(ModelConfig(name=cell, hidden_size=8))
+    x = torch.rand(2, 20)
+    lengths = torch.tensor([10, 15])
+    longer = torch.cat([x, torch.zeros(2, 30)], dim=1)  # more padding
+    torch.testing.assert_close(packed(x, lengths), packed(longer, lengths))
+    assert not torch.allclose(padded(x, lengths), padded(longer, lengths))
+
+
+def test_trimmed_drops_trailing_steps():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="gru-trimmed", hidden_size=8, trim_steps=5))
+    x = torch.rand(3, 20)
+    changed = x.clone()
+    changed[:, 15:] = 9.0  # only the dropped steps differ
+    lengths = torch.full((3,), 20)
+    torch.testing.assert_close(model(x, lengths), model(changed, lengths))
+    changed[:, 14] = 9.0
+    assert not torch.allclose(model(x, lengths), model(changed, lengths))
+
+
+def test_multifeature_input_and_head_without_hidden_layer():
+    model = build_model(ModelConfig(name="lstm-packed", hidden_size=4, bidirectional=True), num_features=3, num_classes=7)
+    out = model(torch.rand(5, 9, 3), torch.tensor([9, 1, 4, 0, 9]))  # a 0 length is read as 1
+    assert out.shape == (5, 7)
+    assert count_parameters(model) > 0
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="unknown model 'cnn'"):
+        build_model(_raw_cfg("cnn"))  # bypasses validation, as a stale caller could
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        build_model(ModelConfig(), num_classes=1)
+
+
+def _raw_cfg(name):
+    cfg = ModelConfig()
+    object.__setattr__(cfg, "name", name)
+    return cfg

@@ -1,0 +1,151 @@
+import numpy as np
+import pytest
+import torch
+
+from core.config import DataConfig, RunConfig, TrainConfig
+from core.tracking import MemoryTracker
+from core.train import (TensorSplit, augment_batch, evaluate, fit, inverse_frequency, make_batches, resolve_device,
+                        apply_zscore, zscore_stats)
+from tests.conftest import synthetic_beats
+
+CLASSES = ["N", "S", "V", "F", "Q"]
+
+
+def _splits(n=(300, 80, 80), seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for size in n:
+        x, y = synthetic_beats(size, rng, steps=60)
+        from core.data.heartbeat import true_lengths
+
+        out.append(TensorSplit.from_arrays(x, true_lengths(x), y, torch.device("cpu")))
+    return out
+
+
+def test_fit_logs_every_epoch_and_reports(tiny_config):
+    tracker = MemoryTracker()
+    train, val, test = _splits()
+    result = fit(tiny_config, train, val, test, CLASSES, tracker=tracker)
+    assert [step for step, _ in tracker.metrics] == [1, 2]
+    keys = {"train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1", "epoch_seconds", "samples_per_second"}
+    assert keys <= set(tracker.metrics[0][1])
+    assert result.test.cm.sum() == len(test) and result.test.probs.shape == (len(test), 5)
+    assert set(CLASSES) <= set(result.report)
+    assert 1 <= result.best_epoch <= 2
+
+
+def test_training_learns_the_synthetic_task():
+    cfg = RunConfig(train=TrainConfig(epochs=15, batch_size=16, lr=1e-2, device="cpu"),
+                    model=RunConfig().model.__class__(name="gru-packed", hidden_size=16))
+    train, val, test = _splits()
+    result = fit(cfg, train, val, test, CLASSES)
+    assert result.history[-1]["train/loss"] < result.history[0]["train/loss"]
+    assert result.test.metrics["accuracy"] > 0.9  # the majority class alone gives about 0.6
+
+
+def test_interrupted_fit_resumes_to_the_same_result(tiny_config, tmp_path):
+    cfg = tiny_config.replace(**{"train.epochs": 3, "model.dropout": 0.2, "model.num_layers": 2, "data.noise_std": 0.01,
+                                 "train.sampler": "weighted", "train.schedule": "onecycle"})
+    train, val, test = _splits()
+    whole = fit(cfg, train, val, test, CLASSES)
+
+    ckpt = tmp_path / "run.pt"
+
+    def stop_after_two(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, train, val, test, CLASSES, checkpoint=ckpt, on_epoch=stop_after_two)
+    resumed = fit(cfg, train, val, test, CLASSES, checkpoint=ckpt)
+    assert resumed.resumed_from == 2
+    assert len(resumed.history) == 3
+    for a, b in zip(whole.history, resumed.history):
+        assert a["train/loss"] == pytest.approx(b["train/loss"], rel=1e-5)
+        assert a["val/loss"] == pytest.approx(b["val/loss"], rel=1e-5)
+    np.testing.assert_array_equal(whole.test.y_pred, resumed.test.y_pred)
+    state = torch.load(ckpt, weights_only=True)  # no pickle needed
+    assert "model" in state
+
+
+def test_early_stopping_and_restore_best(tiny_config):
+    cfg = tiny_config.replace(**{"train.epochs": 30, "train.early_stopping": 2, "train.lr": 1e-9, "train.monitor": "macro_f1"})
+    train, val, test = _splits()
+    result = fit(cfg, train, val, test, CLASSES)
+    assert result.stopped_early and len(result.history) < 30
+    assert len(result.history) == 3  # epoch 1 is best; 2 and 3 do not improve
+    best = result.best_epoch
+    assert best == 1
+    ev = evaluate(result.model, val, 5)
+    assert ev.loss == pytest.approx(result.history[best - 1]["val/loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("option", [
+    {"train.optimizer": "adamw", "train.weight_decay": 0.01},
+    {"train.optimizer": "sgd", "train.schedule": "cosine"},
+    {"train.optimizer": "rmsprop", "train.grad_clip": 0.5},
+    {"train.label_smoothing": 0.1, "train.class_weighted_loss": True},
+    {"train.bucket": True, "data.normalize": "zscore"},
+    {"data.max_shift": 5, "data.scale_range": 0.2},
+    {"model.name": "lstm-trimmed", "model.bidirectional": True, "model.head_hidden": 8},
+])
+def test_options_train(tiny_config, option):
+    train, val, test = _splits(n=(100, 40, 40))
+    result = fit(tiny_config.replace(**option), train, val, test, CLASSES)
+    assert all(np.isfinite(r["train/loss"]) for r in result.history)
+
+
+def test_weighted_sampler_balances_classes():
+    y = torch.tensor([0] * 900 + [1] * 100)
+    weights = inverse_frequency(y, 2)[y]
+    g = torch.Generator().manual_seed(0)
+    drawn = torch.cat(make_batches(len(y), 100, g, weights=weights))
+    share = (y[drawn] == 1).float().mean().item()
+    assert 0.4 < share < 0.6 and len(drawn) == len(y)
+    again = torch.cat(make_batches(len(y), 100, torch.Generator().manual_seed(0), weights=weights))
+    assert torch.equal(drawn, again)
+
+
+def test_bucketed_batches_cover_everything_once():
+    lengths = torch.randint(1, 100, (1000,))
+    batches = make_batches(1000, 32, torch.Generator().manual_seed(1), lengths=lengths)
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
+    spread = np.mean([(lengths[b].max() - lengths[b].min()).item() for b in batches])
+    assert spread < 20  # similar lengths in a batch
+
+
+def test_augmentation_keeps_padding_and_shapes():
+    x = torch.zeros(4, 50)
+    lengths = torch.tensor([50, 30, 10, 1])
+    for i, n in enumerate(lengths):
+        x[i, :n] = 0.5
+    g = torch.Generator().manual_seed(0)
+    out, new_len = augment_batch(x, lengths, DataConfig(noise_std=0.1, scale_range=0.2, max_shift=5), g)
+    assert out.shape == x.shape and ((new_len >= 1) & (new_len <= 50)).all()
+    mask = torch.arange(50)[None, :] >= new_len[:, None]
+    assert (out[mask] == 0).all(), "padding stays zero"
+    assert not torch.equal(out, x)
+
+
+def test_zscore_uses_valid_steps_only():
+    x = torch.tensor([[1.0, 3.0, 0.0], [2.0, 0.0, 0.0]])
+    split = TensorSplit(x, torch.tensor([2, 1]), torch.tensor([0, 1]))
+    mean, std = zscore_stats(split)
+    assert mean == pytest.approx(2.0)
+    z = apply_zscore(split, mean, std)
+    assert z.x[0, 2] == 0 and z.x[1, 1] == 0
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
+
+
+def test_diverging_loss_is_a_clear_error(tiny_config):
+    train, val, test = _splits(n=(100, 40, 40))
+    train.x[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        fit(tiny_config, train, val, test, CLASSES)
