@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run from its last finished epoch")
     r.add_argument("--run-name", help="a name for the run (default: a description of the model)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for torch (default: torch's choice); 1 keeps a background run from slowing other work")
     _add_config_options(r)
 
     ls = sub.add_parser("runs", help="list recorded runs with status and test metrics")
@@ -178,6 +180,12 @@ def cmd_prepare(args, home: Path) -> None:
 def cmd_run(args, home: Path) -> None:
     from experiments import runner
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads {args.threads} must be at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.resume:
         try:
             cfg = runner.load_config(home, args.resume)
@@ -196,6 +204,7 @@ def cmd_run(args, home: Path) -> None:
         run_id = runner.create_run(cfg, home, args.run_name)
         print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
 
+    _interrupt_on_signals()
     tqdm = _progress()
     bar = None
     epoch_no = [0]
@@ -237,6 +246,18 @@ def cmd_run(args, home: Path) -> None:
     print(f"{'class':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
     for name, r in summary.per_class.items():
         print(f"{name:<8}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` (SIGTERM) both end a run as KILLED with its last
+    epoch checkpointed; a background job otherwise ignores SIGINT."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def cmd_runs(args, home: Path) -> None:

@@ -96,7 +96,13 @@ def execute(
         if on_start:
             on_start(info)
         ckpt = checkpoint_path(home, run_id)
-        result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=on_epoch, on_batch=on_batch)
+
+        def epoch_done(epoch: int, row: dict) -> None:
+            tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
+            if on_epoch:
+                on_epoch(epoch, row)
+
+        result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done, on_batch=on_batch)
         summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)

@@ -1,0 +1,79 @@
+"""One sampled run per recurrent variant on the heartbeat workload, recorded
+in MLflow, then a table: accuracy, macro-F1, recall of S and F, seconds per
+epoch. Needs `python -m experiments prepare heartbeat` first.
+
+    python benchmarks/variants.py --sample 0.1 --epochs 10 --threads 1
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.config import RunConfig  # noqa: E402
+
+VARIANTS = [
+    ("rnn", {"model.name": "rnn"}),
+    ("rnn-packed", {"model.name": "rnn-packed"}),
+    ("rnn-trimmed", {"model.name": "rnn-trimmed"}),
+    ("gru", {"model.name": "gru"}),
+    ("lstm", {"model.name": "lstm"}),
+    ("bi-gru", {"model.name": "gru", "model.bidirectional": True}),
+    ("bi-lstm", {"model.name": "lstm", "model.bidirectional": True}),
+    ("bi-gru + weighted sampler", {"model.name": "gru", "model.bidirectional": True, "train.sampler": "weighted"}),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=float, default=0.1)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--hidden-size", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--home")
+    ap.add_argument("--out", default="results/variants.md", help="markdown file for the table")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from experiments import runner
+    from experiments.settings import arena_home
+
+    home = arena_home(args.home)
+    base = RunConfig().replace(**{
+        "data.sample": args.sample, "train.epochs": args.epochs, "model.hidden_size": args.hidden_size,
+        "train.seed": args.seed, "train.device": "cpu",
+    })
+    rows = []
+    for label, overrides in VARIANTS:
+        cfg = base.replace(**overrides)
+        started = time.perf_counter()
+        s = runner.run(cfg, home, run_name=f"variants: {label}")
+        rows.append((label, s, time.perf_counter() - started))
+        print(f"{label:<28} acc {s.test['accuracy']:.4f}  macro-F1 {s.test['macro_f1']:.4f}  "
+              f"{s.seconds_per_epoch:.1f} s/epoch", file=sys.stderr, flush=True)
+
+    command = "python benchmarks/variants.py " + " ".join(sys.argv[1:])
+    head = (f"Heartbeat workload, {args.sample:g} sample of train/val (stratified, every class), full test set "
+            f"(21,892 beats); {args.epochs} epochs, hidden {args.hidden_size}, 1 layer, Adam 1e-3, batch 128, "
+            f"seed {args.seed}, CPU with {args.threads} thread(s); best epoch by validation macro-F1.\n")
+    lines = [head, f"Command: `{command}`\n",
+             "| variant | test accuracy | test macro-F1 | recall S | recall F | s/epoch | run id |",
+             "|---|---|---|---|---|---|---|"]
+    for label, s, _ in rows:
+        lines.append(f"| {label} | {s.test['accuracy']:.4f} | {s.test['macro_f1']:.4f} | "
+                     f"{s.per_class['S']['recall']:.3f} | {s.per_class['F']['recall']:.3f} | "
+                     f"{s.seconds_per_epoch:.1f} | `{s.run_id[:8]}` |")
+    table = "\n".join(lines)
+    print(table)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

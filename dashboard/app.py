@@ -1,0 +1,13 @@
+"""RNN Arena dashboard: `streamlit run dashboard/app.py`. Navigation only."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="RNN Arena", page_icon="🫀", layout="wide")
+pages = [st.Page(str(ROOT / "dashboard" / "pages" / "home.py"), title="Home", icon="🏠", default=True)]
+st.navigation(pages).run()

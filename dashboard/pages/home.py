@@ -1,0 +1,76 @@
+"""Home: what RNN Arena is, which datasets are ready, and the latest runs."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import charts, services  # noqa: E402
+
+st.title("RNN Arena")
+st.markdown(
+    "Compare recurrent classifiers (simple, packed and trimmed RNN, GRU, LSTM, uni- or bidirectional) "
+    "on real data, with every run recorded in MLflow. "
+    "Answer *which recurrent model should I use here, and why?* by pointing and clicking."
+)
+
+try:
+    home = services.home()
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.header("Datasets")
+data = services.datasets(str(home))
+for _, row in data.iterrows():
+    with st.container(border=True):
+        left, right = st.columns([2, 3])
+        with left:
+            st.subheader(f"{row['name']}")
+            if row["ready"]:
+                st.success(f"Ready: {row['beats']:,} beats ({row['train']:,} train, {row['test']:,} test), "
+                           f"built from {row['source']}.")
+            else:
+                st.warning("Not prepared yet.")
+                st.markdown("Build it from the raw PhysioNet records (downloaded when the network allows) "
+                            "or from a local folder or archive:")
+                st.code("python -m experiments prepare heartbeat                     # download from PhysioNet\n"
+                        "python -m experiments prepare heartbeat --source PATH       # folder, .zip or .tar.* of records,\n"
+                        "                                                            # or the folder with Kaggle's CSVs",
+                        language="bash")
+        with right:
+            if row["ready"]:
+                names = services.class_names()
+                counts = [int(row[f"class {n}"]) for n in names]
+                log_y = st.toggle("log scale", value=True, key=f"log_{row['workload']}")
+                st.plotly_chart(charts.class_counts_bar(names, counts, "Beats per class (all splits)", log_y),
+                                width="stretch")
+                st.caption("N dominates: a model that always says N is 83% accurate and useless. "
+                           "Watch balanced accuracy and macro-F1, and the recall of S and F.")
+
+st.header("Runs")
+runs = services.runs(str(home))
+if runs.empty:
+    st.info("No runs yet. Start one from a terminal:")
+    st.code("python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5", language="bash")
+else:
+    counts = runs["status"].value_counts()
+    cols = st.columns(4)
+    for col, status in zip(cols, ["FINISHED", "RUNNING", "FAILED", "KILLED"]):
+        col.metric(status.lower(), int(counts.get(status, 0)))
+    shown = runs.head(50)[["started", "status", "model", "sample", "epochs", "test/accuracy",
+                           "test/balanced_accuracy", "test/macro_f1", "name", "run_id"]]
+    st.dataframe(
+        shown, hide_index=True, width="stretch",
+        column_config={
+            "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
+            "sample": st.column_config.NumberColumn("sample", format="%.2f"),
+            "test/accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
+            "test/balanced_accuracy": st.column_config.NumberColumn("balanced acc.", format="%.4f"),
+            "test/macro_f1": st.column_config.NumberColumn("macro-F1", format="%.4f"),
+        },
+    )
+    st.caption(f"The {len(shown)} latest of {len(runs)} runs in {home}. Test metrics appear when a run finishes.")

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.data import heartbeat as hb
+from experiments import runner
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME_PAGE = str(ROOT / "dashboard" / "pages" / "home.py")
+
+
+def _text(at) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.info] + [m.value for m in at.warning]
+    parts += [m.value for m in at.success] + [c.value for c in at.code] + [m.value for m in at.caption]
+    return "\n".join(parts)
+
+
+def test_home_without_data_or_runs_shows_guidance(home):
+    at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
+    assert not at.exception
+    text = _text(at)
+    assert "Not prepared yet" in text and "prepare heartbeat" in text
+    assert "No runs yet" in text
+
+
+def test_home_lists_dataset_and_runs(home, kaggle_dir, tiny_config):
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    summary = runner.run(tiny_config, home)
+    at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert "Ready: 400 beats (300 train, 100 test)" in _text(at)
+    table = at.dataframe[0].value
+    assert summary.run_id in set(table["run_id"])
+    assert table.iloc[0]["status"] == "FINISHED"
+    assert [m.value for m in at.metric][0] == "1"  # one finished run
+
+
+def test_app_navigation_renders_home(home):
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "RNN Arena"
+
+
+def test_unusable_home_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("RNN_ARENA_HOME", str(blocker))
+    at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert "is a file" in at.error[0].value

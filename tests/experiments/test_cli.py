@@ -1,0 +1,84 @@
+"""The CLI as a user meets it: in-process for speed, and once as a real
+subprocess to check the exit status and that no traceback reaches stderr."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_prepare_run_runs_export(home, records_dir, tmp_path, capsys):
+    assert main(["prepare", "heartbeat", "--source", str(records_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "207 beats" in out and "train" in out and "test" in out
+    assert main(["prepare", "heartbeat", "--source", str(records_dir)]) == 0
+    assert "reused from the cache" in capsys.readouterr().out
+    assert main(["run", "heartbeat", "--model", "gru-packed", "--bidirectional", "--sample", "0.5", "--epochs", "2",
+                 "--hidden-size", "8", "--sampler", "weighted", "--quiet", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "FINISHED" in out and "macro_f1" in out and "balanced_accuracy" in out
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert "FINISHED" in out and "bi-gru-packed 1x8" in out
+    assert main(["export", "heartbeat", "--out", str(tmp_path / "csv")]) == 0
+    assert (tmp_path / "csv" / "mitbih_train.csv").is_file()
+
+
+def test_home_option_overrides_the_environment(tmp_path, records_dir, capsys, monkeypatch):
+    monkeypatch.setenv("RNN_ARENA_HOME", str(tmp_path / "env-home"))
+    assert main(["--home", str(tmp_path / "flag-home"), "prepare", "heartbeat", "--source", str(records_dir)]) == 0
+    assert (tmp_path / "flag-home" / "datasets" / "heartbeat.json").is_file()
+    assert not (tmp_path / "env-home" / "datasets").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "heartbeat", "--hidden-size", "-3"], "--hidden-size -3 must be a positive integer"),
+    (["run", "heartbeat", "--model", "transformer"], "--model 'transformer' is not valid; choose one of: rnn"),
+    (["run", "heartbeat", "--lr", "fast"], "--lr 'fast' is not a valid float"),
+    (["run", "heartbeat", "--sample", "2"], "--sample 2.0 must be in (0, 1]"),
+    (["run", "heartbeat", "--optimizer", "adagrad"], "choose one of: adam, adamw, sgd, rmsprop"),
+    (["run"], "name a workload"),
+    (["run", "--resume", "0123"], "no run '0123'"),
+    (["prepare", "heartbeat", "--source", "/no/such/path"], "no such file or folder"),
+    (["export", "heartbeat", "--out", "x"], "not prepared"),
+])
+def test_user_errors_are_one_line(home, argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_run_before_prepare(home, capsys):
+    assert main(["run", "heartbeat", "--epochs", "1"]) == 2
+    assert "prepare heartbeat" in capsys.readouterr().err
+
+
+def test_unwritable_home(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--home", str(blocker), "runs"]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_models_and_empty_runs(home, capsys):
+    assert main(["models"]) == 0
+    assert "lstm-packed" in capsys.readouterr().out
+    assert main(["runs"]) == 0
+    assert "no runs recorded" in capsys.readouterr().out
+
+
+def test_subprocess_exit_status_and_help(tmp_path):
+    env = {**os.environ, "RNN_ARENA_HOME": str(tmp_path / "h"), "OMP_NUM_THREADS": "1"}
+    bad = subprocess.run([sys.executable, "-m", "experiments", "run", "heartbeat", "--hidden-size", "0"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == ["error: --hidden-size 0 must be a positive integer"]
+    helped = subprocess.run([sys.executable, "-m", "experiments", "run", "--help"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "--bidirectional" in helped.stdout and "--sample" in helped.stdout
