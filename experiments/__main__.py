@@ -192,6 +192,17 @@ def cmd_run(args, home: Path) -> None:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         run_id = args.resume
+        from experiments.mlflow_tracker import client
+
+        status = client(home).get_run(run_id).info.status
+        if status == "FINISHED":
+            raise UserError(f"run {run_id} already FINISHED; start a new run instead")
+        if status == "RUNNING":
+            from experiments.launcher import PROC_TAG, is_alive
+
+            identity = client(home).get_run(run_id).data.tags.get(PROC_TAG, "")
+            if is_alive(identity):
+                raise UserError(f"run {run_id} is still RUNNING in process {identity.split(':')[1]}; stop it before resuming")
         print(f"resuming run {run_id} ({cfg.describe()})", file=sys.stderr)
     else:
         if not args.workload:

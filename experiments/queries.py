@@ -14,6 +14,9 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
     a few params and the test metrics."""
     if not (home / "mlflow.db").exists():
         return []
+    from experiments.launcher import reap_dead_runs
+
+    reap_dead_runs(home)  # a run whose process died is shown as FAILED, not RUNNING forever
     c = client(home)
     exps = [e for e in c.search_experiments() if workload in (None, e.name)]
     if not exps:

@@ -86,6 +86,9 @@ def execute(
     started = time.perf_counter()
     try:
         c.update_run(run_id, status="RUNNING")
+        from experiments.launcher import PROC_TAG, process_identity
+
+        tracker.set_tags({PROC_TAG: process_identity()})
         from core.train import fit, resolve_device
 
         device = resolve_device(cfg.train.device)

@@ -17,7 +17,6 @@ import shutil
 import tarfile
 import tempfile
 import time
-import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ CLASS_NAMES = ("N", "S", "V", "F", "Q")
 NUM_CLASSES = 5
 BEAT_LENGTH = 187
 RECIPE_VERSION = "mitbih-kaggle-v1"
-PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"
+PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"  # RNN_ARENA_PHYSIONET_URL overrides
 KAGGLE_FILES = ("mitbih_train.csv", "mitbih_test.csv")
 # Kaggle's class totals and test counts (N, S, V, F, Q): when a raw build has
 # exactly Kaggle's totals, the test split takes Kaggle's per-class sizes.
@@ -335,30 +334,47 @@ def _copy_limited(src: io.BufferedIOBase, out: io.BufferedIOBase, declared: int,
 
 # ---------------------------------------------------------------------------
 # download
-def download_records(dest: Path, progress: Progress | None = None) -> Path:
-    """Download the 48 records from PhysioNet with wfdb, then check every
-    file against PhysioNet's SHA256SUMS.txt."""
-    import wfdb
+def download_records(dest: Path, progress: Progress | None = None, base_url: str | None = None) -> Path:
+    """Download the 48 records from PhysioNet with wfdb's downloader, each file
+    checked against PhysioNet's SHA256SUMS.txt (files already there and
+    intact are kept). `base_url` or RNN_ARENA_PHYSIONET_URL names a mirror."""
+    from wfdb.io.download import dl_full_file
 
+    base = base_url or os.environ.get("RNN_ARENA_PHYSIONET_URL") or PHYSIONET_URL
+    base = base if base.endswith("/") else base + "/"
     dest.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(PHYSIONET_URL + "SHA256SUMS.txt", timeout=30) as resp:
-            sums = resp.read().decode()
-        with urllib.request.urlopen(PHYSIONET_URL + "RECORDS", timeout=30) as resp:
-            records = resp.read().decode().split()
-    except OSError as exc:
-        raise ValueError(
-            f"cannot reach PhysioNet ({exc}); download mitdb elsewhere and pass it with --source PATH "
-            "(a folder or archive of the records, or the folder with Kaggle's two CSVs)"
-        ) from None
-    (dest / "SHA256SUMS.txt").write_text(sums)
-    (dest / "RECORDS").write_text("\n".join(records) + "\n")
-    for n, rec in enumerate(records):
-        if not all((dest / f"{rec}.{e}").is_file() for e in ("hea", "dat", "atr")):
-            wfdb.dl_database("mitdb", str(dest), records=[rec], annotators=["atr"], keep_subdirs=False, overwrite=False)
+
+    def fetch(name: str, target: Path) -> None:
+        try:
+            dl_full_file(base + name, str(target))
+        except Exception as exc:  # wfdb raises requests' and its own errors
+            target.unlink(missing_ok=True)
+            raise ValueError(
+                f"cannot download {base + name} ({type(exc).__name__}: {exc}); without network, download mitdb "
+                "elsewhere and pass it with --source PATH (a folder or archive of the records, or the folder "
+                "with Kaggle's two CSVs)"
+            ) from None
+
+    fetch("SHA256SUMS.txt", dest / "SHA256SUMS.txt")
+    sums = {}
+    for line in (dest / "SHA256SUMS.txt").read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and RECORD_RE.match(parts[1]):
+            sums[parts[1]] = parts[0]
+    if not sums:
+        raise ValueError(f"{base}SHA256SUMS.txt lists no record files; is {base} the mitdb 1.0.0 folder?")
+    names = sorted(sums)
+    for n, name in enumerate(names):
+        target = dest / name
+        if not (target.is_file() and _sha256(target) == sums[name]):
+            tmp = dest / (name + ".part")
+            fetch(name, tmp)
+            if _sha256(tmp) != sums[name]:
+                tmp.unlink()
+                raise ValueError(f"{base + name}: checksum mismatch against SHA256SUMS.txt; try the download again")
+            os.replace(tmp, target)
         if progress:
-            progress(n + 1, len(records), f"record {rec}")
-    _verify_checksums(dest)
+            progress(n + 1, len(names), name)
     return dest
 
 

@@ -248,3 +248,54 @@ def test_zip_bomb_is_refused(tmp_path, monkeypatch):
 def test_load_before_prepare(tmp_path):
     with pytest.raises(ValueError, match="python -m experiments prepare heartbeat"):
         hb.load_beats(tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# download, against a PhysioNet-like folder served on loopback
+@pytest.fixture
+def mirror(records_dir, tmp_path):
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    lines = []
+    for f in sorted(records_dir.iterdir()):
+        (folder / f.name).write_bytes(f.read_bytes())
+        lines.append(f"{hashlib.sha256(f.read_bytes()).hexdigest()} {f.name}")
+    (folder / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_checks_sums_and_builds(mirror, tmp_path, monkeypatch):
+    folder, url = mirror
+    monkeypatch.setenv("RNN_ARENA_PHYSIONET_URL", url)
+    seen = []
+    meta = hb.prepare(None, tmp_path / "home", progress=lambda d, t, w: seen.append((d, t)), log=lambda m: None)
+    assert meta["beats"] == 3 * 69 and (9, 9) in seen  # 9 files downloaded
+    assert (tmp_path / "home" / "raw" / "mitdb" / "100.dat").is_file()
+
+
+def test_download_refuses_a_corrupt_file(mirror, tmp_path):
+    folder, url = mirror
+    (folder / "101.dat").write_bytes(b"\0" * 100)
+    with pytest.raises(ValueError, match="101.dat: checksum mismatch"):
+        hb.download_records(tmp_path / "dl", base_url=url)
+    assert not (tmp_path / "dl" / "101.dat").exists()
+
+
+def test_download_without_network_says_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="pass it with --source PATH"):
+        hb.download_records(tmp_path / "dl", base_url="http://127.0.0.1:9/")

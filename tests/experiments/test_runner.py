@@ -102,3 +102,32 @@ def test_run_without_data_fails_clearly(home, tiny_config):
 def test_unknown_run_id(home):
     with pytest.raises(ValueError, match="no run 'nope'"):
         runner.load_config(home, "nope")
+
+
+def test_a_run_whose_process_died_is_shown_failed(prepared, tiny_config):
+    import subprocess
+    import sys
+
+    from experiments.launcher import PROC_TAG, process_identity
+
+    run_id = runner.create_run(tiny_config, prepared)
+    c = client(prepared)
+    c.update_run(run_id, status="RUNNING")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    host = process_identity().split(":")[0]
+    c.set_tag(run_id, PROC_TAG, f"{host}:{proc.pid}:0")  # a process that has exited
+    alive_id = runner.create_run(tiny_config, prepared)
+    c.update_run(alive_id, status="RUNNING")
+    c.set_tag(alive_id, PROC_TAG, process_identity())  # this test process: alive
+    rows = {r["run_id"]: r for r in list_runs(prepared)}
+    assert rows[run_id]["status"] == "FAILED" and "ended unexpectedly" in rows[run_id]["error"]
+    assert rows[alive_id]["status"] == "RUNNING"
+
+
+def test_resume_refuses_finished_runs(prepared, tiny_config, capsys):
+    from experiments.__main__ import main
+
+    summary = runner.run(tiny_config, prepared)
+    assert main(["--home", str(prepared), "run", "--resume", summary.run_id]) == 2
+    assert "already FINISHED" in capsys.readouterr().err
