@@ -31,8 +31,10 @@ for _, row in data.iterrows():
         with left:
             st.subheader(f"{row['name']}")
             if row["ready"]:
+                origin = {"kaggle-csv": "Kaggle's CSV files", "raw-records": "the raw PhysioNet records",
+                          "raw-archive": "an archive of the raw PhysioNet records"}.get(row["source"], row["source"])
                 st.success(f"Ready: {row['beats']:,} beats ({row['train']:,} train, {row['test']:,} test), "
-                           f"built from {row['source']}.")
+                           f"built from {origin}.")
             else:
                 st.warning("Not prepared yet.")
                 st.markdown("Build it from the raw PhysioNet records (downloaded when the network allows) "
