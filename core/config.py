@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 WORKLOADS = ("heartbeat",)
 CELLS = ("rnn", "gru", "lstm")
 SEQUENCE_MODES = ("padded", "packed", "trimmed")
+# registry names: the cell alone reads the padded beat; -packed / -trimmed otherwise
+MODEL_NAMES = tuple(c if m == "padded" else f"{c}-{m}" for c in CELLS for m in SEQUENCE_MODES)
 ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SAMPLERS = ("none", "weighted")

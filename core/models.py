@@ -18,17 +18,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from core.config import CELLS, ModelConfig
+from core.config import MODEL_NAMES, ModelConfig
 
 _CELL_CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "mish": nn.Mish, "tanh": nn.Tanh}
 
 
 def list_models() -> list[str]:
-    names = []
-    for cell in CELLS:
-        names += [cell, f"{cell}-packed", f"{cell}-trimmed"]
-    return names
+    return list(MODEL_NAMES)
 
 
 class Head(nn.Module):

@@ -67,7 +67,7 @@ def _flag(field_name: str) -> str:
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     choices = {
-        "normalize": C.NORMALIZATIONS, "name": None, "head_activation": C.ACTIVATIONS,
+        "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
         "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
         "monitor": C.MONITOR_METRICS, "device": C.DEVICES,
     }
