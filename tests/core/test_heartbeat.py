@@ -158,31 +158,29 @@ def test_folder_without_records(tmp_path):
         hb.prepare(tmp_path, tmp_path / "home", log=lambda m: None)
 
 
+def _copy_records(src: Path, dest: Path, drop: str = "", truncate: str = "") -> Path:
+    dest.mkdir()
+    for f in src.iterdir():
+        data = f.read_bytes()
+        if f.name != drop:
+            (dest / f.name).write_bytes(data[: len(data) // 10] if f.name == truncate else data)
+    return dest
+
+
 def test_missing_record_file(records_dir, tmp_path):
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    for f in records_dir.iterdir():
-        if f.name != "101.atr":
-            (folder / f.name).write_bytes(f.read_bytes())
+    folder = _copy_records(records_dir, tmp_path / "rec", drop="101.atr")
     with pytest.raises(ValueError, match="101.atr is missing"):
         hb.beats_from_records(folder)
 
 
 def test_truncated_record(records_dir, tmp_path):
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    for f in records_dir.iterdir():
-        data = f.read_bytes()
-        (folder / f.name).write_bytes(data[: len(data) // 10] if f.name == "100.dat" else data)
+    folder = _copy_records(records_dir, tmp_path / "rec", truncate="100.dat")
     with pytest.raises(ValueError, match="record 100"):
         hb.beats_from_records(folder)
 
 
 def test_checksum_mismatch(records_dir, tmp_path):
-    folder = tmp_path / "rec"
-    folder.mkdir()
-    for f in records_dir.iterdir():
-        (folder / f.name).write_bytes(f.read_bytes())
+    folder = _copy_records(records_dir, tmp_path / "rec")
     (folder / "SHA256SUMS.txt").write_text("0" * 64 + " 100.dat\n")
     with pytest.raises(ValueError, match="checksum mismatch for 100.dat"):
         hb.beats_from_records(folder)
