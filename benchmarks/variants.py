@@ -30,7 +30,9 @@ VARIANTS = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", type=float, default=0.1)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--schedule", default="onecycle")
     ap.add_argument("--hidden-size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -45,9 +47,11 @@ def main() -> None:
     from experiments.settings import arena_home
 
     home = arena_home(args.home)
+    runner.interrupt_on_signals()
     base = RunConfig().replace(**{
         "data.sample": args.sample, "train.epochs": args.epochs, "model.hidden_size": args.hidden_size,
-        "train.seed": args.seed, "train.device": "cpu",
+        "train.seed": args.seed, "train.device": "cpu", "train.lr": args.lr, "train.schedule": args.schedule,
+        "train.grad_clip": 1.0,
     })
     rows = []
     for label, overrides in VARIANTS:
@@ -60,7 +64,8 @@ def main() -> None:
 
     command = "python benchmarks/variants.py " + " ".join(sys.argv[1:])
     head = (f"Heartbeat workload, {args.sample:g} sample of train/val (stratified, every class), full test set "
-            f"(21,892 beats); {args.epochs} epochs, hidden {args.hidden_size}, 1 layer, Adam 1e-3, batch 128, "
+            f"(21,892 beats); {args.epochs} epochs, hidden {args.hidden_size}, 1 layer, Adam peak lr {args.lr:g} "
+            f"({args.schedule} schedule), gradient clipping 1.0, batch 128, "
             f"seed {args.seed}, CPU with {args.threads} thread(s); best epoch by validation macro-F1.\n")
     lines = [head, f"Command: `{command}`\n",
              "| variant | test accuracy | test macro-F1 | recall S | recall F | s/epoch | run id |",

@@ -215,7 +215,7 @@ def cmd_run(args, home: Path) -> None:
         run_id = runner.create_run(cfg, home, args.run_name)
         print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
 
-    _interrupt_on_signals()
+    runner.interrupt_on_signals()
     tqdm = _progress()
     bar = None
     epoch_no = [0]
@@ -257,18 +257,6 @@ def cmd_run(args, home: Path) -> None:
     print(f"{'class':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
     for name, r in summary.per_class.items():
         print(f"{name:<8}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
-
-
-def _interrupt_on_signals() -> None:
-    """Ctrl-C and `kill` (SIGTERM) both end a run as KILLED with its last
-    epoch checkpointed; a background job otherwise ignores SIGINT."""
-    import signal
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
 
 
 def cmd_runs(args, home: Path) -> None:

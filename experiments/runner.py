@@ -37,6 +37,18 @@ class RunSummary:
     num_parameters: int
 
 
+def interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` (SIGTERM) both end a run as KILLED with its last
+    epoch checkpointed; a background job otherwise ignores SIGINT."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def checkpoint_path(home: Path, run_id: str) -> Path:
     return home / "checkpoints" / f"{run_id}.pt"
 
