@@ -13,11 +13,15 @@ import json
 import typing
 from dataclasses import dataclass, field, fields
 
-WORKLOADS = ("heartbeat",)
+WORKLOADS = ("heartbeat", "titles")
 CELLS = ("rnn", "gru", "lstm")
 SEQUENCE_MODES = ("padded", "packed", "trimmed")
 # registry names: the cell alone reads the padded beat; -packed / -trimmed otherwise
-MODEL_NAMES = tuple(c if m == "padded" else f"{c}-{m}" for c in CELLS for m in SEQUENCE_MODES)
+RECURRENT_NAMES = tuple(c if m == "padded" else f"{c}-{m}" for c in CELLS for m in SEQUENCE_MODES)
+# titles only: the study's bag-of-embeddings MLP, and TF-IDF + a linear classifier (scikit-learn)
+TEXT_ONLY_NAMES = ("mlp", "tfidf")
+MODEL_NAMES = RECURRENT_NAMES + TEXT_ONLY_NAMES
+WORD_VECTORS = ("none", "word2vec", "fasttext")
 ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SAMPLERS = ("none", "weighted")
@@ -47,6 +51,7 @@ class DataConfig:
     noise_std: float = 0.0  # augmentation (train only): gaussian noise on valid steps
     scale_range: float = 0.0  # augmentation: amplitude x U(1-r, 1+r)
     max_shift: int = 0  # augmentation: time shift by up to this many steps
+    reliable_only: bool = False  # titles: keep only rows whose label_quality is "reliable"
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
@@ -70,6 +75,9 @@ class ModelConfig:
     head_hidden: int = 0  # 0: linear head; > 0: one hidden linear layer of this size
     head_activation: str = "relu"
     head_dropout: float = 0.0
+    embedding_dim: int = 100  # titles: size of the word embedding
+    word_vectors: str = "none"  # titles: initialise the embedding with gensim vectors trained on train titles
+    freeze_embeddings: bool = False  # titles: keep the initialised embedding fixed
 
     @property
     def cell(self) -> str:
@@ -92,6 +100,8 @@ class ModelConfig:
         _check(self.head_hidden >= 0, f"model.head_hidden={self.head_hidden} must be >= 0 (0 = no hidden layer)")
         _choice("model.head_activation", self.head_activation, ACTIVATIONS)
         _check(0.0 <= self.head_dropout < 1.0, f"model.head_dropout={self.head_dropout} must be in [0, 1)")
+        _check(1 <= self.embedding_dim <= 2048, f"model.embedding_dim={self.embedding_dim} must be between 1 and 2048")
+        _choice("model.word_vectors", self.word_vectors, WORD_VECTORS)
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,20 @@ class RunConfig:
         for part in (self.data, self.model, self.train):
             _check_types(part)
             part.validate()
+        self._validate_workload()
+
+    def _validate_workload(self) -> None:
+        d, m = self.data, self.model
+        if d.workload == "heartbeat":
+            _check(m.name not in TEXT_ONLY_NAMES,
+                   f"model.name={m.name!r} is for the titles workload; for heartbeat choose one of: {', '.join(RECURRENT_NAMES)}")
+            _check(m.word_vectors == "none", "model.word_vectors applies to the titles workload only; use none for heartbeat")
+            _check(not d.reliable_only, "data.reliable_only applies to the titles workload only")
+        else:
+            beat_only = {"data.normalize": d.normalize != "none", "data.noise_std": d.noise_std > 0,
+                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0}
+            wrong = [k for k, used in beat_only.items() if used]
+            _check(not wrong, f"{', '.join(wrong)} apply to the heartbeat workload only; leave them at their defaults for titles")
 
     # -- MLflow params -------------------------------------------------
     def to_params(self) -> dict[str, str]:

@@ -58,3 +58,57 @@ def report_table(report: dict, class_names: Sequence[str]) -> str:
         lines.append(f"{name:>12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1-score']:9.4f} {int(r['support']):9d}")
     lines.append(f"{'accuracy':>12} {report['accuracy']:9.4f}")
     return "\n".join(lines)
+
+
+def top_confusions(cm: np.ndarray, class_names: Sequence[str], k: int = 20) -> list[dict]:
+    """The k largest off-diagonal cells: true class, predicted class, count,
+    and the share of the true class that went there."""
+    cm = np.asarray(cm)
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(off, axis=None)[::-1][:k]
+    support = cm.sum(axis=1)
+    out = []
+    for i, j in zip(*np.unravel_index(flat, cm.shape)):
+        if off[i, j] == 0:
+            break
+        out.append({"true": class_names[i], "pred": class_names[j], "count": int(off[i, j]),
+                    "share_of_true": float(off[i, j] / support[i]) if support[i] else 0.0})
+    return out
+
+
+def sparse_confusion(cm: np.ndarray, class_names: Sequence[str]) -> dict:
+    """A confusion matrix for many classes: only its non-zero cells."""
+    rows, cols = np.nonzero(cm)
+    return {"labels": list(class_names), "shape": list(cm.shape),
+            "cells": [[int(r), int(c), int(cm[r, c])] for r, c in zip(rows, cols)]}
+
+
+def dense_from_sparse(sparse: dict) -> np.ndarray:
+    cm = np.zeros(sparse["shape"], dtype=np.int64)
+    for r, c, v in sparse["cells"]:
+        cm[r, c] = v
+    return cm
+
+
+def extremes(report: dict, class_names: Sequence[str], k: int = 10, key: str = "f1-score") -> dict:
+    """Worst and best k classes by `key` (ties broken by support)."""
+    rows = sorted(((report[n][key], report[n]["support"], n) for n in class_names if report[n]["support"] > 0))
+    pick = lambda items: [{"class": n, key: float(v), "support": int(s)} for v, s, n in items]  # noqa: E731
+    return {"worst": pick(rows[:k]), "best": pick(rows[::-1][:k])}
+
+
+def readable_report(report: dict, cm: np.ndarray, class_names: Sequence[str], k: int = 10) -> str:
+    """For many classes: the averages, the worst and best classes, and the
+    most-confused pairs, rather than hundreds of rows."""
+    lines = [f"accuracy {report['accuracy']:.4f}   macro-F1 {report['macro avg']['f1-score']:.4f}   "
+             f"macro recall (balanced accuracy) {report['macro avg']['recall']:.4f}", ""]
+    ex = extremes(report, class_names, k)
+    for title, rows in (("worst classes by F1", ex["worst"]), ("best classes by F1", ex["best"])):
+        lines.append(f"{title}:")
+        lines += [f"  {r['class']:<40} F1 {r['f1-score']:.3f}  support {r['support']}" for r in rows]
+        lines.append("")
+    lines.append("most-confused pairs (true -> predicted):")
+    lines += [f"  {c['true']} -> {c['pred']}: {c['count']} ({c['share_of_true']:.0%} of {c['true']})"
+              for c in top_confusions(cm, class_names, k)]
+    return "\n".join(lines)

@@ -2,6 +2,10 @@
 
     forward(x, lengths) -> logits   # x (B, T) or (B, T, F), lengths (B,) -> (B, C)
 
+For text, x holds token ids (B, T) int64 and the model starts with an
+embedding ([PAD] = 0 stays a zero vector); `mlp` is the study's baseline:
+the mean of the title's word vectors, a hidden layer, then the head.
+
 Recurrent models come in three ways of treating padding:
   padded   the whole padded sequence is read, as a plain notebook loop does;
   packed   `pack_padded_sequence` on the true lengths, padding never seen;
@@ -46,9 +50,41 @@ class Head(nn.Module):
         return self.net(features)
 
 
-class RecurrentClassifier(nn.Module):
-    def __init__(self, cfg: ModelConfig, num_features: int, num_classes: int):
+def make_embedding(cfg: ModelConfig, vocab_size: int, init: torch.Tensor | None = None) -> nn.Embedding:
+    emb = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=0)
+    if init is not None:
+        if tuple(init.shape) != (vocab_size, cfg.embedding_dim):
+            raise ValueError(f"word vectors have shape {tuple(init.shape)}, expected ({vocab_size}, {cfg.embedding_dim})")
+        with torch.no_grad():
+            emb.weight.copy_(init)
+            emb.weight[0].zero_()
+    emb.weight.requires_grad_(not cfg.freeze_embeddings)
+    return emb
+
+
+class MeanEmbeddingClassifier(nn.Module):
+    """Bag of embeddings: mean over the title's tokens, a hidden layer, the head."""
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int, num_classes: int, init: torch.Tensor | None = None):
         super().__init__()
+        self.embedding = make_embedding(cfg, vocab_size, init)
+        self.hidden = nn.Sequential(nn.Linear(cfg.embedding_dim, cfg.hidden_size), _ACTIVATIONS[cfg.head_activation]())
+        self.head = Head(cfg.hidden_size, num_classes, cfg.head_hidden, cfg.head_activation, cfg.head_dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)  # (B, T, 1)
+        emb = self.embedding(x) * mask  # (B, T, E)
+        mean = emb.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(emb.dtype)  # (B, E)
+        return self.head(self.hidden(mean))
+
+
+class RecurrentClassifier(nn.Module):
+    def __init__(self, cfg: ModelConfig, num_features: int, num_classes: int,
+                 vocab_size: int | None = None, init: torch.Tensor | None = None):
+        super().__init__()
+        self.embedding = make_embedding(cfg, vocab_size, init) if vocab_size else None
+        if self.embedding is not None:
+            num_features = cfg.embedding_dim
         self.cell = cfg.cell
         self.mode = cfg.sequence_mode
         self.trim_steps = cfg.trim_steps
@@ -65,7 +101,9 @@ class RecurrentClassifier(nn.Module):
         self.head = Head(cfg.hidden_size * directions, num_classes, cfg.head_hidden, cfg.head_activation, cfg.head_dropout)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2:
+        if self.embedding is not None:
+            x = self.embedding(x)  # (B, T) ids -> (B, T, E)
+        elif x.dim() == 2:
             x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1)
         if self.mode == "packed":
             # lengths must live on the CPU for packing; 0-length inputs are read as one step
@@ -85,12 +123,25 @@ class RecurrentClassifier(nn.Module):
         return h_n[-1]  # (B, H)
 
 
-def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5) -> nn.Module:
+def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,
+                vocab_size: int | None = None, embedding_init: torch.Tensor | None = None) -> nn.Module:
+    """The model for `cfg`. With `vocab_size`, inputs are token ids and the
+    model starts with an embedding (optionally initialised from word vectors)."""
     if cfg.name not in list_models():
         raise ValueError(f"unknown model {cfg.name!r}; choose one of: {', '.join(list_models())}")
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
-    return RecurrentClassifier(cfg, num_features, num_classes)
+    if cfg.name == "tfidf":
+        raise ValueError("tfidf is a scikit-learn model, not a neural one; it is trained by core.classical")
+    if cfg.name == "mlp":
+        if not vocab_size:
+            raise ValueError("the mlp model reads token ids: it needs a vocabulary (the titles workload)")
+        return MeanEmbeddingClassifier(cfg, vocab_size, num_classes, embedding_init)
+    return RecurrentClassifier(cfg, num_features, num_classes, vocab_size, embedding_init)
+
+
+def neural_models() -> list[str]:
+    return [n for n in list_models() if n != "tfidf"]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -30,7 +30,7 @@ EVAL_BATCH = 1024
 
 @dataclass
 class TensorSplit:
-    x: torch.Tensor  # (N, T) or (N, T, F) float32
+    x: torch.Tensor  # (N, T) or (N, T, F) float32, or (N, T) int64 token ids
     lengths: torch.Tensor  # (N,) int64, true lengths
     y: torch.Tensor  # (N,) int64
 
@@ -39,8 +39,10 @@ class TensorSplit:
 
     @classmethod
     def from_arrays(cls, x: np.ndarray, lengths: np.ndarray, y: np.ndarray, device: torch.device) -> "TensorSplit":
+        x = np.ascontiguousarray(x)
+        dtype = torch.int64 if np.issubdtype(x.dtype, np.integer) else torch.float32  # token ids stay ids
         return cls(
-            torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=device),
+            torch.as_tensor(x, dtype=dtype, device=device),
             torch.as_tensor(np.asarray(lengths), dtype=torch.int64, device=device),
             torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device),
         )
@@ -271,10 +273,13 @@ def fit(
     checkpoint: Path | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    vocab_size: int | None = None,
+    embedding_init: torch.Tensor | None = None,
 ) -> FitResult:
     """Train with `cfg` (splits already on one device), log each epoch to the
     tracker, checkpoint to `checkpoint` after every epoch (resuming from it if
-    it exists), then evaluate the best (or last) weights on test."""
+    it exists), then evaluate the best (or last) weights on test. Token-id
+    inputs (titles) need `vocab_size`; `embedding_init` seeds the embedding."""
     tracker = tracker or NullTracker()
     tc, dc = cfg.train, cfg.data
     num_classes = len(class_names)
@@ -282,7 +287,8 @@ def fit(
     torch.manual_seed(tc.seed)
     generator = torch.Generator().manual_seed(tc.seed)
     num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
-    model = build_model(cfg.model, num_features=num_features, num_classes=num_classes).to(device)
+    model = build_model(cfg.model, num_features=num_features, num_classes=num_classes,
+                        vocab_size=vocab_size, embedding_init=embedding_init).to(device)
     optimizer = make_optimizer(model, tc)
     steps_per_epoch = math.ceil(len(train) / tc.batch_size)
     scheduler = make_scheduler(optimizer, tc, steps_per_epoch)

@@ -100,10 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("prepare", help="download or import a dataset and build it",
-                       description="Build the heartbeat beats from raw MIT-BIH records (folder, .zip or .tar.*) or from Kaggle's two CSVs. "
-                                   "Without --source the records are downloaded from PhysioNet.")
+                       description="heartbeat: build the beats from raw MIT-BIH records (folder, .zip or .tar.*) or from Kaggle's "
+                                   "two CSVs; without --source the records are downloaded from PhysioNet. titles: preprocess the "
+                                   "MercadoLibre 2019 Spanish titles (course jsonl.gz splits or the challenge CSV).")
     p.add_argument("workload", choices=C.WORKLOADS)
-    p.add_argument("--source", help="folder or archive of MIT-BIH records, or a folder with mitbih_train.csv and mitbih_test.csv")
+    p.add_argument("--source", help="heartbeat: folder or archive of MIT-BIH records, or a folder with mitbih_train.csv "
+                                    "and mitbih_test.csv; titles: a folder with spanish.{train,validation,test}.jsonl.gz "
+                                    "or the challenge's train.csv")
 
     r = sub.add_parser("run", help="train and evaluate one model, recorded in MLflow",
                        description="Train one model on a prepared workload, evaluate it on test and record everything in MLflow. "
@@ -121,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--limit", type=int, default=50)
 
     e = sub.add_parser("export", help="write the built beats as Kaggle-format CSVs")
-    e.add_argument("workload", choices=C.WORKLOADS)
+    e.add_argument("workload", choices=["heartbeat"])
     e.add_argument("--out", required=True, help="folder for mitbih_train.csv and mitbih_test.csv")
 
     sub.add_parser("models", help="list the models in the registry")
@@ -153,28 +156,44 @@ def _progress():
 
 
 def cmd_prepare(args, home: Path) -> None:
-    from core.data import heartbeat as hb
+    from experiments import workloads
 
     tqdm = _progress()
     bar = None
 
     def progress(done: int, total: int, what: str) -> None:
         nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="records", unit="rec", file=sys.stderr)
+        if bar is None or total != bar.total:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc="preparing", file=sys.stderr)
         bar.update(done - bar.n)
         bar.set_postfix_str(what)
 
     source = Path(args.source).expanduser() if args.source else None
-    meta = hb.prepare(source, home, progress=progress, log=lambda m: print(m, file=sys.stderr))
+    meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr))
     if bar is not None:
         bar.close()
-    print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
-    print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*hb.CLASS_NAMES, "total"]))
-    for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
-        print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in hb.CLASS_NAMES) + f" {sum(counts.values()):>7,}")
-    built = "reused from the cache" if meta["reused"] else f"built in {meta['build_seconds']:.1f} s"
+    (_print_heartbeat if args.workload == "heartbeat" else _print_titles)(meta)
+    built = "reused from the cache" if meta.get("reused") else f"built in {meta['build_seconds']:.1f} s"
     print(f"{built}: {meta['cache']}")
+
+
+def _print_heartbeat(meta: dict) -> None:
+    from core.data.heartbeat import CLASS_NAMES
+
+    print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
+    print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
+    for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
+        print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
+
+
+def _print_titles(meta: dict) -> None:
+    print(f"titles: from {meta['source']} ({meta.get('kind', '?')})")
+    for key, value in meta.items():
+        if key in ("source", "kind", "cache", "key", "reused", "workload"):
+            continue
+        print(f"  {key}: {value}")
 
 
 def cmd_run(args, home: Path) -> None:
@@ -208,10 +227,11 @@ def cmd_run(args, home: Path) -> None:
         if not args.workload:
             raise UserError("name a workload (run heartbeat ...) or --resume RUN_ID")
         cfg = _config_from_args(args)
-        from core.data import heartbeat as hb
+        from experiments import workloads
 
-        if hb.dataset_info(home) is None:
-            raise UserError(f"the heartbeat data is not prepared in {home}; run: python -m experiments prepare heartbeat [--source PATH]")
+        if workloads.dataset_info(cfg.data.workload, home) is None:
+            raise UserError(f"the {cfg.data.workload} data is not prepared in {home}; run: "
+                            f"python -m experiments prepare {cfg.data.workload} [--source PATH]")
         run_id = runner.create_run(cfg, home, args.run_name)
         print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
 
@@ -237,7 +257,7 @@ def cmd_run(args, home: Path) -> None:
               f"val/macro_f1 {row['val/macro_f1']:.4f}  {row['epoch_seconds']:.1f}s", file=sys.stderr, flush=True)
 
     def on_start(info: dict) -> None:
-        print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,} beats", file=sys.stderr)
+        print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,}", file=sys.stderr)
 
     try:
         summary = runner.execute(run_id, home, on_epoch=on_epoch, on_batch=on_batch, on_start=on_start)
@@ -253,10 +273,17 @@ def cmd_run(args, home: Path) -> None:
           f"({summary.epochs_run} epochs, {summary.seconds_per_epoch:.1f} s/epoch, best epoch {summary.best_epoch})")
     print(f"{'metric':<20}{'test':>8}")
     for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
-        print(f"{k:<20}{summary.test[k]:>8.4f}")
-    print(f"{'class':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
-    for name, r in summary.per_class.items():
-        print(f"{name:<8}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+        if summary.test[k] == summary.test[k]:  # tfidf has no loss
+            print(f"{k:<20}{summary.test[k]:>8.4f}")
+    rows = list(summary.per_class.items())
+    if len(rows) > 20:  # many classes: the worst and best five by F1
+        rows.sort(key=lambda kv: kv[1]["f1-score"])
+        print(f"{len(rows)} classes; the five worst and five best by F1:")
+        rows = rows[:5] + rows[-5:]
+    width = max(8, *(len(n) + 2 for n, _ in rows))
+    print(f"{'class':<{width}}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    for name, r in rows:
+        print(f"{name:<{width}}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
 
 
 def cmd_runs(args, home: Path) -> None:

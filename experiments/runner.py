@@ -73,17 +73,6 @@ def load_config(home: Path, run_id: str) -> RunConfig:
     return RunConfig.from_params(run.data.params)
 
 
-def load_data(cfg: RunConfig, home: Path, device):
-    """Arrays for train/val/test as tensors on `device`, and the class names."""
-    from core.data import heartbeat as hb
-    from core.train import TensorSplit
-
-    beats = hb.load_beats(home)
-    splits = hb.make_splits(beats, cfg.data.val_fraction, cfg.data.sample, cfg.data.split_seed)
-    to = lambda b: TensorSplit.from_arrays(b.x, b.length, b.y, device)  # noqa: E731
-    return to(splits.train), to(splits.val), to(splits.test), list(hb.CLASS_NAMES)
-
-
 def execute(
     run_id: str,
     home: Path,
@@ -102,9 +91,11 @@ def execute(
 
         tracker.set_tags({PROC_TAG: process_identity()})
         from core.train import fit, resolve_device
+        from experiments import workloads
 
-        device = resolve_device(cfg.train.device)
-        train, val, test, class_names = load_data(cfg, home, device)
+        device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
+        data = workloads.load(cfg, home, device)
+        train, val, test, class_names = data.train, data.val, data.test, data.class_names
         info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test)}
         tracker.set_tags({f"arena.{k}": v for k, v in info.items()})
         tracker.log_text(to_json(cfg), "config.json")
@@ -117,8 +108,17 @@ def execute(
             if on_epoch:
                 on_epoch(epoch, row)
 
-        result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done, on_batch=on_batch)
-        summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started)
+        if cfg.model.name == "tfidf":
+            from core.classical import fit_tfidf
+
+            t = data.texts
+            result = fit_tfidf(cfg, (t["train"], train.y.numpy()), (t["val"], val.y.numpy()), (t["test"], test.y.numpy()),
+                               class_names, tracker=tracker)
+            epoch_done(1, result.history[0])
+        else:
+            result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done,
+                         on_batch=on_batch, vocab_size=data.vocab_size, embedding_init=data.embedding_init)
+        summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
         return summary
@@ -141,29 +141,35 @@ def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) ->
     return execute(run_id, home, **callbacks)
 
 
-def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float) -> RunSummary:
-    from core.metrics import report_table
-    from safetensors.torch import save_file
-    import tempfile
+MANY_CLASSES = 20  # above this, the confusion matrix is stored sparse and reports are summarised
+
+
+def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data) -> RunSummary:
+    from core import metrics as M
 
     test = result.test
     final = {f"test/{k}": v for k, v in test.metrics.items()}
-    final["test/loss"] = test.loss
+    if test.loss == test.loss:  # NaN for models without a loss (tfidf)
+        final["test/loss"] = test.loss
     final["best_epoch"] = result.best_epoch
     per_class = {n: result.report[n] for n in class_names}
-    for n in class_names:
-        final[f"test/recall_{n}"] = per_class[n]["recall"]
-        final[f"test/f1_{n}"] = per_class[n]["f1-score"]
+    if len(class_names) <= MANY_CLASSES:
+        for n in class_names:
+            final[f"test/recall_{n}"] = per_class[n]["recall"]
+            final[f"test/f1_{n}"] = per_class[n]["f1-score"]
     tracker.log_metrics(final, step=len(result.history))
     tracker.log_dict(result.report, "report/classification_report.json")
-    tracker.log_text(report_table(result.report, class_names), "report/classification_report.txt")
-    tracker.log_dict({"labels": list(class_names), "matrix": test.cm.tolist()}, "report/confusion_matrix.json")
-    tracker.log_text(_predictions_csv(test, class_names), "predictions/test_predictions.csv")
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "model.safetensors"
-        state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
-        save_file(state, str(weights), metadata={"config": json.dumps(cfg.to_params())})
-        tracker.log_file(weights, "model/model.safetensors")
+    tracker.log_dict(M.top_confusions(test.cm, class_names, 50), "report/top_confusions.json")
+    if len(class_names) <= MANY_CLASSES:
+        tracker.log_text(M.report_table(result.report, class_names), "report/classification_report.txt")
+        tracker.log_dict({"labels": list(class_names), "matrix": test.cm.tolist()}, "report/confusion_matrix.json")
+    else:
+        tracker.log_text(M.readable_report(result.report, test.cm, class_names), "report/classification_report.txt")
+        tracker.log_dict(M.extremes(result.report, class_names, 20), "report/extremes.json")
+        tracker.log_dict(M.sparse_confusion(test.cm, class_names), "report/confusion_sparse.json")
+    tracker.log_text(_predictions_csv(test, class_names, data.test_examples), "predictions/test_predictions.csv")
+    if cfg.model.name != "tfidf":
+        _log_weights(tracker, cfg, result.model, len(class_names), data.vocab_size)
     epochs = len(result.history)
     tracker.set_tags({
         "arena.num_parameters": str(result.num_parameters),
@@ -181,26 +187,63 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     )
 
 
-def _predictions_csv(test, class_names) -> str:
+def _log_weights(tracker: MlflowTracker, cfg: RunConfig, model, num_classes: int, vocab_size: int | None) -> None:
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    meta = {"config": json.dumps(cfg.to_params()), "num_classes": str(num_classes),
+            "vocab_size": str(vocab_size or 0)}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "model.safetensors"
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(weights), metadata=meta)
+        tracker.log_file(weights, "model/model.safetensors")
+
+
+def _predictions_csv(test, class_names, examples: list[str] | None = None) -> str:
+    """One row per test item: index, true and predicted class; class
+    probabilities for few classes, the top 3 for many; the input text where
+    there is one."""
+    import numpy as np
+
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["index", "y_true", "y_pred", *[f"p_{n}" for n in class_names]])
-    for i, (t, p, probs) in enumerate(zip(test.y_true, test.y_pred, test.probs)):
-        w.writerow([i, int(t), int(p), *[f"{v:.5f}" for v in probs]])
+    many = len(class_names) > MANY_CLASSES
+    head = ["index", "y_true", "y_pred", "true", "pred"]
+    head += ["top3", "top3_scores"] if many else [f"p_{n}" for n in class_names]
+    if examples is not None:
+        head.append("text")
+    w.writerow(head)
+    top3 = np.argsort(-test.probs, axis=1)[:, :3] if many else None
+    for i, (t, p) in enumerate(zip(test.y_true, test.y_pred)):
+        row = [i, int(t), int(p), class_names[int(t)], class_names[int(p)]]
+        if many:
+            row += ["|".join(class_names[j] for j in top3[i]), "|".join(f"{test.probs[i, j]:.4f}" for j in top3[i])]
+        else:
+            row += [f"{v:.5f}" for v in test.probs[i]]
+        if examples is not None:
+            row.append(examples[i])
+        w.writerow(row)
     return buf.getvalue()
 
 
 def load_model(home: Path, run_id: str):
     """The trained model of a finished run, rebuilt from its params and its
     safetensors weights (no pickle)."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
+
     from core.models import build_model
-    from core.data.heartbeat import NUM_CLASSES
 
     cfg = load_config(home, run_id)
-    c = client(home)
-    local = c.download_artifacts(run_id, "model/model.safetensors")
-    model = build_model(cfg.model, num_features=1, num_classes=NUM_CLASSES)
+    if cfg.model.name == "tfidf":
+        raise ValueError(f"run {run_id} is a TF-IDF reference: it keeps no neural weights")
+    local = client(home).download_artifacts(run_id, "model/model.safetensors")
+    with safe_open(local, framework="pt") as fh:
+        meta = fh.metadata()
+    vocab_size = int(meta.get("vocab_size", "0")) or None
+    model = build_model(cfg.model, num_features=1, num_classes=int(meta.get("num_classes", "5")), vocab_size=vocab_size)
     model.load_state_dict(load_file(local))
     model.eval()
     return cfg, model

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig, option_names
-from core.models import list_models
+from core.config import RECURRENT_NAMES
 
 
 def test_defaults_are_valid_and_round_trip():
@@ -16,7 +16,7 @@ configs = st.builds(
     data=st.builds(DataConfig, sample=st.floats(0.001, 1.0), val_fraction=st.floats(0.01, 0.9),
                    split_seed=st.integers(0, 2**31), normalize=st.sampled_from(["none", "zscore"]),
                    noise_std=st.floats(0, 1), scale_range=st.floats(0, 0.99), max_shift=st.integers(0, 50)),
-    model=st.builds(ModelConfig, name=st.sampled_from(list_models()), hidden_size=st.integers(1, 512),
+    model=st.builds(ModelConfig, name=st.sampled_from(RECURRENT_NAMES), hidden_size=st.integers(1, 512),
                     num_layers=st.integers(1, 4), bidirectional=st.booleans(), dropout=st.floats(0, 0.9),
                     trim_steps=st.integers(0, 100), head_hidden=st.integers(0, 256),
                     head_activation=st.sampled_from(["relu", "mish", "tanh"]), head_dropout=st.floats(0, 0.9)),
@@ -85,3 +85,14 @@ def test_ints_are_accepted_for_floats_and_digest_is_stable():
 def test_from_params_ignores_other_params_and_uses_defaults():
     cfg = RunConfig.from_params({"model.name": "lstm", "other": "x"})
     assert cfg.model.name == "lstm" and cfg.train == TrainConfig()
+
+
+def test_workload_specific_options_are_checked():
+    from core.config import DataConfig, ModelConfig
+
+    with pytest.raises(ValueError, match="'mlp' is for the titles workload"):
+        RunConfig(model=ModelConfig(name="mlp"))
+    with pytest.raises(ValueError, match="data.max_shift apply to the heartbeat workload only"):
+        RunConfig(data=DataConfig(workload="titles", max_shift=3))
+    cfg = RunConfig(data=DataConfig(workload="titles", reliable_only=True), model=ModelConfig(name="tfidf"))
+    assert RunConfig.from_params(cfg.to_params()) == cfg

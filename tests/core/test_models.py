@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from core.config import ModelConfig
-from core.models import build_model, count_parameters, list_models
+from core.config import RECURRENT_NAMES, ModelConfig
+from core.models import build_model, count_parameters, list_models, neural_models
 
-ALL = [(name, bi) for name in list_models() for bi in (False, True)]
+ALL = [(name, bi) for name in RECURRENT_NAMES for bi in (False, True)]
 
 
 def _batch(B=6, T=30, seed=0):
@@ -86,3 +86,38 @@ def _raw_cfg(name):
     cfg = ModelConfig()
     object.__setattr__(cfg, "name", name)
     return cfg
+
+
+@pytest.mark.parametrize("name", neural_models())
+def test_text_models_read_token_ids(name):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, hidden_size=8, embedding_dim=6, bidirectional=True, head_hidden=4, head_dropout=0.2)
+    model = build_model(cfg, num_classes=11, vocab_size=50)
+    ids = torch.randint(2, 50, (5, 7))
+    lengths = torch.tensor([7, 3, 1, 5, 2])
+    ids = ids * (torch.arange(7)[None, :] < lengths[:, None])  # [PAD] = 0 after the end
+    logits = model(ids, lengths)
+    assert logits.shape == (5, 11)
+    logits.sum().backward()
+    assert model.embedding.weight.grad is not None
+    assert model.embedding.weight.grad[0].abs().sum() == 0, "[PAD] gets no gradient"
+
+
+def test_mlp_ignores_padding_and_frozen_vectors_stay():
+    torch.manual_seed(0)
+    init = torch.randn(30, 6)
+    cfg = ModelConfig(name="mlp", hidden_size=8, embedding_dim=6, freeze_embeddings=True)
+    model = build_model(cfg, num_classes=3, vocab_size=30, embedding_init=init)
+    ids = torch.tensor([[5, 6, 0, 0]])
+    torch.testing.assert_close(model(ids, torch.tensor([2])), model(ids[:, :2], torch.tensor([2])))
+    assert not model.embedding.weight.requires_grad
+    torch.testing.assert_close(model.embedding.weight[1:], init[1:])
+    with pytest.raises(ValueError, match="expected \\(30, 4\\)"):
+        build_model(ModelConfig(name="mlp", embedding_dim=4), num_classes=3, vocab_size=30, embedding_init=init)
+
+
+def test_tfidf_and_mlp_need_the_titles_workload():
+    with pytest.raises(ValueError, match="not a neural one"):
+        build_model(ModelConfig(name="tfidf"), num_classes=3, vocab_size=10)
+    with pytest.raises(ValueError, match="needs a vocabulary"):
+        build_model(ModelConfig(name="mlp"), num_classes=3)
