@@ -34,3 +34,24 @@ def test_report_lists_every_class_and_prints():
     assert set(names) <= set(report) and report["F"]["support"] == 0
     text = M.report_table(report, names)
     assert "macro avg" in text and text.count("\n") == 8
+
+
+def test_top_confusions_and_sparse_round_trip():
+    names = [f"c{i}" for i in range(4)]
+    cm = np.array([[5, 3, 0, 0], [0, 4, 0, 1], [2, 0, 6, 0], [0, 0, 0, 0]])
+    top = M.top_confusions(cm, names, k=10)
+    assert [(t["true"], t["pred"], t["count"]) for t in top] == [("c0", "c1", 3), ("c2", "c0", 2), ("c1", "c3", 1)]
+    assert top[0]["share_of_true"] == pytest.approx(3 / 8)
+    np.testing.assert_array_equal(M.dense_from_sparse(M.sparse_confusion(cm, names)), cm)
+
+
+def test_extremes_and_readable_report_for_many_classes():
+    rng = np.random.default_rng(0)
+    names = [f"CATEGORY_{i}" for i in range(40)]
+    y_true = rng.integers(0, 40, 2000)
+    y_pred = np.where(rng.random(2000) < 0.6, y_true, rng.integers(0, 40, 2000))
+    report = M.classification_report(y_true, y_pred, names)
+    ex = M.extremes(report, names, k=5)
+    assert len(ex["worst"]) == 5 and ex["worst"][0]["f1-score"] <= ex["best"][0]["f1-score"]
+    text = M.readable_report(report, M.confusion_matrix(y_true, y_pred, 40), names, k=5)
+    assert "worst classes by F1" in text and "most-confused pairs" in text and text.count("\n") < 40
