@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from core import metrics as M
-from core.config import DataConfig, RunConfig, TrainConfig
+from core.config import RECURRENT_NAMES, DataConfig, RunConfig, TrainConfig
 from core.models import build_model, count_parameters
 from core.tracking import NullTracker, Tracker
 
@@ -305,8 +305,10 @@ def fit(
     sample_weights = class_weights[train.y.cpu()] if tc.sampler == "weighted" else None
     augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
     augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
-    # packed models ignore padding, so cutting batches is free for them
-    cut = tc.bucket or cfg.model.sequence_mode == "packed"
+    # packed models ignore padding, so cutting batches is free for them; trimmed
+    # models count their dropped steps from the full padded length, so never cut
+    mode = cfg.model.sequence_mode if cfg.model.name in RECURRENT_NAMES else "packed"
+    cut = mode == "packed" or (tc.bucket and mode != "trimmed")
 
     history: list[dict[str, float]] = []
     best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
