@@ -402,7 +402,7 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
         if not (source.is_dir() and find_records(source)):
             log(f"downloading the MIT-BIH records from PhysioNet into {source}")
             download_records(source, progress)
-    source = Path(source).expanduser()
+    source = Path(source).expanduser().resolve()
     if not source.exists():
         raise ValueError(f"{source}: no such file or folder; give a folder or archive of MIT-BIH records, or the folder with the Kaggle CSVs")
     key = source_fingerprint(source)
