@@ -116,9 +116,8 @@ def _try_download() -> None:
     socket.setdefaulttimeout(15)  # an unreachable network must not hang prepare
     try:
         nltk.download("stopwords", quiet=True)
-    except BaseException as exc:  # offline: any error just means "not downloaded"
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception:  # offline or blocked: any error just means "not downloaded"
+        pass
     finally:
         socket.setdefaulttimeout(previous)
 
@@ -232,6 +231,10 @@ class LabelMap:
     @classmethod
     def fit(cls, categories: Iterable[str]) -> "LabelMap":
         return cls(list(dict.fromkeys(categories)))
+
+    @property
+    def categories(self) -> list[str]:
+        return self.names
 
     def __len__(self) -> int:
         return len(self.names)
