@@ -203,8 +203,14 @@ class RunConfig:
 
     def describe(self) -> str:
         m = self.model
+        if m.name == "tfidf":
+            return "tfidf 1-2 grams + linear SVM"
         bi = "bi-" if m.bidirectional else ""
         extra = " +weighted sampler" if self.train.sampler == "weighted" else ""
+        if m.word_vectors != "none":
+            extra += f" +{m.word_vectors}"
+        if m.name == "mlp":
+            return f"mlp {m.embedding_dim}-{m.hidden_size}" + (f"-{m.head_hidden}" if m.head_hidden else "") + extra
         return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
 
 

@@ -189,11 +189,20 @@ def _print_heartbeat(meta: dict) -> None:
 
 
 def _print_titles(meta: dict) -> None:
-    print(f"titles: from {meta['source']} ({meta.get('kind', '?')})")
-    for key, value in meta.items():
-        if key in ("source", "kind", "cache", "key", "reused", "workload"):
-            continue
-        print(f"  {key}: {value}")
+    from core.data import titles as tt
+
+    stats = tt.summaries(tt.load_titles(Path(meta["cache"]).parents[1]))
+    counts = meta["counts"]
+    print(f"titles: {sum(counts.values()):,} rows from {meta['source']} ({meta['kind']}): "
+          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    print(f"categories {meta['num_classes']:,}   vocabulary {meta['vocab_size']:,} (with [PAD], [UNK])   "
+          f"max_len {meta['max_len']}")
+    print("tokens per title: " + ", ".join(f"{k} {v:.2f}" for k, v in meta.get("tokens_per_title", {}).items()))
+    print("[UNK] share of tokens: " + ", ".join(f"{k} {v:.2%}" for k, v in stats["unk_share"].items()))
+    if "tokenize_titles_per_second" in meta:
+        print(f"preprocessing: {meta['tokenize_titles_per_second']:,} titles/s")
+    if meta.get("dropped_categories"):
+        print(f"dropped {meta['dropped_categories']} categories with fewer than 3 rows ({meta['dropped_rows']} rows)")
 
 
 def cmd_run(args, home: Path) -> None:
@@ -252,9 +261,11 @@ def cmd_run(args, home: Path) -> None:
 
     def on_epoch(epoch: int, row: dict) -> None:
         epoch_no[0] = epoch
-        print(f"epoch {epoch:>3}/{cfg.train.epochs}  train/loss {row['train/loss']:.4f}  val/loss {row['val/loss']:.4f}  "
-              f"val/acc {row['val/accuracy']:.4f}  val/bal_acc {row['val/balanced_accuracy']:.4f}  "
-              f"val/macro_f1 {row['val/macro_f1']:.4f}  {row['epoch_seconds']:.1f}s", file=sys.stderr, flush=True)
+        short = {"train/loss": "train/loss", "val/loss": "val/loss", "val/accuracy": "val/acc",
+                 "val/balanced_accuracy": "val/bal_acc", "val/macro_f1": "val/macro_f1"}
+        parts = [f"{label} {row[key]:.4f}" for key, label in short.items() if key in row]
+        print(f"epoch {epoch:>3}/{cfg.train.epochs}  " + "  ".join(parts) + f"  {row['epoch_seconds']:.1f}s",
+              file=sys.stderr, flush=True)
 
     def on_start(info: dict) -> None:
         print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,}", file=sys.stderr)

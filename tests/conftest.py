@@ -2,6 +2,8 @@
 via wfdb, Kaggle CSVs), a tiny config, and a temporary RNN_ARENA_HOME."""
 from __future__ import annotations
 
+import gzip
+import json
 import sys
 from pathlib import Path
 
@@ -98,3 +100,60 @@ def tiny_config() -> RunConfig:
         model=ModelConfig(name="gru", hidden_size=8),
         train=TrainConfig(epochs=2, batch_size=64, device="cpu"),
     )
+
+
+# ---------------------------------------------------------------------------
+# titles: the course's jsonl.gz format and a tiny NLTK stopwords corpus
+WORDS = ["zapatillas", "mochila", "celular", "bolso", "lampara", "remera", "taladro", "puzzle"]
+CATEGORIES = ["SNEAKERS", "BACKPACKS", "CELLPHONES", "DIAPER_BAGS", "LAMPS", "T_SHIRTS", "DRILLS", "PUZZLES"]
+
+
+@pytest.fixture
+def fake_stopwords(tmp_path, monkeypatch):
+    """A tiny NLTK stopwords corpus found through NLTK_DATA only."""
+    import nltk
+
+    from core import text
+
+    root = tmp_path / "nltk_data"
+    (root / "corpora" / "stopwords").mkdir(parents=True)
+    (root / "corpora" / "stopwords" / "spanish").write_text("de\npara\ncon\n", encoding="utf-8")
+    monkeypatch.setenv("NLTK_DATA", str(root))
+    monkeypatch.setattr(nltk.data, "path", [])
+    monkeypatch.setattr(text, "_DOWNLOAD_TRIED", True)  # tests never reach the network
+    return root
+
+
+def course_row(title, category, split="train", quality="reliable"):
+    # the course's full schema; the extra fields must be ignored
+    return {"language": "spanish", "label_quality": quality, "title": title, "category": category, "split": split,
+            "tokenized_title": title.lower().split(), "data": [1, 2], "target": 0, "n_labels": 8, "size": 1}
+
+
+def write_jsonl_gz(path: Path, rows, raw_lines=()) -> Path:
+    lines = [json.dumps(r, ensure_ascii=False).encode() for r in rows] + [bytes(x) for x in raw_lines]
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", mtime=0))
+    return path
+
+
+def title_for(c: int, i: int) -> str:
+    # the category shows in the first word; the rest varies
+    return f"{WORDS[c].title()} Modelo {WORDS[(c + i) % 8]} Para Nene {i}X{i} Envío Gratis"
+
+
+def course_folder(folder: Path, per_class=(10, 3, 3)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in zip(("train", "validation", "test"), per_class):
+        rows = [course_row(title_for(c, i), CATEGORIES[c], split, "reliable" if i % 3 else "unreliable")
+                for i in range(n) for c in range(len(CATEGORIES))]
+        if split == "train":
+            rows.append(course_row("", CATEGORIES[0]))  # empty title, kept
+        write_jsonl_gz(folder / f"spanish.{split}.jsonl.gz", rows)
+    return folder
+
+
+
+
+@pytest.fixture
+def titles_dir(tmp_path, fake_stopwords) -> Path:
+    return course_folder(tmp_path / "meli", per_class=(12, 4, 4))

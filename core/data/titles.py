@@ -413,7 +413,9 @@ def _build(kind: str, files: dict[str, Path], cache_tmp: Path, opts: dict, stop:
     frames, extra = _read_splits(kind, files, log)
     step(1, "read")
     sizes = [len(frames[s]) for s in SPLITS]
+    started = time.perf_counter()
     all_tokens = tokenize_many([t for s in SPLITS for t in frames[s]["title"]], workers=workers)
+    tokenize_seconds = time.perf_counter() - started
     bounds = np.cumsum([0, *sizes])
     tokens = {s: all_tokens[bounds[i] : bounds[i + 1]] for i, s in enumerate(SPLITS)}
     step(2, "tokenized")
@@ -435,14 +437,16 @@ def _build(kind: str, files: dict[str, Path], cache_tmp: Path, opts: dict, stop:
     step(4, "encoded")
     (cache_tmp / "vocab.json").write_text(json.dumps(vocab.to_json(), ensure_ascii=False))
     (cache_tmp / "labels.json").write_text(json.dumps(labels.to_json(), ensure_ascii=False))
-    return {"counts": counts, "num_classes": len(labels), "vocab_size": len(vocab), "max_len": int(max_len), **extra}
+    return {"counts": counts, "num_classes": len(labels), "vocab_size": len(vocab), "max_len": int(max_len),
+            "tokens_per_title": {s: round(float(n_tokens[s].mean()), 3) if len(n_tokens[s]) else 0.0 for s in SPLITS},
+            "tokenize_titles_per_second": round(sum(sizes) / max(tokenize_seconds, 1e-9)), **extra}
 
 
 def prepare(source: Path, home: Path, progress: Progress | None = None, log: Callable[[str], None] = print,
             min_freq: int = 2, max_vocab: int = 50_000, max_len: int | None = None, workers: int | None = None) -> dict:
     """Build (or reuse) the encoded titles and make them the active titles
     dataset in `home`. Returns its metadata (counts, vocab size, cache path)."""
-    source = Path(source).expanduser()
+    source = Path(source).expanduser().resolve()
     home = Path(home)
     kind, files = _source_files(source)
     if max_len is not None and max_len < 1:
