@@ -24,34 +24,31 @@ except ValueError as exc:
     st.stop()
 
 st.header("Datasets")
-data = services.datasets(str(home))
-for _, row in data.iterrows():
+HOW_TO = {
+    "heartbeat": "python -m experiments prepare heartbeat                # download from PhysioNet\n"
+                 "python -m experiments prepare heartbeat --source PATH  # folder, .zip or .tar.* of records,\n"
+                 "                                                       # or the folder with Kaggle's CSVs",
+    "titles": "python -m experiments prepare titles --source PATH     # folder with spanish.*.jsonl.gz,\n"
+              "                                                       # or the challenge's train.csv",
+}
+for entry in services.datasets(str(home)):
     with st.container(border=True):
         left, right = st.columns([2, 3])
         with left:
-            st.subheader(f"{row['name']}")
-            if row["ready"]:
-                origin = {"kaggle-csv": "Kaggle's CSV files", "raw-records": "the raw PhysioNet records",
-                          "raw-archive": "an archive of the raw PhysioNet records"}.get(row["source"], row["source"])
-                st.success(f"Ready: {row['beats']:,} beats ({row['train']:,} train, {row['test']:,} test), "
-                           f"built from {origin}.")
+            st.subheader(entry["name"])
+            if entry["ready"]:
+                st.success("Ready: " + entry["summary"])
             else:
                 st.warning("Not prepared yet.")
-                st.markdown("Build it from the raw PhysioNet records (downloaded when the network allows) "
-                            "or from a local folder or archive:")
-                st.code("python -m experiments prepare heartbeat                     # download from PhysioNet\n"
-                        "python -m experiments prepare heartbeat --source PATH       # folder, .zip or .tar.* of records,\n"
-                        "                                                            # or the folder with Kaggle's CSVs",
-                        language="bash")
+                st.markdown("Prepare it from a terminal:")
+                st.code(HOW_TO[entry["workload"]], language="bash")
         with right:
-            if row["ready"]:
-                names = services.class_names()
-                counts = [int(row[f"class {n}"]) for n in names]
-                log_y = st.toggle("log scale", value=True, key=f"log_{row['workload']}")
-                st.plotly_chart(charts.class_counts_bar(names, counts, "Beats per class (all splits)", log_y),
-                                width="stretch")
-                st.caption("N dominates: a model that always says N is 83% accurate and useless. "
-                           "Watch balanced accuracy and macro-F1, and the recall of S and F.")
+            if entry["ready"]:
+                chart = entry["chart"]
+                log_y = st.toggle("log scale", value=entry["workload"] == "heartbeat", key=f"log_{entry['workload']}")
+                st.plotly_chart(charts.class_counts_bar(chart["names"], chart["counts"], chart["title"], log_y,
+                                                        chart["xlabel"]), width="stretch")
+                st.caption(entry["caption"])
 
 st.header("Runs")
 runs = services.runs(str(home))

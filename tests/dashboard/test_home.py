@@ -29,6 +29,7 @@ def test_home_lists_dataset_and_runs(home, kaggle_dir, tiny_config):
     at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
     assert not at.exception
     assert "Ready: 400 beats (300 train, 100 test)" in _text(at)
+    assert "Not prepared yet" in _text(at)  # titles not prepared
     table = at.dataframe[0].value
     assert summary.run_id in set(table["run_id"])
     assert table.iloc[0]["status"] == "FINISHED"
@@ -48,3 +49,13 @@ def test_unusable_home_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
     assert not at.exception
     assert "is a file" in at.error[0].value
+
+
+def test_home_shows_the_titles_dataset(home, titles_dir):
+    from core.data import titles as tt
+
+    tt.prepare(titles_dir, home, log=lambda m: None, workers=1)
+    at = AppTest.from_file(HOME_PAGE, default_timeout=60).run()
+    assert not at.exception
+    text = _text(at)
+    assert "8 categories" in text and "Ready: 161 titles (97 train, 32 validation, 32 test)" in text, text[-600:]
