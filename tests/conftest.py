@@ -117,9 +117,9 @@ def fake_stopwords(tmp_path, monkeypatch):
 
     root = tmp_path / "nltk_data"
     (root / "corpora" / "stopwords").mkdir(parents=True)
-    (root / "corpora" / "stopwords" / "spanish").write_text("de\npara\ncon\n", encoding="utf-8")
+    (root / "corpora" / "stopwords" / "spanish").write_text("de\npara\ncon\nlos\n", encoding="utf-8")
     monkeypatch.setenv("NLTK_DATA", str(root))
-    monkeypatch.setattr(nltk.data, "path", [])
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "empty")])  # nothing found but through NLTK_DATA
     monkeypatch.setattr(text, "_DOWNLOAD_TRIED", True)  # tests never reach the network
     return root
 

@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from core.data.files import sha256_file
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 
 CLASS_NAMES = ("N", "S", "V", "F", "Q")
@@ -268,18 +269,10 @@ def _verify_checksums(folder: Path) -> None:
         if len(parts) != 2 or not RECORD_RE.match(parts[1]):
             continue
         f = folder / parts[1]
-        if f.is_file() and _sha256(f) != parts[0]:
+        if f.is_file() and sha256_file(f) != parts[0]:
             bad.append(parts[1])
     if bad:
         raise ValueError(f"{folder}: checksum mismatch for {', '.join(bad[:5])} (SHA256SUMS.txt); the files are corrupt, download them again")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -366,10 +359,10 @@ def download_records(dest: Path, progress: Progress | None = None, base_url: str
     names = sorted(sums)
     for n, name in enumerate(names):
         target = dest / name
-        if not (target.is_file() and _sha256(target) == sums[name]):
+        if not (target.is_file() and sha256_file(target) == sums[name]):
             tmp = dest / (name + ".part")
             fetch(name, tmp)
-            if _sha256(tmp) != sums[name]:
+            if sha256_file(tmp) != sums[name]:
                 tmp.unlink()
                 raise ValueError(f"{base + name}: checksum mismatch against SHA256SUMS.txt; try the download again")
             os.replace(tmp, target)
@@ -389,7 +382,7 @@ def source_fingerprint(source: Path) -> str:
     )
     for f in files:
         h.update(f.name.encode())
-        h.update(_sha256(f).encode())
+        h.update(sha256_file(f).encode())
     return h.hexdigest()[:16]
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, IterableDataset
 
+from core.data.files import sha256_file
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 from core.text import UNK_ID, LabelMap, Vocab, build_vocab, spanish_stopwords, tokenize, tokenize_many
 
@@ -338,14 +339,6 @@ class StreamingTitleDataset(IterableDataset):
 
 # ---------------------------------------------------------------------------
 # prepare: read, tokenize, build vocab and labels, encode, cache
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _source_files(source: Path) -> tuple[str, dict[str, Path]]:
     """('course-jsonl', {split: file}) or ('challenge-csv', {'all': file})."""
     if source.is_dir():
@@ -371,7 +364,7 @@ def _fingerprint(files: dict[str, Path], options: dict) -> str:
     h = hashlib.sha256(RECIPE_VERSION.encode())
     h.update(json.dumps(options, sort_keys=True).encode())
     for split, f in sorted(files.items()):
-        h.update(f"{split}:{f.name}:{_sha256(f)}".encode())
+        h.update(f"{split}:{f.name}:{sha256_file(f)}".encode())
     return h.hexdigest()[:16]
 
 

@@ -10,18 +10,6 @@ from core import text
 from core.text import PAD_ID, UNK_ID, LabelMap, Vocab, build_vocab, tokenize, tokenize_many
 
 
-@pytest.fixture
-def fake_stopwords(tmp_path, monkeypatch):
-    """A tiny NLTK corpus folder, found only through NLTK_DATA."""
-    root = tmp_path / "nltk_data"
-    (root / "corpora" / "stopwords").mkdir(parents=True)
-    (root / "corpora" / "stopwords" / "spanish").write_text("de\npara\ncon\nlos\n", encoding="utf-8")
-    monkeypatch.setenv("NLTK_DATA", str(root))
-    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "empty")])  # nothing found but through NLTK_DATA
-    monkeypatch.setattr(text, "_DOWNLOAD_TRIED", True)  # tests never reach the network
-    return root
-
-
 @pytest.mark.parametrize("title, expected", [
     ("Zapatillas Nike Air Max 90 <b>talle</b> 42!!", ["zapatillas", "nike", "air", "max", "talle"]),
     ("Celular Samsung A10s 32GB Libre De Fábrica, Envío Gratis", ["celular", "samsung", "libre", "fábrica", "envío", "gratis"]),
