@@ -58,6 +58,8 @@ def _check_file(path: Path, what: str) -> Path:
 
 def _gzip_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(line number, raw bytes) of a gzip file; gzip damage becomes a ValueError."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes); download it again")
     lineno = 0
     try:
         with gzip.open(path, "rb") as fh:
@@ -370,7 +372,11 @@ def _fingerprint(files: dict[str, Path], options: dict) -> str:
 
 def _read_splits(kind: str, files: dict[str, Path], log: Callable[[str], None]) -> tuple[dict[str, pd.DataFrame], dict]:
     if kind == "course-jsonl":
-        return {s: read_jsonl_gz(files[s]) for s in SPLITS}, {}
+        frames = {s: read_jsonl_gz(files[s]) for s in SPLITS}
+        for s, frame in frames.items():
+            if frame.empty:
+                raise ValueError(f"{files[s]}: the {s} split has no rows; every split needs titles")
+        return frames, {}
     rows = read_challenge_csv(files["all"])
     counts = rows["category"].value_counts()
     small = counts[counts < MIN_CLASS_ROWS]

@@ -282,3 +282,28 @@ def test_summaries(prepared):
     assert 0.0 <= s["unk_share"]["validation"] <= 1.0 and 0.0 <= s["unk_share"]["test"] <= 1.0
     assert s["empty_titles"]["train"] == 1 and s["all_unk_titles"]["train"] >= 1
     assert tt.summaries(prepared)["class_counts"]["sample"] is None
+
+
+def test_empty_files_and_huge_titles(tmp_path):
+    empty = tmp_path / "empty.jsonl.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        tt.read_jsonl_gz(empty)
+    gz_empty = write_jsonl_gz(tmp_path / "gz_empty.jsonl.gz", [])
+    assert len(tt.read_jsonl_gz(gz_empty)) == 0
+    huge = "Zapatillas " * 10_000  # a 110,000-character title
+    frame = tt.read_jsonl_gz(write_jsonl_gz(tmp_path / "huge.jsonl.gz", [course_row(huge, "SNEAKERS")]))
+    assert len(frame["title"][0]) == len(huge)
+    assert text.tokenize(huge)[:2] == ["zapatillas", "zapatillas"]
+
+
+def test_prepare_with_a_huge_title_and_an_empty_split(tmp_path):
+    folder = course_folder(tmp_path / "meli")
+    rows = [course_row(title_for(c, i), CATEGORIES[c]) for i in range(10) for c in range(8)]
+    rows.append(course_row("Mochila " * 20_000, "BACKPACKS"))
+    write_jsonl_gz(folder / "spanish.train.jsonl.gz", rows)
+    meta = tt.prepare(folder, tmp_path / "home", log=lambda m: None, workers=1)
+    assert meta["counts"]["train"] == 81 and meta["max_len"] <= 64
+    write_jsonl_gz(folder / "spanish.test.jsonl.gz", [])
+    with pytest.raises(ValueError, match="test"):
+        tt.prepare(folder, tmp_path / "home2", log=lambda m: None, workers=1)
