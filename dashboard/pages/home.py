@@ -60,7 +60,7 @@ else:
     cols = st.columns(4)
     for col, status in zip(cols, ["FINISHED", "RUNNING", "FAILED", "KILLED"]):
         col.metric(status.lower(), int(counts.get(status, 0)))
-    shown = runs.head(50)[["started", "status", "model", "sample", "epochs", "test/accuracy",
+    shown = runs.head(50)[["started", "status", "workload", "model", "sample", "epochs", "test/accuracy",
                            "test/balanced_accuracy", "test/macro_f1", "name", "run_id"]]
     st.dataframe(
         shown, hide_index=True, width="stretch",
