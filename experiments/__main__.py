@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "two CSVs; without --source the records are downloaded from PhysioNet. titles: preprocess the "
                                    "MercadoLibre 2019 Spanish titles (course jsonl.gz splits or the challenge CSV).")
     p.add_argument("workload", choices=C.WORKLOADS)
+    p.add_argument("--min-freq", type=int, default=2, help="titles: a word must occur in this many training titles (default 2)")
+    p.add_argument("--max-vocab", type=int, default=50_000, help="titles: at most this many words (default 50000)")
     p.add_argument("--source", help="heartbeat: folder or archive of MIT-BIH records, or a folder with mitbih_train.csv "
                                     "and mitbih_test.csv; titles: a folder with spanish.{train,validation,test}.jsonl.gz "
                                     "or the challenge's train.csv")
@@ -171,7 +173,11 @@ def cmd_prepare(args, home: Path) -> None:
         bar.set_postfix_str(what)
 
     source = Path(args.source).expanduser() if args.source else None
-    meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr))
+    if args.min_freq < 1 or args.max_vocab < 1:
+        raise UserError("--min-freq and --max-vocab must be at least 1")
+    options = {"min_freq": args.min_freq, "max_vocab": args.max_vocab} if args.workload == "titles" else {}
+    meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr),
+                             **options)
     if bar is not None:
         bar.close()
     (_print_heartbeat if args.workload == "heartbeat" else _print_titles)(meta)

@@ -96,7 +96,8 @@ def execute(
         device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
         data = workloads.load(cfg, home, device)
         train, val, test, class_names = data.train, data.val, data.test, data.class_names
-        info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test)}
+        info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test),
+                "dataset_key": (workloads.dataset_info(cfg.data.workload, home) or {}).get("key", "")}
         tracker.set_tags({f"arena.{k}": v for k, v in info.items()})
         tracker.log_text(to_json(cfg), "config.json")
         if on_start:

@@ -34,7 +34,7 @@ def dataset_info(workload: str, home: Path) -> dict | None:
     return tt.dataset_info(home)
 
 
-def prepare(workload: str, source: Path | None, home: Path, progress=None, log=print) -> dict:
+def prepare(workload: str, source: Path | None, home: Path, progress=None, log=print, **options) -> dict:
     if workload == "heartbeat":
         from core.data import heartbeat as hb
 
@@ -44,7 +44,7 @@ def prepare(workload: str, source: Path | None, home: Path, progress=None, log=p
     if source is None:
         raise ValueError("the titles data cannot be downloaded automatically; give --source PATH: a folder with "
                          "spanish.{train,validation,test}.jsonl.gz, or the challenge's train.csv")
-    return tt.prepare(source, home, progress=progress, log=log)
+    return tt.prepare(source, home, progress=progress, log=log, **options)
 
 
 def load(cfg: RunConfig, home: Path, device, tensors: bool = True) -> RunData:

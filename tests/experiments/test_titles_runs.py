@@ -82,3 +82,12 @@ def test_titles_without_stopwords_corpus_is_a_clear_error(home, titles_dir, monk
     monkeypatch.setenv("NLTK_DATA", str(home / "nowhere"))
     assert main(["prepare", "titles", "--source", str(titles_dir)]) == 2
     assert "NLTK_DATA" in capsys.readouterr().err
+
+
+def test_prepare_options_and_the_dataset_key_is_recorded(home, titles_dir, capsys):
+    assert main(["prepare", "titles", "--source", str(titles_dir), "--min-freq", "1"]) == 0
+    key = json.loads((home / "datasets" / "titles.json").read_text())["key"]
+    assert json.loads((home / "datasets" / "titles.json").read_text())["options"]["min_freq"] == 1
+    assert main(["prepare", "titles", "--source", str(titles_dir), "--min-freq", "0"]) == 2
+    summary = runner.run(_cfg(name="mlp"), home)
+    assert client(home).get_run(summary.run_id).data.tags["arena.dataset_key"] == key
