@@ -24,37 +24,39 @@ except ValueError as exc:
     st.stop()
 
 st.header("Datasets")
+PY = ".venv/bin/python -m experiments"
 HOW_TO = {
-    "heartbeat": "python -m experiments prepare heartbeat                # download from PhysioNet\n"
-                 "python -m experiments prepare heartbeat --source PATH  # folder, .zip or .tar.* of records,\n"
-                 "                                                       # or the folder with Kaggle's CSVs",
-    "titles": "python -m experiments prepare titles --source PATH     # folder with spanish.*.jsonl.gz,\n"
-              "                                                       # or the challenge's train.csv",
+    "heartbeat": ("Download the raw records from PhysioNet (needs the network), or build from a local copy: a folder, "
+                  "`.zip` or `.tar.*` of the MIT-BIH records, or the folder holding Kaggle's two CSVs.",
+                  f"{PY} prepare heartbeat\n{PY} prepare heartbeat --source PATH"),
+    "titles": ("Give a folder with the course's `spanish.{train,validation,test}.jsonl.gz`, or the challenge's "
+               "`train.csv`. NLTK's Spanish stopwords are needed: set `NLTK_DATA` where there is no network.",
+               f"{PY} prepare titles --source PATH"),
 }
 for entry in services.datasets(str(home)):
     with st.container(border=True):
+        st.subheader(entry["name"])
+        if not entry["ready"]:
+            text, commands = HOW_TO[entry["workload"]]
+            st.warning("Not prepared yet. " + text)
+            st.code(commands, language="bash")
+            continue
         left, right = st.columns([2, 3])
         with left:
-            st.subheader(entry["name"])
-            if entry["ready"]:
-                st.success("Ready: " + entry["summary"])
-            else:
-                st.warning("Not prepared yet.")
-                st.markdown("Prepare it from a terminal:")
-                st.code(HOW_TO[entry["workload"]], language="bash")
+            st.success("Ready: " + entry["summary"])
         with right:
-            if entry["ready"]:
-                chart = entry["chart"]
-                log_y = st.toggle("log scale", value=entry["workload"] == "heartbeat", key=f"log_{entry['workload']}")
-                st.plotly_chart(charts.class_counts_bar(chart["names"], chart["counts"], chart["title"], log_y,
-                                                        chart["xlabel"]), width="stretch")
-                st.caption(entry["caption"])
+            chart = entry["chart"]
+            log_y = st.toggle("log scale", value=entry["workload"] == "heartbeat", key=f"log_{entry['workload']}")
+            st.plotly_chart(charts.class_counts_bar(chart["names"], chart["counts"], chart["title"], log_y,
+                                                    chart["xlabel"]), width="stretch")
+            st.caption(entry["caption"])
 
 st.header("Runs")
 runs = services.runs(str(home))
 if runs.empty:
     st.info("No runs yet. Start one from a terminal:")
-    st.code("python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5", language="bash")
+    st.code(".venv/bin/python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5",
+            language="bash")
 else:
     counts = runs["status"].value_counts()
     cols = st.columns(4)
