@@ -23,7 +23,7 @@ from core import config as C
 
 HELP = {
     "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
-    "val_fraction": "share of train held out for validation",
+    "val_fraction": "heartbeat: share of train held out for validation (titles use their own validation split)",
     "split_seed": "seed of the validation split and of the sample",
     "normalize": "zscore: standardise beats with train statistics",
     "noise_std": "augmentation: gaussian noise std on train beats",
@@ -310,12 +310,12 @@ def cmd_runs(args, home: Path) -> None:
     if not rows:
         print(f"no runs recorded in {home} yet; start one with: python -m experiments run heartbeat --sample 0.1 --epochs 3")
         return
-    fmt = "{:<32} {:<9} {:<10} {:<26} {:>6} {:>6} {:>8} {:>8} {:>8}  {}"
+    fmt = "{:<32} {:<9} {:<10} {:<34} {:>6} {:>6} {:>8} {:>8} {:>8}  {}"
     print(fmt.format("run_id", "status", "workload", "model", "sample", "epochs", "test_acc", "bal_acc", "macro_f1", "started"))
     for r in rows:
         num = lambda v: f"{v:.4f}" if v is not None else "-"  # noqa: E731
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["start_time"] / 1000)) if r["start_time"] else "-"
-        print(fmt.format(r["run_id"], r["status"], r["workload"], r["model"][:26], f"{r['sample']:g}", r["epochs"],
+        print(fmt.format(r["run_id"], r["status"], r["workload"], r["model"][:34], f"{r['sample']:g}", r["epochs"],
                          num(r["test/accuracy"]), num(r["test/balanced_accuracy"]), num(r["test/macro_f1"]), started))
 
 
