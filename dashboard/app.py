@@ -9,5 +9,8 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="RNN Arena", page_icon="🫀", layout="wide")
-pages = [st.Page(str(ROOT / "dashboard" / "pages" / "home.py"), title="Home", icon="🏠", default=True)]
+pages = [
+    st.Page(str(ROOT / "dashboard" / "views" / "home.py"), title="Home", icon="🏠", default=True),
+    st.Page(str(ROOT / "dashboard" / "views" / "report.py"), title="Run report", icon="📊", url_path="report"),
+]
 st.navigation(pages).run()

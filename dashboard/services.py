@@ -69,3 +69,14 @@ def class_names() -> list[str]:
     from core.data.heartbeat import CLASS_NAMES
 
     return list(CLASS_NAMES)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def run_detail(home_dir: str, run_id: str) -> dict:
+    """A run's params, histories and report artifacts (the config as params)."""
+    from experiments.queries import run_detail as detail
+
+    d = detail(Path(home_dir), run_id)
+    d["describe"] = d["config"].describe()
+    d["config"] = d["config"].to_params()  # plain strings: cacheable
+    return d

@@ -45,3 +45,67 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
 
 def run_history(home: Path, run_id: str, key: str) -> list[tuple[int, float]]:
     return [(h.step, h.value) for h in client(home).get_metric_history(run_id, key)]
+
+
+EPOCH_KEYS = ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1",
+              "epoch_seconds", "samples_per_second")
+
+
+def history_frame(home: Path, run_id: str):
+    """Per-epoch metrics of a run as a DataFrame indexed by epoch."""
+    import pandas as pd
+
+    c = client(home)
+    columns = {}
+    for key in EPOCH_KEYS:
+        points = c.get_metric_history(run_id, key)
+        if points:
+            columns[key] = pd.Series({p.step: p.value for p in points})
+    frame = pd.DataFrame(columns)
+    frame.index.name = "epoch"
+    return frame.sort_index()
+
+
+def _artifact_json(home: Path, run_id: str, path: str):
+    import json
+
+    try:
+        local = client(home).download_artifacts(run_id, path)
+    except Exception:  # not logged (unfinished or failed run)
+        return None
+    with open(local, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def run_detail(home: Path, run_id: str) -> dict:
+    """Everything the report shows about one run, as plain data."""
+    from core.config import RunConfig
+    from core.metrics import dense_from_sparse
+
+    c = client(home)
+    try:
+        run = c.get_run(run_id)
+    except Exception:
+        raise ValueError(f"no run {run_id!r} in {home}") from None
+    confusion = _artifact_json(home, run_id, "report/confusion_matrix.json")
+    if confusion is None:
+        sparse = _artifact_json(home, run_id, "report/confusion_sparse.json")
+        if sparse is not None:
+            confusion = {"labels": sparse["labels"], "matrix": dense_from_sparse(sparse).tolist()}
+    artifacts_root = run.info.artifact_uri
+    return {
+        "run_id": run_id,
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "tags": dict(run.data.tags),
+        "params": dict(run.data.params),
+        "config": RunConfig.from_params(run.data.params),
+        "metrics": dict(run.data.metrics),
+        "history": history_frame(home, run_id),
+        "report": _artifact_json(home, run_id, "report/classification_report.json"),
+        "confusion": confusion,
+        "top_confusions": _artifact_json(home, run_id, "report/top_confusions.json") or [],
+        "artifact_uri": artifacts_root,
+    }

@@ -6,7 +6,7 @@ from core.data import heartbeat as hb
 from experiments import runner
 
 ROOT = Path(__file__).resolve().parents[2]
-HOME_PAGE = str(ROOT / "dashboard" / "pages" / "home.py")
+HOME_PAGE = str(ROOT / "dashboard" / "views" / "home.py")
 
 
 def _text(at) -> str:

@@ -131,3 +131,16 @@ def test_resume_refuses_finished_runs(prepared, tiny_config, capsys):
     summary = runner.run(tiny_config, prepared)
     assert main(["--home", str(prepared), "run", "--resume", summary.run_id]) == 2
     assert "already FINISHED" in capsys.readouterr().err
+
+
+def test_run_detail_for_the_report(prepared, tiny_config):
+    from experiments.queries import run_detail
+
+    summary = runner.run(tiny_config, prepared)
+    d = run_detail(prepared, summary.run_id)
+    assert d["status"] == "FINISHED" and d["config"] == tiny_config
+    assert list(d["history"].index) == [1, 2] and "val/macro_f1" in d["history"]
+    assert np.array(d["confusion"]["matrix"]).sum() == 100
+    assert d["report"]["macro avg"]["support"] == 100
+    with pytest.raises(ValueError, match="no run"):
+        run_detail(prepared, "missing")
