@@ -12,5 +12,6 @@ st.set_page_config(page_title="RNN Arena", page_icon="🫀", layout="wide")
 pages = [
     st.Page(str(ROOT / "dashboard" / "views" / "home.py"), title="Home", icon="🏠", default=True),
     st.Page(str(ROOT / "dashboard" / "views" / "report.py"), title="Run report", icon="📊", url_path="report"),
+    st.Page(str(ROOT / "dashboard" / "views" / "compare.py"), title="Compare", icon="⚖️", url_path="compare"),
 ]
 st.navigation(pages).run()

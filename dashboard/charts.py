@@ -60,3 +60,24 @@ def per_class_bars(report: dict, labels: list[str]) -> go.Figure:
     fig.update_layout(title="Precision, recall and F1 per class (test)", barmode="group", xaxis_title="class",
                       yaxis_title="score", yaxis_range=[0, 1.05], height=380, margin=dict(t=60, b=40, l=40, r=20))
     return fig
+
+
+def overlaid_curves(histories: dict[str, "object"], key: str, title: str, ylabel: str) -> go.Figure:
+    """One line per run for one per-epoch metric."""
+    fig = go.Figure()
+    for name, history in histories.items():
+        if key in history:
+            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=ylabel, height=400,
+                      margin=dict(t=60, b=40, l=40, r=20), legend=dict(font=dict(size=10)))
+    return fig
+
+
+def grouped_f1(reports: dict[str, dict], labels: list[str]) -> go.Figure:
+    fig = go.Figure()
+    for name, report in reports.items():
+        fig.add_trace(go.Bar(x=labels, y=[report[n]["f1-score"] for n in labels], name=name))
+    fig.update_layout(title="Test F1 per class", barmode="group", xaxis_title="class", yaxis_title="F1",
+                      yaxis_range=[0, 1.05], height=400, margin=dict(t=60, b=40, l=40, r=20),
+                      legend=dict(font=dict(size=10)))
+    return fig
