@@ -130,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="folder for mitbih_train.csv and mitbih_test.csv")
 
     sub.add_parser("models", help="list the models in the registry")
+
+    w = sub.add_parser("worker", help="train a recorded run when a slot is free (used by the dashboard)")
+    w.add_argument("run_id")
+    w.add_argument("--slots", type=int, default=1, help="how many runs may train at once")
+    w.add_argument("--threads", type=int, default=None)
+
+    k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
+    k.add_argument("run_id")
     return parser
 
 
@@ -326,6 +334,40 @@ def cmd_export(args, home: Path) -> None:
         print(path)
 
 
+def cmd_worker(args, home: Path) -> None:
+    from experiments import launcher, runner
+    from experiments.mlflow_tracker import client
+
+    runner.interrupt_on_signals()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    c = client(home)
+    try:
+        slot = launcher.wait_for_slot(home, args.slots, args.run_id)
+    except KeyboardInterrupt:
+        c.set_tag(args.run_id, "arena.status_detail", "cancelled while queued")
+        c.set_terminated(args.run_id, status="KILLED")
+        raise SystemExit(130)
+    with slot:
+        c.set_tag(args.run_id, launcher.QUEUE_TAG, "started")
+        try:
+            summary = runner.execute(args.run_id, home)
+        except KeyboardInterrupt:
+            raise SystemExit(130)
+        except Exception as exc:  # recorded as FAILED by execute
+            print(f"run {args.run_id} failed: {exc}", file=sys.stderr)
+            raise SystemExit(1)
+    print(f"run {summary.run_id} FINISHED: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.test.items()))
+
+
+def cmd_cancel(args, home: Path) -> None:
+    from experiments import launcher
+
+    print(f"run {args.run_id}: {launcher.cancel(home, args.run_id)}")
+
+
 def cmd_models(args, home: Path) -> None:
     from core.models import list_models
 
@@ -342,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         home = arena_home(args.home)
-        {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models}[args.command](args, home)
+        {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
+         "worker": cmd_worker, "cancel": cmd_cancel}[args.command](args, home)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

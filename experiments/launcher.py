@@ -63,3 +63,95 @@ def reap_dead_runs(home: Path) -> list[str]:
             c.set_terminated(run.info.run_id, status="FAILED")
             reaped.append(run.info.run_id)
     return reaped
+
+
+# ---------------------------------------------------------------------------
+# background runs: each run trains in its own process, started detached so a
+# closed tab, a Streamlit rerun or a dashboard restart does not stop it; runs
+# wait for one of N slots (file locks in the data folder), so queued runs
+# start one after another.
+QUEUE_TAG = "arena.queue"  # "queued" while waiting for a slot, "started" once training
+
+
+def launch(cfg, home: Path, run_name: str | None = None, slots: int = 1) -> str:
+    """Record the run, start its worker process, return the run id."""
+    import subprocess
+    import sys
+
+    from experiments import runner
+    from experiments.mlflow_tracker import client
+    from experiments.settings import PROJECT_ROOT
+
+    if slots < 1:
+        raise ValueError(f"slots={slots} must be at least 1")
+    run_id = runner.create_run(cfg, home, run_name, tags={QUEUE_TAG: "queued"})
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // slots)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    with open(logs / f"{run_id}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "experiments", "--home", str(home), "worker", run_id, "--slots", str(slots),
+             "--threads", str(threads)],
+            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # not a child of the dashboard's session: survives its restart
+        )
+    client(home).set_tag(run_id, PROC_TAG, process_identity(proc.pid))
+    return run_id
+
+
+def _first_in_queue(home: Path, run_id: str) -> bool:
+    """True when no older queued run with a live process is waiting (FIFO)."""
+    from experiments.mlflow_tracker import client
+
+    c = client(home)
+    exps = [e.experiment_id for e in c.search_experiments()]
+    waiting = c.search_runs(exps, filter_string=f"attributes.status = 'RUNNING' and tags.`{QUEUE_TAG}` = 'queued'",
+                            order_by=["attributes.start_time ASC"], max_results=1000)
+    for run in waiting:
+        if run.info.run_id == run_id:
+            return True
+        if is_alive(run.data.tags.get(PROC_TAG, "")) is not False:
+            return False  # an older run waits ahead of this one
+    return True
+
+
+def wait_for_slot(home: Path, slots: int, run_id: str | None = None, poll: float = 1.0):
+    """Block until this run is first in the queue and one of `slots` lock
+    files is ours; returns the open file (the lock lasts while it is open,
+    or while the process lives)."""
+    import fcntl
+    import time
+
+    folder = home / "slots"
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        if run_id is None or _first_in_queue(home, run_id):
+            for i in range(slots):
+                fh = open(folder / f"slot-{i}.lock", "w")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fh
+                except BlockingIOError:
+                    fh.close()
+        time.sleep(poll)
+
+
+def cancel(home: Path, run_id: str) -> str:
+    """Stop a queued or running run: its process gets SIGTERM and marks the run
+    KILLED (checkpoint kept); a run without a live process is marked here."""
+    import signal
+
+    from experiments.mlflow_tracker import client
+
+    c = client(home)
+    run = c.get_run(run_id)
+    if run.info.status not in ("RUNNING", "SCHEDULED"):
+        return run.info.status
+    identity = run.data.tags.get(PROC_TAG, "")
+    if is_alive(identity):
+        os.kill(int(identity.split(":")[1]), signal.SIGTERM)
+        return "stopping"
+    c.set_tag(run_id, "arena.status_detail", "cancelled before its process started")
+    c.set_terminated(run_id, status="KILLED")
+    return "KILLED"

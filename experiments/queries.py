@@ -29,7 +29,7 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
         rows.append({
             "run_id": r.info.run_id,
             "name": r.info.run_name,
-            "status": r.info.status,
+            "status": "QUEUED" if r.info.status == "RUNNING" and t.get("arena.queue") == "queued" else r.info.status,
             "workload": names.get(r.info.experiment_id, "?"),
             "model": t.get("arena.describe", p.get("model.name", "?")),
             "sample": float(p.get("data.sample", "nan")),
