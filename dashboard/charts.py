@@ -81,3 +81,10 @@ def grouped_f1(reports: dict[str, dict], labels: list[str]) -> go.Figure:
                       yaxis_range=[0, 1.05], height=400, margin=dict(t=60, b=40, l=40, r=20),
                       legend=dict(font=dict(size=10)))
     return fig
+
+
+def live_curves(history) -> go.Figure:
+    """Train and validation loss of a live run."""
+    fig = loss_curves(history, None)
+    fig.update_layout(title="Loss so far", height=300)
+    return fig

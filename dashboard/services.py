@@ -80,3 +80,62 @@ def run_detail(home_dir: str, run_id: str) -> dict:
     d["describe"] = d["config"].describe()
     d["config"] = d["config"].to_params()  # plain strings: cacheable
     return d
+
+
+def option_defaults() -> dict[str, str]:
+    from core.config import RunConfig
+
+    return RunConfig().to_params()
+
+
+def choices() -> dict[str, tuple]:
+    from core import config as C
+
+    return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
+            "model.word_vectors": C.WORD_VECTORS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
+            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES}
+
+
+def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:
+    """Validate the options (ValueError with the message to show) and start
+    the run in the background."""
+    from core.config import RunConfig
+    from experiments import launcher, workloads
+
+    cfg = RunConfig.from_params(params)
+    if workloads.dataset_info(cfg.data.workload, Path(home_dir)) is None:
+        raise ValueError(f"the {cfg.data.workload} data is not prepared yet; see the Home page")
+    run_id = launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots)
+    runs.clear()
+    return run_id
+
+
+def cancel(home_dir: str, run_id: str) -> str:
+    from experiments import launcher
+
+    result = launcher.cancel(Path(home_dir), run_id)
+    runs.clear()
+    return result
+
+
+def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
+    """A rough duration: finished runs of the same workload, model and
+    direction give seconds per epoch per (sample fraction x hidden unit);
+    scaled to this run's sample, hidden size and epochs. None without history."""
+    frame = runs(home_dir)
+    if frame.empty:
+        return None
+    same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])].head(20)
+    rates = []
+    for r in same.itertuples():
+        d = run_detail(home_dir, r.run_id)
+        cfg, hist = d["config"], d["history"]
+        if (cfg["model.name"], cfg["model.bidirectional"]) != (params["model.name"], params["model.bidirectional"]):
+            continue
+        if "epoch_seconds" in hist and len(hist):
+            size = float(cfg["data.sample"]) * int(cfg["model.hidden_size"])
+            rates.append(float(hist["epoch_seconds"].mean()) / size)
+    if not rates:
+        return None
+    size = float(params["data.sample"]) * int(params["model.hidden_size"])
+    return sum(rates) / len(rates) * size * int(params["train.epochs"])

@@ -1,0 +1,57 @@
+"""Monitor: queued and running runs with progress, live loss curves, ETA and
+a cancel button; the latest finished, failed and stopped runs below."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import charts, services  # noqa: E402
+
+st.title("Monitor")
+try:
+    home = services.home()
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+
+@st.fragment(run_every=3)
+def live() -> None:
+    services.runs.clear()
+    runs = services.runs(str(home))
+    active = runs[runs["status"].isin(["RUNNING", "QUEUED"])] if not runs.empty else runs
+    if active.empty:
+        st.info("Nothing is running. Start a run from the New run page; it will appear here.")
+    for r in active.itertuples():
+        with st.container(border=True):
+            top = st.columns([4, 1])
+            top[0].markdown(f"**{r.name}** · {r.model} · {r.workload} · sample {r.sample:g} · `{r.run_id[:8]}`")
+            if top[1].button("Cancel", key=f"cancel_{r.run_id}"):
+                st.toast(f"run {r.run_id[:8]}: {services.cancel(str(home), r.run_id)}")
+            if r.status == "QUEUED":
+                st.caption("Queued: waits for a free slot.")
+                continue
+            services.run_detail.clear()
+            d = services.run_detail(str(home), r.run_id)
+            hist, total = d["history"], int(d["config"]["train.epochs"])
+            done = len(hist)
+            eta = ""
+            if done and "epoch_seconds" in hist:
+                eta = f" · about {hist['epoch_seconds'].mean() * (total - done) / 60:.1f} min left"
+            st.progress(done / total, text=f"epoch {done} of {total}{eta}")
+            if done >= 1:
+                st.plotly_chart(charts.live_curves(hist), width="stretch", key=f"curve_{r.run_id}")
+    recent = runs[~runs["status"].isin(["RUNNING", "QUEUED"])].head(10) if not runs.empty else runs
+    if not recent.empty:
+        st.subheader("Latest finished, failed and stopped runs")
+        st.dataframe(recent[["started", "status", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
+                             "error", "run_id"]], hide_index=True, width="stretch")
+        st.caption("A run whose process died shows as FAILED with the reason; a stopped (KILLED) run can be resumed "
+                   "with `.venv/bin/python -m experiments run --resume RUN_ID`.")
+
+
+live()
