@@ -335,21 +335,37 @@ def cmd_export(args, home: Path) -> None:
 
 
 def cmd_worker(args, home: Path) -> None:
+    import signal
+
     from experiments import launcher, runner
+
+    # a cancel that arrives while MLflow and torch are still being imported is
+    # only noted: interrupting an import half-way leaves modules unusable
+    early: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: early.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: early.append(signum))
     from experiments.mlflow_tracker import client
 
-    runner.interrupt_on_signals()
+    c = client(home)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    c = client(home)
-    try:
-        slot = launcher.wait_for_slot(home, args.slots, args.run_id)
-    except KeyboardInterrupt:
+
+    def stop_queued() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         c.set_tag(args.run_id, "arena.status_detail", "cancelled while queued")
         c.set_terminated(args.run_id, status="KILLED")
         raise SystemExit(130)
+
+    if early:
+        stop_queued()
+    runner.interrupt_on_signals()
+    try:
+        slot = launcher.wait_for_slot(home, args.slots, args.run_id)
+    except KeyboardInterrupt:
+        stop_queued()
     with slot:
         c.set_tag(args.run_id, launcher.QUEUE_TAG, "started")
         try:
