@@ -15,6 +15,30 @@ def home() -> Path:
     return arena_home(os.environ.get("RNN_ARENA_HOME"))
 
 
+def require_home() -> Path:
+    """The data folder, or an error on the page and a stop (never a traceback)."""
+    try:
+        return home()
+    except ValueError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
+    """One row per run for the Compare table: test metrics and key params."""
+    rows = []
+    for name, d in details.items():
+        m, cfg, hist = d["metrics"], d["config"], d["history"]
+        rows.append({
+            "run": name, "model": d["describe"], "sample": float(cfg["data.sample"]),
+            "test accuracy": m.get("test/accuracy"), "balanced accuracy": m.get("test/balanced_accuracy"),
+            "macro-F1": m.get("test/macro_f1"), "best epoch": int(m.get("best_epoch", 0)),
+            "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
+            "sampler": cfg["train.sampler"], "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+        })
+    return pd.DataFrame(rows)
+
+
 @st.cache_data(ttl=10, show_spinner=False)
 def datasets(home_dir: str) -> list[dict]:
     """One entry per workload: whether it is ready, its size and a chart's data."""

@@ -7,17 +7,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, services  # noqa: E402
 
 st.title("Compare runs")
-try:
-    home = services.home()
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+home = services.require_home()
 
 runs = services.runs(str(home))
 finished = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
@@ -37,18 +32,8 @@ if len(chosen) < 2:
 names_by_id = pool.set_index("run_id")["name"]
 # run names can repeat (a benchmark run twice): the short id keeps every run apart
 details = {f"{names_by_id[r]} · {r[:6]}": services.run_detail(str(home), r) for r in chosen}
-rows = []
-for name, d in details.items():
-    m, cfg = d["metrics"], d["config"]
-    hist = d["history"]
-    rows.append({
-        "run": name, "model": d["describe"], "sample": float(cfg["data.sample"]),
-        "test accuracy": m.get("test/accuracy"), "balanced accuracy": m.get("test/balanced_accuracy"),
-        "macro-F1": m.get("test/macro_f1"), "best epoch": int(m.get("best_epoch", 0)),
-        "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
-        "sampler": cfg["train.sampler"], "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
-    })
-table = pd.DataFrame(rows).sort_values("balanced accuracy" if workload == "titles" else "macro-F1", ascending=False)
+key = "balanced accuracy" if workload == "titles" else "macro-F1"
+table = services.compare_rows(details).sort_values(key, ascending=False)
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     k: st.column_config.NumberColumn(k, format="%.4f") for k in ("test accuracy", "balanced accuracy", "macro-F1")
 } | {"s/epoch": st.column_config.NumberColumn("s/epoch", format="%.1f")})

@@ -17,11 +17,7 @@ st.markdown(
     "Answer *which recurrent model should I use here, and why?* by pointing and clicking."
 )
 
-try:
-    home = services.home()
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+home = services.require_home()
 
 st.header("Datasets")
 PY = ".venv/bin/python -m experiments"

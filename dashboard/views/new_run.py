@@ -41,11 +41,7 @@ GROUPS = {
 }
 
 st.title("New run")
-try:
-    home = services.home()
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+home = services.require_home()
 
 preset = st.selectbox("Preset", list(PRESETS), help="fills the form; change anything before starting")
 defaults = {**services.option_defaults(), **PRESETS[preset]}

@@ -12,11 +12,7 @@ import streamlit as st  # noqa: E402
 from dashboard import charts, services  # noqa: E402
 
 st.title("Run report")
-try:
-    home = services.home()
-except ValueError as exc:
-    st.error(str(exc))
-    st.stop()
+home = services.require_home()
 
 runs = services.runs(str(home))
 if runs.empty:
