@@ -26,7 +26,8 @@ ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SAMPLERS = ("none", "weighted")
 NORMALIZATIONS = ("none", "zscore")
-SCHEDULES = ("none", "cosine", "onecycle")
+SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
+READOUTS = ("final", "end")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
 
@@ -78,6 +79,7 @@ class ModelConfig:
     embedding_dim: int = 100  # titles: size of the word embedding
     word_vectors: str = "none"  # titles: initialise the embedding with gensim vectors trained on train titles
     freeze_embeddings: bool = False  # titles: keep the initialised embedding fixed
+    readout: str = "final"  # "final": the RNN's last state; "end": the forward state at each sequence's true end
 
     @property
     def cell(self) -> str:
@@ -102,6 +104,7 @@ class ModelConfig:
         _check(0.0 <= self.head_dropout < 1.0, f"model.head_dropout={self.head_dropout} must be in [0, 1)")
         _check(1 <= self.embedding_dim <= 2048, f"model.embedding_dim={self.embedding_dim} must be between 1 and 2048")
         _choice("model.word_vectors", self.word_vectors, WORD_VECTORS)
+        _choice("model.readout", self.readout, READOUTS)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "none"  # learning-rate schedule over the epochs
+    warmup_epochs: float = 1.0  # warmup-cosine: linear warm-up over this many epochs, then cosine decay
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     label_smoothing: float = 0.0
     class_weighted_loss: bool = False  # cross-entropy weighted by inverse class frequency
@@ -130,6 +134,8 @@ class TrainConfig:
         _check(0.0 < self.lr < 10.0, f"train.lr={self.lr} must be in (0, 10)")
         _check(self.weight_decay >= 0, f"train.weight_decay={self.weight_decay} must be >= 0")
         _choice("train.schedule", self.schedule, SCHEDULES)
+        _check(0.0 <= self.warmup_epochs <= self.epochs,
+               f"train.warmup_epochs={self.warmup_epochs} must be between 0 and train.epochs ({self.epochs})")
         _check(self.grad_clip >= 0, f"train.grad_clip={self.grad_clip} must be >= 0 (0 = off)")
         _check(0.0 <= self.label_smoothing < 1.0, f"train.label_smoothing={self.label_smoothing} must be in [0, 1)")
         _choice("train.sampler", self.sampler, SAMPLERS)

@@ -89,6 +89,7 @@ class RecurrentClassifier(nn.Module):
         self.mode = cfg.sequence_mode
         self.trim_steps = cfg.trim_steps
         self.bidirectional = cfg.bidirectional
+        self.readout = cfg.readout
         self.rnn = _CELL_CLASSES[cfg.cell](
             input_size=num_features,
             hidden_size=cfg.hidden_size,
@@ -112,8 +113,24 @@ class RecurrentClassifier(nn.Module):
         elif self.mode == "trimmed" and self.trim_steps > 0:
             keep = max(1, x.shape[1] - self.trim_steps)
             x = x[:, :keep]  # (B, T - trim, F)
-        _, state = self.rnn(x)
+        out, state = self.rnn(x)
+        if self.readout == "end" and self.mode != "packed":
+            return self.head(self._state_at_end(out, lengths))
         return self.head(self._final_hidden(state))
+
+    def _state_at_end(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Forward direction: its output at each sequence's last real step
+        (after that it only reads padding). Backward direction: its output at
+        step 0, where it has read the whole sequence. A packed model's final
+        state is already taken at the true end."""
+        steps = out.shape[1]
+        last = (lengths.to(out.device, torch.int64) - 1).clamp(min=0, max=steps - 1)  # (B,)
+        rows = torch.arange(out.shape[0], device=out.device)
+        hidden = self.rnn.hidden_size
+        forward = out[rows, last, :hidden]  # (B, H)
+        if self.bidirectional:
+            return torch.cat([forward, out[:, 0, hidden:]], dim=-1)  # (B, 2H)
+        return forward
 
     def _final_hidden(self, state) -> torch.Tensor:
         h_n = state[0] if self.cell == "lstm" else state  # LSTM returns (h, c)

@@ -8,6 +8,7 @@ is an index tensor, augmentation works on whole batches.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -249,7 +250,18 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
+    if cfg.schedule == "warmup-cosine":
+        warm = int(round(cfg.warmup_epochs * steps_per_epoch))
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(_warmup_cosine, warm=warm, total=total))
     return None
+
+
+def _warmup_cosine(step: int, warm: int, total: int) -> float:
+    """Learning-rate factor: linear from ~0 to 1 over `warm` steps, then cosine down to 0 at `total`."""
+    if step < warm:
+        return (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def inverse_frequency(y: torch.Tensor, num_classes: int) -> torch.Tensor:

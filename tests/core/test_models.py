@@ -121,3 +121,32 @@ def test_tfidf_and_mlp_need_the_titles_workload():
         build_model(ModelConfig(name="tfidf"), num_classes=3, vocab_size=10)
     with pytest.raises(ValueError, match="needs a vocabulary"):
         build_model(ModelConfig(name="mlp"), num_classes=3)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bi", [False, True])
+def test_end_readout_equals_final_state_on_unpadded_input(cell, bi):
+    torch.manual_seed(0)
+    final = build_model(ModelConfig(name=cell, hidden_size=6, bidirectional=bi, num_layers=2)).eval()
+    end = build_model(ModelConfig(name=cell, hidden_size=6, bidirectional=bi, num_layers=2, readout="end")).eval()
+    end.load_state_dict(final.state_dict())
+    x = torch.randn(4, 9)
+    full = torch.full((4,), 9)
+    torch.testing.assert_close(end(x, full), final(x, full))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_end_readout_reads_the_true_end_like_packing(cell):
+    torch.manual_seed(0)
+    end = build_model(ModelConfig(name=cell, hidden_size=5, readout="end")).eval()
+    packed = build_model(ModelConfig(name=f"{cell}-packed", hidden_size=5)).eval()
+    packed.load_state_dict(end.state_dict())
+    x = torch.randn(3, 10)
+    lengths = torch.tensor([10, 6, 2])
+    x[1, 6:] = 0.0
+    x[2, 2:] = 0.0
+    torch.testing.assert_close(end(x, lengths), packed(x, lengths))
+    # the padded reading differs once there is padding to read
+    final = build_model(ModelConfig(name=cell, hidden_size=5)).eval()
+    final.load_state_dict(end.state_dict())
+    assert not torch.allclose(final(x, lengths)[1:], end(x, lengths)[1:])

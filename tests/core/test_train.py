@@ -149,3 +149,22 @@ def test_diverging_loss_is_a_clear_error(tiny_config):
     train.x[0, 0] = float("nan")
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         fit(tiny_config, train, val, test, CLASSES)
+
+
+def test_warmup_cosine_schedule_rises_then_decays_to_zero():
+    from core.config import TrainConfig
+    from core.train import make_scheduler
+
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=4e-3)
+    sched = make_scheduler(opt, TrainConfig(epochs=4, lr=4e-3, schedule="warmup-cosine", warmup_epochs=1.0), steps_per_epoch=10)
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(4e-4)  # first of ten warm-up steps
+    assert max(lrs) == pytest.approx(4e-3) and lrs.index(max(lrs)) in (9, 10)
+    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:10]))
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[-1] < 1e-4
