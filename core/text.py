@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -49,8 +50,47 @@ def tokenize(title: str) -> list[str]:
     return gp.preprocess_string(title, FILTERS)
 
 
-def _tokenize_chunk(titles: list[str]) -> list[list[str]]:
-    return [tokenize(t) for t in titles]
+# Fast path with the same tokens. After lowercase and strip_tags, every filter
+# acts within a whitespace-delimited word (or only on whitespace), so a title's
+# tokens are its words' tokens in order. Each distinct word is tokenized once
+# per chunk, and those words run through the filters joined into one string by
+# a separator word that no filter changes: the regular expressions then run a
+# few times per chunk instead of eight times per title.
+_SEP_WORD = "\u01c2\u01c2\u01c2"  # "ǂǂǂ": three letters (\w), no case, not a-z, no digits
+_SEP = f" {_SEP_WORD} "
+_WORD_FILTERS = FILTERS[2:]  # after lowercase and strip_tags
+
+
+def _filter_words(words: list[str]) -> list[list[str]]:
+    """Tokens of each (lowercased, tag-free, space-free) word."""
+    if not words:
+        return []
+    if any(_SEP_WORD in w for w in words):
+        return [gp.preprocess_string(w, _WORD_FILTERS) for w in words]
+    text = _SEP.join(words)
+    for f in _WORD_FILTERS:
+        text = f(text)
+    out: list[list[str]] = [[]]
+    for token in text.split():
+        if token == _SEP_WORD:
+            out.append([])
+        else:
+            out[-1].append(token)
+    if len(out) != len(words):  # not expected with these filters; never return misaligned tokens
+        return [gp.preprocess_string(w, _WORD_FILTERS) for w in words]
+    return out
+
+
+def _tokenize_chunk(titles: Sequence[str]) -> list[list[str]]:
+    lowered = [t.lower() for t in titles]
+    words = [(gp.strip_tags(t) if "<" in t else t).split() for t in lowered]
+    distinct = {w: None for ws in words for w in ws}
+    # a word of letters only passes every filter unchanged; only its length counts
+    table = {w: ([w] if len(w) >= 3 else []) for w in distinct if w.isalpha()}
+    rest = [w for w in distinct if w not in table]
+    table.update(zip(rest, _filter_words(rest)))
+    get = table.__getitem__
+    return [list(chain.from_iterable(map(get, ws))) for ws in words]
 
 
 def tokenize_many(titles: Sequence[str], workers: int | None = None, min_parallel: int = PARALLEL_MIN) -> list[list[str]]:
@@ -61,7 +101,8 @@ def tokenize_many(titles: Sequence[str], workers: int | None = None, min_paralle
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     if workers <= 1 or len(titles) < max(min_parallel, 2):
         return _tokenize_chunk(titles)
-    chunks = [titles[i : i + CHUNK] for i in range(0, len(titles), CHUNK)]
+    size = max(CHUNK, -(-len(titles) // workers))  # one large chunk per worker: words repeat across titles
+    chunks = [titles[i : i + size] for i in range(0, len(titles), size)]
     with multiprocessing.get_context().Pool(min(workers, len(chunks))) as pool:
         parts = pool.map(_tokenize_chunk, chunks)  # map keeps the order
     return [tokens for part in parts for tokens in part]

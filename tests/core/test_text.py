@@ -125,3 +125,21 @@ def test_tokenize_property(title):
     for t in tokens:
         assert len(t) >= 3 and not any(c in "0123456789" for c in t)
         assert t == t.strip() and " " not in t
+
+
+TRICKY = [
+    "a <b>x</b> c <i", "> cierre", "<<b>a>", "<>x>", "ǂǂǂ separador ǂǂǂ", "abcǂǂǂdef", "X1Y2 ab12cd 12ab ñ12ñ",
+    "İstanbul ÇANTA ßtraße", "tab\there\x1cgroup", "", "   ", "ab", "abc", "palabra_con-guiones.y/barras",
+    "😀abc😀 ａｂｃ full-width", "\u00a0espacio\u2003raro", "<b>sin cierre", "dos  espacios",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(), st.sampled_from(TRICKY)), max_size=12))
+def test_batched_tokenize_equals_the_reference_filter_chain(titles):
+    assert tokenize_many(titles, workers=1) == [tokenize(t) for t in titles]
+
+
+def test_batched_tokenize_on_tricky_titles():
+    assert tokenize_many(TRICKY, workers=1) == [tokenize(t) for t in TRICKY]
+    assert tokenize_many(TRICKY * 3, workers=2, min_parallel=0) == [tokenize(t) for t in TRICKY * 3]
