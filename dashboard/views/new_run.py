@@ -9,33 +9,20 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core import presets  # noqa: E402
+from core.config import _to_str  # noqa: E402
 from dashboard import services, state  # noqa: E402
 
-PRESETS = {
-    "quick look (10% sample, bi-GRU, 5 epochs)": {"data.sample": "0.1", "model.name": "gru", "model.bidirectional": "true",
-                                                 "train.epochs": "5"},
-    "best bidirectional GRU (full data, 30 epochs)": {
-        "model.name": "gru", "model.bidirectional": "true", "model.hidden_size": "128", "train.batch_size": "128",
-        "train.lr": "0.002", "train.schedule": "onecycle", "train.grad_clip": "1.0", "train.bucket": "true",
-        "train.epochs": "30"},
-    "study baseline for titles (mlp)": {"data.workload": "titles", "model.name": "mlp", "model.hidden_size": "64",
-                                        "train.epochs": "20", "train.monitor": "balanced_accuracy"},
-    "best bi-LSTM for titles": {
-        "data.workload": "titles", "model.name": "lstm-packed", "model.bidirectional": "true", "model.hidden_size": "256",
-        "model.embedding_dim": "300", "model.word_vectors": "word2vec", "model.head_hidden": "512",
-        "model.head_dropout": "0.4", "train.optimizer": "adamw", "train.weight_decay": "0.01", "train.lr": "0.002",
-        "train.schedule": "onecycle", "train.label_smoothing": "0.1", "train.epochs": "15",
-        "train.monitor": "balanced_accuracy"},
-    "defaults": {},
-}
+PRESETS = {**{f"{name}: {presets.DESCRIPTIONS[name]}": {k: _to_str(v) for k, v in values.items()}
+               for name, values in presets.PRESETS.items()}, "defaults": {}}
 GROUPS = {
     "Data": ["data.workload", "data.sample", "data.val_fraction", "data.split_seed", "data.normalize", "data.noise_std",
              "data.scale_range", "data.max_shift", "data.reliable_only"],
     "Model": ["model.name", "model.bidirectional", "model.hidden_size", "model.num_layers", "model.dropout",
               "model.trim_steps", "model.head_hidden", "model.head_activation", "model.head_dropout",
-              "model.embedding_dim", "model.word_vectors", "model.freeze_embeddings"],
+              "model.embedding_dim", "model.word_vectors", "model.freeze_embeddings", "model.readout"],
     "Training": ["train.epochs", "train.batch_size", "train.optimizer", "train.lr", "train.weight_decay",
-                 "train.schedule", "train.grad_clip", "train.label_smoothing", "train.class_weighted_loss",
+                 "train.schedule", "train.warmup_epochs", "train.grad_clip", "train.label_smoothing", "train.class_weighted_loss",
                  "train.sampler", "train.bucket", "train.early_stopping", "train.monitor", "train.restore_best",
                  "train.seed", "train.device"],
 }
