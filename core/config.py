@@ -28,6 +28,7 @@ SAMPLERS = ("none", "weighted")
 NORMALIZATIONS = ("none", "zscore")
 SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
 READOUTS = ("final", "end")
+PACKED_IMPLS = ("pack", "reverse")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
 
@@ -80,6 +81,7 @@ class ModelConfig:
     word_vectors: str = "none"  # titles: initialise the embedding with gensim vectors trained on train titles
     freeze_embeddings: bool = False  # titles: keep the initialised embedding fixed
     readout: str = "final"  # "final": the RNN's last state; "end": the forward state at each sequence's true end
+    packed_impl: str = "pack"  # packed models: "pack" = pack_padded_sequence; "reverse" = same results, each sequence reversed within its length (faster on CPU)
 
     @property
     def cell(self) -> str:
@@ -105,6 +107,7 @@ class ModelConfig:
         _check(1 <= self.embedding_dim <= 2048, f"model.embedding_dim={self.embedding_dim} must be between 1 and 2048")
         _choice("model.word_vectors", self.word_vectors, WORD_VECTORS)
         _choice("model.readout", self.readout, READOUTS)
+        _choice("model.packed_impl", self.packed_impl, PACKED_IMPLS)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ the mean of the title's word vectors, a hidden layer, then the head.
 
 Recurrent models come in three ways of treating padding:
   padded   the whole padded sequence is read, as a plain notebook loop does;
-  packed   `pack_padded_sequence` on the true lengths, padding never seen;
+  packed   `pack_padded_sequence` on the true lengths, padding never seen
+           (or, with packed_impl="reverse", the same results computed by
+           reversing each sequence within its length: on CPU PyTorch's packed
+           backward pass costs several times the padded one);
   trimmed  a fixed number of trailing steps is dropped, then read padded.
 Each is available for RNN, GRU and LSTM, uni- or bidirectional. The sequence
 summary is the final hidden state of the last layer (both directions when
@@ -90,6 +93,7 @@ class RecurrentClassifier(nn.Module):
         self.trim_steps = cfg.trim_steps
         self.bidirectional = cfg.bidirectional
         self.readout = cfg.readout
+        self.packed_impl = cfg.packed_impl
         self.rnn = _CELL_CLASSES[cfg.cell](
             input_size=num_features,
             hidden_size=cfg.hidden_size,
@@ -106,6 +110,8 @@ class RecurrentClassifier(nn.Module):
             x = self.embedding(x)  # (B, T) ids -> (B, T, E)
         elif x.dim() == 2:
             x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1)
+        if self.mode == "packed" and self.packed_impl == "reverse":
+            return self.head(self._length_aware(x, lengths))
         if self.mode == "packed":
             # lengths must live on the CPU for packing; 0-length inputs are read as one step
             lens = lengths.detach().to("cpu", torch.int64).clamp(min=1, max=x.shape[1])
@@ -117,6 +123,51 @@ class RecurrentClassifier(nn.Module):
         if self.readout == "end" and self.mode != "packed":
             return self.head(self._state_at_end(out, lengths))
         return self.head(self._final_hidden(state))
+
+    def _length_aware(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """What a packed run returns as the last layer's final state, computed
+        layer by layer on the padded batch: the forward direction reads the
+        batch as it is (its state at the true end ignores the padding after
+        it); the backward direction reads each sequence reversed within its
+        length, so the padding comes last and never reaches the valid states.
+        Valid positions equal the packed outputs; padded positions are never read."""
+        rnn = self.rnn
+        B, T = x.shape[0], x.shape[1]
+        lens = lengths.to(x.device, torch.int64).clamp(min=1, max=T)
+        steps = torch.arange(T, device=x.device)[None, :]
+        rev = torch.where(steps < lens[:, None], lens[:, None] - 1 - steps, steps)  # (B, T), its own inverse
+        directions = 2 if self.bidirectional else 1
+        inp = x
+        for layer in range(rnn.num_layers):
+            outs = []
+            for d in range(directions):
+                suffix = "_reverse" if d else ""
+                params = [getattr(rnn, f"weight_ih_l{layer}{suffix}"), getattr(rnn, f"weight_hh_l{layer}{suffix}")]
+                if rnn.bias:
+                    params += [getattr(rnn, f"bias_ih_l{layer}{suffix}"), getattr(rnn, f"bias_hh_l{layer}{suffix}")]
+                src = _gather_steps(inp, rev) if d else inp
+                out = self._one_direction(src, params)  # (B, T, H)
+                outs.append(_gather_steps(out, rev) if d else out)
+            inp = torch.cat(outs, dim=-1) if directions == 2 else outs[0]
+            if layer < rnn.num_layers - 1 and rnn.dropout > 0:
+                inp = nn.functional.dropout(inp, rnn.dropout, self.training)
+        hidden = rnn.hidden_size
+        forward = inp[torch.arange(B, device=x.device), lens - 1, :hidden]
+        if self.bidirectional:
+            return torch.cat([forward, inp[:, 0, hidden:]], dim=-1)
+        return forward
+
+    def _one_direction(self, x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+        """One layer, one direction, batch first: the kernel nn.RNN/GRU/LSTM call."""
+        rnn = self.rnn
+        h0 = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+        args = (params, rnn.bias, 1, 0.0, self.training, False, True)
+        if self.cell == "lstm":
+            return torch._VF.lstm(x, (h0, h0), *args)[0]
+        if self.cell == "gru":
+            return torch._VF.gru(x, h0, *args)[0]
+        kernel = torch._VF.rnn_tanh if rnn.nonlinearity == "tanh" else torch._VF.rnn_relu
+        return kernel(x, h0, *args)[0]
 
     def _state_at_end(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Forward direction: its output at each sequence's last real step
@@ -138,6 +189,11 @@ class RecurrentClassifier(nn.Module):
         if self.bidirectional:
             return torch.cat([h_n[-2], h_n[-1]], dim=-1)  # (B, 2H)
         return h_n[-1]  # (B, H)
+
+
+def _gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x (B, T, F) with its steps reordered per row by index (B, T)."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,

@@ -150,3 +150,25 @@ def test_end_readout_reads_the_true_end_like_packing(cell):
     final = build_model(ModelConfig(name=cell, hidden_size=5)).eval()
     final.load_state_dict(end.state_dict())
     assert not torch.allclose(final(x, lengths)[1:], end(x, lengths)[1:])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bi", [False, True])
+def test_reverse_packing_equals_pack_padded_sequence(cell, bi):
+    torch.manual_seed(0)
+    packed = build_model(ModelConfig(name=f"{cell}-packed", hidden_size=6, num_layers=2, bidirectional=bi))
+    reverse = build_model(ModelConfig(name=f"{cell}-packed", hidden_size=6, num_layers=2, bidirectional=bi,
+                                      packed_impl="reverse"))
+    reverse.load_state_dict(packed.state_dict())
+    x = torch.randn(5, 12)
+    lengths = torch.tensor([12, 7, 1, 9, 3])
+    noisy = x.clone()
+    for row, n in enumerate(lengths.tolist()):
+        noisy[row, n:] = torch.randn(12 - n)  # whatever lies in the padding is never read
+    torch.testing.assert_close(reverse(noisy, lengths), packed(x, lengths), rtol=1e-5, atol=1e-6)
+    # and the gradients agree too
+    packed.zero_grad(), reverse.zero_grad()
+    packed(x, lengths).sum().backward()
+    reverse(noisy, lengths).sum().backward()
+    for (name, a), (_, b) in zip(packed.named_parameters(), reverse.named_parameters()):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)
