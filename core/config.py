@@ -93,9 +93,8 @@ class ModelConfig:
         return parts[1] if len(parts) > 1 else "padded"
 
     def validate(self) -> None:
-        from core.models import list_models  # the registry is the source of truth
-
-        _choice("model.name", self.name, list_models())
+        # core.models builds its registry from MODEL_NAMES; checking here keeps torch out of config users
+        _choice("model.name", self.name, MODEL_NAMES)
         _check(self.hidden_size >= 1, f"model.hidden_size={self.hidden_size} must be a positive integer")
         _check(self.hidden_size <= 4096, f"model.hidden_size={self.hidden_size} is too large (max 4096)")
         _check(1 <= self.num_layers <= 16, f"model.num_layers={self.num_layers} must be between 1 and 16")

@@ -96,3 +96,15 @@ def test_workload_specific_options_are_checked():
         RunConfig(data=DataConfig(workload="titles", max_shift=3))
     cfg = RunConfig(data=DataConfig(workload="titles", reliable_only=True), model=ModelConfig(name="tfidf"))
     assert RunConfig.from_params(cfg.to_params()) == cfg
+
+
+def test_config_does_not_import_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from core.config import RunConfig; RunConfig.from_params({'model.name': 'lstm-packed'}); "
+            "from core import presets; presets.apply_preset('fast'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
