@@ -20,6 +20,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from core import config as C
+from core.presets import DESCRIPTIONS, preset_overrides
 
 HELP = {
     "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
@@ -45,6 +46,9 @@ HELP = {
     "weight_decay": "weight decay",
     "schedule": "learning-rate schedule over the run",
     "grad_clip": "clip the gradient norm to this (0 = off)",
+    "warmup_epochs": "--schedule warmup-cosine: epochs of linear warm-up before the cosine decay",
+    "readout": "what the head reads: final = the RNN's last state (after any padding); end = the forward "
+               "state at each sequence's true end and the backward state at its start",
     "label_smoothing": "label smoothing of the cross-entropy",
     "class_weighted_loss": "weight the loss by inverse class frequency",
     "sampler": "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
@@ -61,6 +65,13 @@ class UserError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors (no usage block): status 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"error: {message}; see: {self.prog} --help\n")
+
+
 def _flag(field_name: str) -> str:
     return "--model" if field_name == "name" else "--" + field_name.replace("_", "-")
 
@@ -69,7 +80,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     choices = {
         "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
         "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
-        "monitor": C.MONITOR_METRICS, "device": C.DEVICES,
+        "monitor": C.MONITOR_METRICS, "device": C.DEVICES, "readout": C.READOUTS,
     }
     for section, part_cls in C.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
@@ -91,7 +102,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m experiments",
         description="RNN Arena: prepare data, train and compare recurrent classifiers, recorded in MLflow.",
         epilog="Start with: prepare heartbeat, then run heartbeat --sample 0.1 --epochs 3, then runs.",
@@ -116,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("workload", nargs="?", choices=C.WORKLOADS)
     r.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run from its last finished epoch")
     r.add_argument("--run-name", help="a name for the run (default: a description of the model)")
+    r.add_argument("--preset", help="start from a named set of options (explicit options win): "
+                                    + "; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items()).replace("%", "%%"))
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice); 1 keeps a background run from slowing other work")
@@ -136,13 +149,68 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--slots", type=int, default=1, help="how many runs may train at once")
     w.add_argument("--threads", type=int, default=None)
 
+    b = sub.add_parser("bench", help="speed benchmark: the arena trainer against the plain notebook loop",
+                       description="Train and evaluate samples/s, seconds per epoch and peak memory of RNN Arena's "
+                                   "trainer and of the plain notebook-style loop (DataLoader, padded, batch 128, Adam "
+                                   "1e-3) on the same model and data in one process, with the ratios; --quality adds "
+                                   "the wall time until validation accuracy 0.985 and macro-F1 0.92. Records nothing "
+                                   "in MLflow. Example: bench heartbeat --threads 2 --json bench.json")
+    b.add_argument("workload", choices=C.WORKLOADS)
+    b.add_argument("--device", default="auto", choices=C.DEVICES)
+    b.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
+    b.add_argument("--batches", type=int, default=20, help="timed training batches per variant (default 20)")
+    b.add_argument("--warmup", type=int, default=3, help="untimed batches first (default 3)")
+    b.add_argument("--eval-limit", type=int, default=4096, help="validation samples for eval speed (default 4096)")
+    b.add_argument("--variants", help="comma-separated variant labels (default: all)")
+    b.add_argument("--quality", action="store_true", help="also train the fast preset to quality (heartbeat)")
+    b.add_argument("--max-epochs", type=int, default=40, help="--quality: give up after this many epochs")
+    b.add_argument("--plain-quality", action="store_true", help="--quality: also train the plain loop to quality (slow on CPU)")
+    b.add_argument("--plain-epochs-to-quality", type=float,
+                   help="--quality without --plain-quality: the plain loop's epochs to quality, measured elsewhere")
+    b.add_argument("--json", help="also write the rows as JSON to this file")
+
     k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
     k.add_argument("run_id")
+
+    st = sub.add_parser("study", help="run a study: configs x seeds, resumable, ranked with CIs and significance",
+                        description="Run a built-in or custom study (a set of configs, each with several seeds) and "
+                                    "print the configs ranked with confidence intervals and tests against the best. "
+                                    "Running the same command again resumes: finished runs are skipped, interrupted "
+                                    "ones run again. Run options (--sample, --epochs, --hidden-size ...) apply to "
+                                    "every config; the study's factors override them. "
+                                    "Example: study architectures --sample 0.1 --seeds 3 --epochs 10")
+    st.add_argument("name", nargs="?", help="a built-in study (see --list), or a name for --file's study")
+    st.add_argument("--list", action="store_true", help="list the built-in studies and the studies recorded here")
+    st.add_argument("--file", help="a custom study: YAML (base, factors, search, seeds) or a Python file defining STUDY")
+    st.add_argument("--resume", metavar="STUDY_RUN_ID", help="continue a recorded study by its run id (see --list)")
+    st.add_argument("--workload", choices=C.WORKLOADS, default=None, help="default: the study's own, else heartbeat")
+    st.add_argument("--seeds", type=int, default=None, help="seeds per config, train.seed 0..N-1 (default: the study's, 3)")
+    st.add_argument("--executor", default="local", choices=("local", "ray"), help="local: worker processes on this machine (default); "
+                                                        "ray: one Ray task per run")
+    st.add_argument("--workers", type=int, default=None,
+                    help="runs at a time (default: the number of cores; with ray: the cluster's CPUs)")
+    st.add_argument("--address", help="ray: the cluster's address (default: start a local Ray instance)")
+    st.add_argument("--threads", type=int, metavar="N",
+                    help="torch threads per local worker (default: $OMP_NUM_THREADS, else cores / workers)")
+    st.add_argument("--retry-failed", action="store_true", help="also run again the configs whose training failed")
+    st.add_argument("--report", action="store_true", help="print the table of what has finished, start nothing")
+    st.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the paired tests (default 1000)")
+    st.add_argument("--markdown", action="store_true", help="print the ranked table as markdown")
+    _add_config_options(st)
     return parser
 
 
 def _config_from_args(args: argparse.Namespace) -> C.RunConfig:
-    params = {"data.workload": args.workload}
+    params = {}
+    if getattr(args, "preset", None):
+        try:
+            params.update({k: C._to_str(v) for k, v in preset_overrides(args.preset).items()})
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if args.workload and params.get("data.workload", args.workload) != args.workload:
+            raise UserError(f"preset {args.preset!r} is for the {params['data.workload']} workload, not {args.workload}")
+    if args.workload:
+        params["data.workload"] = args.workload
     for key, value in vars(args).items():
         if "." in key and value is not None:
             params[key] = value if isinstance(value, str) else C._to_str(value)
@@ -247,7 +315,7 @@ def cmd_run(args, home: Path) -> None:
                 raise UserError(f"run {run_id} is still RUNNING in process {identity.split(':')[1]}; stop it before resuming")
         print(f"resuming run {run_id} ({cfg.describe()})", file=sys.stderr)
     else:
-        if not args.workload:
+        if not args.workload and not args.preset:
             raise UserError("name a workload (run heartbeat ...) or --resume RUN_ID")
         cfg = _config_from_args(args)
         from experiments import workloads
@@ -378,10 +446,116 @@ def cmd_worker(args, home: Path) -> None:
     print(f"run {summary.run_id} FINISHED: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.test.items()))
 
 
+def cmd_bench(args, home: Path) -> None:
+    from experiments import bench
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads {args.threads} must be at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    for name in ("batches", "warmup", "eval_limit", "max_epochs"):
+        if getattr(args, name) < (0 if name == "warmup" else 1):
+            raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is too small")
+    variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    bench.run(args.workload, home, args.device, args.batches, args.warmup, args.eval_limit, variants, args.quality,
+              args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json, argv=sys.argv[2:])
+
+
 def cmd_cancel(args, home: Path) -> None:
     from experiments import launcher
 
     print(f"run {args.run_id}: {launcher.cancel(home, args.run_id)}")
+
+
+def cmd_study(args, home: Path) -> None:
+    from experiments import studies, sweep
+
+    if args.list:
+        print("built-in studies:")
+        for study in studies.BUILTIN.values():
+            print(f"  {studies.describe(study)}")
+        recorded = sweep.list_studies(home)
+        if recorded:
+            print(f"recorded in {home}:")
+            for s in recorded:
+                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_time"] / 1000))
+                print(f"  {s['parent_id']}  {s['name']:<16} {s['workload']:<9} sample {s['sample']:<5} {started}  "
+                      f"{s['done']}/{s['total']} done, {s['running']} running, {s['queued'] + s['interrupted']} queued, "
+                      f"{s['failed']} failed")
+        return
+    if args.seeds is not None and not 1 <= args.seeds <= 100:
+        raise UserError(f"--seeds {args.seeds} must be between 1 and 100")
+    if args.boot < 1:
+        raise UserError(f"--boot {args.boot} must be at least 1")
+    if args.resume:
+        given = [k for k, v in vars(args).items() if "." in k and v is not None]
+        if args.name or args.file or given or args.seeds is not None or args.workload:
+            raise UserError("--resume continues a recorded study as it was defined: give no study name, --file, "
+                            "--workload, --seeds or run options with it")
+        study, workload, seeds, overrides = sweep.parent_definition(home, args.resume)
+    else:
+        if args.file:
+            study = studies.load_study(args.file)
+            if args.name:
+                from dataclasses import replace
+
+                study = replace(study, name=args.name)
+        elif args.name:
+            study = studies.builtin(args.name)
+        else:
+            raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
+        workload = args.workload or study.workload or "heartbeat"
+        if study.workload and args.workload and args.workload != study.workload:
+            raise UserError(f"study {study.name} is for the {study.workload} workload; drop --workload {args.workload}")
+        seeds = args.seeds if args.seeds is not None else study.seeds
+        overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+        ignored = sorted(set(overrides) & (studies.varied_options(study) | {"train.seed"}))
+        if ignored:
+            print("note: the study varies " + ", ".join(_flag(k.split(".", 1)[1]) for k in ignored)
+                  + " itself; the command-line value is not used", file=sys.stderr)
+        try:
+            studies.trials(study, workload, overrides, seeds)  # every config is valid before anything is recorded
+        except ValueError as exc:
+            raise UserError(_cli_names(str(exc))) from None
+    from experiments import study_report, workloads
+
+    if workloads.dataset_info(workload, home) is None:
+        raise UserError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload} "
+                        f"[--source PATH]")
+    if args.report:
+        parent_id = args.resume or sweep.find_study(home, study, workload, seeds, overrides)
+        if parent_id is None:
+            print(f"study {study.name} with these options has not been started in {home}; drop --report to start it")
+            return
+    else:
+        print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
+        runner_signals()
+        try:
+            opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,
+                                             workers=args.workers, address=args.address,
+                                             log=lambda line: print(line, file=sys.stderr, flush=True),
+                                             retry_failed=args.retry_failed, threads=args.threads)
+        except KeyboardInterrupt:
+            print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+            raise SystemExit(130)
+        parent_id = opened.parent_id
+        counts = result.counts
+        print(f"study {study.name} ({parent_id}): {counts['done']}/{counts['total']} runs done, "
+              f"{counts['failed']} failed", file=sys.stderr)
+    rep = study_report.report(home, parent_id, n_boot=args.boot)
+    print(study_report.table(rep, markdown=args.markdown))
+    if rep["rows"]:
+        print(study_report.legend(rep))
+    for note in rep["notes"]:
+        print(f"note: {note}")
+
+
+def runner_signals() -> None:
+    from experiments import runner
+
+    runner.interrupt_on_signals()
 
 
 def cmd_models(args, home: Path) -> None:
@@ -401,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
-         "worker": cmd_worker, "cancel": cmd_cancel}[args.command](args, home)
+         "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,
+         "bench": cmd_bench}[args.command](args, home)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 One setting: RNN_ARENA_HOME (or --home) names a folder that holds raw/
 downloads, cache/ processed data, datasets/ the active datasets, mlflow.db
 (the SQLite tracking store), artifacts/ and checkpoints/. Default: .rnn-arena
-under the project.
+under the project. RNN_ARENA_TRACKING_URI points the runs at another MLflow
+store (a tracking server, for sweeps on a cluster).
 """
 from __future__ import annotations
 
@@ -28,5 +29,14 @@ def arena_home(override: str | os.PathLike | None = None) -> Path:
     return home
 
 
-def tracking_uri(home: Path) -> str:
+ENV_TRACKING_URI = "RNN_ARENA_TRACKING_URI"  # e.g. http://mlflow-server:5000 for runs on a cluster
+
+
+def local_tracking_uri(home: Path) -> str:
     return f"sqlite:///{home / 'mlflow.db'}"
+
+
+def tracking_uri(home: Path) -> str:
+    """The home's SQLite store, unless RNN_ARENA_TRACKING_URI names another
+    MLflow tracking URI (a server every machine of a cluster reaches)."""
+    return os.environ.get(ENV_TRACKING_URI) or local_tracking_uri(home)

@@ -46,6 +46,11 @@ def test_home_option_overrides_the_environment(tmp_path, records_dir, capsys, mo
     (["run", "--resume", "0123"], "no run '0123'"),
     (["prepare", "heartbeat", "--source", "/no/such/path"], "no such file or folder"),
     (["export", "heartbeat", "--out", "x"], "not prepared"),
+    (["run", "heartbeat", "--preset", "turbo"], "unknown preset 'turbo'; choose one of: quick-look, fast"),
+    (["run", "heartbeat", "--preset", "titles-mlp"], "preset 'titles-mlp' is for the titles workload"),
+    (["run", "heartbeat", "--schedule", "warmup-cosine", "--epochs", "2", "--warmup-epochs", "3"],
+     "--warmup-epochs 3.0 must be between 0 and train.epochs (2)"),
+    (["run", "heartbeat", "--readout", "middle"], "--readout 'middle' is not valid; choose one of: final, end"),
 ])
 def test_user_errors_are_one_line(home, argv, message, capsys):
     assert main(argv) == 2
@@ -82,3 +87,14 @@ def test_subprocess_exit_status_and_help(tmp_path):
     helped = subprocess.run([sys.executable, "-m", "experiments", "run", "--help"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "--bidirectional" in helped.stdout and "--sample" in helped.stdout
+
+
+def test_preset_fills_options_and_explicit_options_win():
+    from experiments.__main__ import _config_from_args, build_parser
+
+    args = build_parser().parse_args(["run", "heartbeat", "--preset", "fast", "--epochs", "3", "--hidden-size", "32"])
+    cfg = _config_from_args(args)
+    assert (cfg.train.batch_size, cfg.train.schedule, cfg.model.readout, cfg.train.bucket) == (512, "warmup-cosine", "end", True)
+    assert (cfg.train.epochs, cfg.model.hidden_size) == (3, 32)
+    titles = _config_from_args(build_parser().parse_args(["run", "--preset", "titles-mlp"]))
+    assert (titles.data.workload, titles.model.name) == ("titles", "mlp")

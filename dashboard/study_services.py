@@ -1,0 +1,186 @@
+"""The Studies page's way into experiments: list studies and their progress,
+start one in the background, stop or resume it, and its ranked results as
+plain data (cached)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+CUSTOM = "custom (YAML)"
+
+
+def builtin_studies() -> dict[str, str]:
+    """Built-in study name -> one line about it."""
+    from experiments import studies
+
+    return {name: studies.describe(s) for name, s in studies.BUILTIN.items()}
+
+
+def example_yaml() -> str:
+    from experiments import studies
+
+    return studies.EXAMPLE_YAML
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def studies(home_dir: str) -> list[dict]:
+    from experiments import sweep
+
+    return sweep.list_studies(Path(home_dir))
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def progress(home_dir: str, parent_id: str) -> dict:
+    from experiments import sweep
+
+    return sweep.progress(Path(home_dir), parent_id)
+
+
+@st.cache_data(ttl=600, show_spinner="Computing the statistics…")
+def report(home_dir: str, parent_id: str, finished: int) -> dict:
+    """The ranked table, runs and factor effects; `finished` (the number of
+    finished runs) is part of the cache key, so new results recompute it."""
+    from experiments import study_report
+
+    rep = study_report.report(Path(home_dir), parent_id)
+    rep["legend"] = study_report.legend(rep) if rep["rows"] else ""
+    return rep
+
+
+def ranked_table(rep: dict) -> pd.DataFrame:
+    """The ranked table as the page shows it: CIs as text, p-values rounded."""
+    m, name = rep["metric"], rep["metric_name"]
+    rows = []
+    for r in rep["rows"]:
+        def ci(key: str) -> str:
+            low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
+            return f"{r[key]:.4f}" if low is None or low != low else f"{r[key]:.4f} [{low:.3f}, {high:.3f}]"
+
+        mark = {"best": "best", "not different": "≈ not different", "worse": "✗ worse"}[r["verdict"]]
+        diff = "" if r["rank"] == 1 else (f"{r['diff']:.4f} [{r['diff_low']:.3f}, {r['diff_high']:.3f}]"
+                                          if "diff_low" in r else f"{r.get('diff', float('nan')):.4f}")
+        rows.append({
+            "rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": ci(m),
+            "balanced accuracy [95% CI]" if m != "balanced_accuracy" else "macro-F1 [95% CI]":
+                ci("balanced_accuracy" if m != "balanced_accuracy" else "macro_f1"),
+            "accuracy [95% CI]": ci("accuracy"), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
+            "p (Holm)": r.get("p_adjusted"), "p bootstrap": r.get("p_boot"), "p seeds": r.get("p_seeds"),
+            "McNemar seed pairs p<0.05": (f"{r['mcnemar_significant']}/{r['mcnemar_pairs']}"
+                                          if "mcnemar_pairs" in r else ""),
+            "min. detectable acc. diff.": r.get("mdd"),
+        })
+    return pd.DataFrame(rows)
+
+
+def runs_frame(rep: dict) -> pd.DataFrame:
+    """One row per finished run: factor levels, seed and test metrics."""
+    rows = [{**r["levels"], "seed": r["seed"], "config": r["config"], "accuracy": r["accuracy"],
+             "balanced_accuracy": r["balanced_accuracy"], "macro_f1": r["macro_f1"]} for r in rep["runs"]]
+    return pd.DataFrame(rows)
+
+
+def _parse_options(text: str) -> dict:
+    import yaml
+
+    if not text.strip():
+        return {}
+    try:
+        options = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64") from None
+    if not isinstance(options, dict):
+        raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64")
+    return options
+
+
+def launch_study(home_dir: str, name: str, yaml_text: str, workload: str, sample: float, seeds: int, epochs: int,
+                 workers: int, other_options: str = "") -> str:
+    """Validate, record the study's queue, and work it in a background process
+    (it outlives the page). Returns the study's run id. ValueError: what to fix."""
+    from experiments import studies as S
+    from experiments import sweep, workloads
+
+    home = Path(home_dir)
+    if workloads.dataset_info(workload, home) is None:
+        raise ValueError(f"the {workload} data is not prepared yet; see the Home page")
+    if name == CUSTOM:
+        study = S.study_from_text(yaml_text, "the study")
+    else:
+        study = S.builtin(name)
+    if study.workload and study.workload != workload:
+        raise ValueError(f"study {study.name} is for the {study.workload} workload")
+    if not 1 <= workers <= 64:
+        raise ValueError(f"workers={workers} must be between 1 and 64")
+    overrides = {**_parse_options(other_options), "data.sample": sample, "train.epochs": epochs}
+    S.trials(study, workload, overrides, seeds)  # every config valid before anything is recorded
+    opened = sweep.open_study(home, study, workload, seeds, overrides)
+    start_worker(home_dir, opened.parent_id, workers)
+    studies.clear()
+    return opened.parent_id
+
+
+def start_worker(home_dir: str, parent_id: str, workers: int) -> None:
+    """Work a recorded study's queue in a detached process (python -m
+    experiments study --resume ID), logging to logs/study-ID.log."""
+    from experiments.settings import PROJECT_ROOT
+
+    home = Path(home_dir)
+    if progress(home_dir, parent_id)["active"]:
+        raise ValueError("this study is already running")
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    # the dashboard's own OMP_NUM_THREADS wins (a shared machine); else the cores shared out among the workers
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+    env = {**os.environ, "OMP_NUM_THREADS": threads}
+    with open(logs / f"study-{parent_id}.log", "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "experiments", "--home", str(home), "study", "--resume", parent_id,
+             "--workers", str(workers)],
+            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives a dashboard restart
+        )
+    progress.clear()
+
+
+def stop_study(home_dir: str, parent_id: str) -> str:
+    """Ask the study's process to stop: running configs end KILLED and run
+    again when the study is resumed."""
+    from experiments.launcher import PROC_TAG, is_alive
+    from experiments.mlflow_tracker import client
+
+    identity = client(Path(home_dir)).get_run(parent_id).data.tags.get(PROC_TAG, "")
+    if not identity or not is_alive(identity):
+        return "not running"
+    os.kill(int(identity.split(":")[1]), signal.SIGTERM)
+    progress.clear()
+    studies.clear()
+    return "stopping"
+
+
+
+def prepared_workloads(home_dir: str) -> list[str]:
+    from experiments import workloads
+
+    return [w for w in ("heartbeat", "titles") if workloads.dataset_info(w, Path(home_dir)) is not None]
+
+
+def effect_sentence(effect: dict, metric_name: str) -> str:
+    """One line on a factor's matched differences from its first level."""
+    parts = []
+    for c in effect["contrasts"]:
+        if not c["matched"]:
+            continue
+        ci = "" if c["low"] != c["low"] else f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
+        parts.append(f"{c['level']} vs {c['reference']}: {c['diff']:+.3f}{ci} over {c['matched']} matched config"
+                     + ("s" if c["matched"] != 1 else ""))
+    name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    if not parts:
+        return f"No two configs differ only in {name}: the bars pool different other settings."
+    return (f"{name}, each level against {effect['contrasts'][0]['reference']} with every other factor held equal "
+            f"(difference in test {metric_name}): " + "; ".join(parts) + ".")

@@ -1,0 +1,133 @@
+"""Studies: start a built-in or custom study in the background, watch its
+progress, and read the result: configs ranked with confidence intervals and
+significance marks, every run in a parallel-coordinates view, and the effect
+of each factor."""
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import services, state, study_charts  # noqa: E402
+from dashboard import study_services as ss  # noqa: E402
+
+st.title("Studies")
+home = services.require_home()
+home_dir = str(home)
+recorded = ss.studies(home_dir)
+
+with st.expander("Start a study", expanded=not recorded):
+    ready = ss.prepared_workloads(home_dir)
+    if not ready:
+        st.info("Prepare a dataset first (see the Home page), for example: "
+                "`python -m experiments prepare heartbeat --source PATH`.")
+    else:
+        builtins = ss.builtin_studies()
+        choice = st.selectbox("Study", [*builtins, ss.CUSTOM],
+                              format_func=lambda k: builtins.get(k, "custom: your own configs, written in YAML"))
+        with st.form("start_study"):
+            yaml_text = ""
+            if choice == ss.CUSTOM:
+                yaml_text = st.text_area("Study (YAML)", ss.example_yaml(), height=320,
+                                         help="base options, factors (a list of values, or named levels that set "
+                                              "several options), search: grid or random (with trials: N)")
+            cols = st.columns(5)
+            workload = cols[0].selectbox("workload", ready)
+            sample = cols[1].number_input("sample fraction", min_value=0.001, max_value=1.0, value=0.1, step=0.05,
+                                          format="%.3f", help="share of train and validation each run uses")
+            seeds = int(cols[2].number_input("seeds", min_value=1, max_value=20, value=3))
+            epochs = int(cols[3].number_input("epochs", min_value=1, max_value=1000, value=10))
+            workers = int(cols[4].number_input("workers", min_value=1, max_value=64, value=os.cpu_count() or 1,
+                                               help="runs at a time, each in its own process"))
+            other = st.text_area("Other run options (optional, one 'option: value' per line)", height=90,
+                                 placeholder="model.hidden_size: 64\ntrain.bucket: true\ntrain.schedule: onecycle")
+            submitted = st.form_submit_button("Start study", type="primary")
+        if submitted:
+            try:
+                parent_id = ss.launch_study(home_dir, choice, yaml_text, workload, float(sample), seeds, epochs,
+                                            workers, other)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[state.STUDY_SELECTED] = parent_id
+                st.success(f"Study started in the background (`{parent_id[:8]}`); its progress shows below.")
+                recorded = ss.studies(home_dir)
+
+if not recorded:
+    st.info("No study yet. Start one above, or from a terminal; running the same command again resumes it:")
+    st.code(".venv/bin/python -m experiments study architectures --sample 0.1 --seeds 3 --epochs 10", language="bash")
+    st.stop()
+
+by_id = {s["parent_id"]: s for s in recorded}
+ids = list(by_id)
+current = st.session_state.get(state.STUDY_SELECTED)
+selected = st.selectbox(
+    "Recorded studies", ids, index=ids.index(current) if current in ids else 0,
+    format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · sample {by_id[i]['sample']} · "
+                          f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}")
+st.session_state[state.STUDY_SELECTED] = selected
+st.caption(by_id[selected]["describe"])
+
+
+@st.fragment(run_every=3)
+def live() -> None:
+    p = ss.progress(home_dir, selected)
+    total = max(p["total"], 1)
+    st.progress(p["done"] / total, text=f"{p['done']} of {p['total']} runs done")
+    cols = st.columns(4)
+    cols[0].metric("done", p["done"])
+    cols[1].metric("running", p["running"])
+    cols[2].metric("queued", p["queued"] + p["interrupted"],
+                   help="waiting, or interrupted and to run again from its last epoch")
+    cols[3].metric("failed", p["failed"])
+    if p["active"]:
+        if st.button("Stop the study", help="running configs end KILLED and run again when the study is resumed"):
+            st.toast(f"study {selected[:8]}: {ss.stop_study(home_dir, selected)}")
+    elif p["done"] < p["total"]:
+        left = p["total"] - p["done"] - p["failed"]
+        st.caption(f"Not running: {left} runs wait. Resuming skips finished runs and never trains a config twice.")
+        if left and st.button("Resume the study"):
+            try:
+                ss.start_worker(home_dir, selected, os.cpu_count() or 1)
+                st.toast("resumed in the background")
+            except ValueError as exc:
+                st.error(str(exc))
+
+
+live()
+
+finished = ss.progress(home_dir, selected)["done"]
+rep = ss.report(home_dir, selected, finished)
+if not rep["rows"]:
+    st.info("No run of this study has finished yet: the ranking, the sweep and the factor effects appear here as "
+            "runs finish (reload the page to update them).")
+    st.stop()
+
+metric, name = rep["metric"], rep["metric_name"]
+st.subheader("Ranking")
+table = ss.ranked_table(rep)
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    k: st.column_config.NumberColumn(k, format="%.4f") for k in ("p (Holm)", "p bootstrap", "p seeds",
+                                                                 "min. detectable acc. diff.")})
+st.caption(rep["legend"])
+st.plotly_chart(study_charts.ranking(rep["rows"], metric, name), width="stretch")
+st.caption("Dots are means over seeds, bars their 95% t-intervals; green configs are not significantly different "
+           "from the best, red ones are worse (Holm-corrected).")
+
+st.subheader("The sweep")
+runs = ss.runs_frame(rep)
+st.plotly_chart(study_charts.parallel_coordinates(runs, rep["factors"], metric, name), width="stretch")
+st.caption(f"One line per finished run, from its factor levels to its test {name}; drag along an axis to pick runs.")
+
+st.subheader("Effect of each factor")
+if not rep["effects"]:
+    st.info("No factor has two levels with finished runs yet.")
+for effect in rep["effects"]:
+    st.plotly_chart(study_charts.factor_effect(effect, name), width="stretch", key=f"effect_{effect['factor']}")
+    st.caption(ss.effect_sentence(effect, name))
+for note in rep["notes"]:
+    st.warning(note)

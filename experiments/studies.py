@@ -1,0 +1,403 @@
+"""Studies: a named set of run configs that differ in one or a few factors,
+each trained with several seeds.
+
+A study is base options (dotted RunConfig names, e.g. "model.hidden_size")
+plus factors. A factor is either one option with a list of values
+(`model.bidirectional: [false, true]`) or a named factor whose levels each set
+several options (`imbalance: {none: {}, weighted: {train.sampler: weighted}}`).
+`search: grid` crosses every level of every factor; `search: random` draws
+`trials` points (seeded, so the same study always gives the same points)
+from lists or from ranges (`{loguniform: [1e-4, 1e-2]}`, `{uniform: [a, b]}`,
+`{int: [a, b]}`). Each point is run with seeds 0..seeds-1 (`train.seed`).
+
+Built-in studies live in BUILTIN; users write the same structure in a YAML
+file, or in a Python file that defines STUDY (a dict) or a Study.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import RunConfig, option_names
+
+SEARCHES = ("grid", "random")
+METRICS = ("macro_f1", "balanced_accuracy", "accuracy")
+STUDY_KEYS = {"name", "description", "workload", "base", "factors", "search", "trials", "seed", "seeds", "metric"}
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    overrides: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str  # an option ("model.bidirectional") or a free name ("imbalance")
+    levels: tuple[Level, ...] = ()
+    distribution: tuple[str, float, float] | None = None  # random search: ("loguniform", low, high)
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    description: str = ""
+    base: dict[str, Any] = field(default_factory=dict)
+    factors: tuple[Factor, ...] = ()
+    search: str = "grid"
+    trials: int = 0  # random search: how many points
+    seed: int = 0  # random search: seed of the draw
+    seeds: int = 3  # training seeds per point
+    metric: str = "macro_f1"  # what the ranking sorts and tests
+    workload: str | None = None  # None: the command's --workload decides
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of a study, before seeds."""
+    index: int
+    label: str  # e.g. "gru · bidirectional=true"
+    levels: dict[str, str]  # factor name -> level label
+    overrides: dict[str, Any]  # the options its factor levels set
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of a study: a point with one seed."""
+    point: Point
+    seed: int
+    config: RunConfig
+
+    @property
+    def digest(self) -> str:
+        return self.config.digest()
+
+    @property
+    def key(self) -> str:
+        return config_key(self.config)
+
+
+def config_key(cfg: RunConfig) -> str:
+    """A config's identity within studies: a hash of the options that differ
+    from their defaults, so an option added to RunConfig later (with a
+    default) leaves the keys of recorded studies unchanged."""
+    defaults = RunConfig().to_params()
+    changed = {k: v for k, v in cfg.to_params().items() if defaults.get(k) != v}
+    return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# -- built-ins ---------------------------------------------------------------
+def _short(option: str) -> str:
+    return option.split(".", 1)[1] if "." in option else option
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _values(option: str, values: list) -> Factor:
+    return Factor(option, tuple(Level(_label(v), {option: v}) for v in values))
+
+
+def _named(name: str, levels: dict[str, dict[str, Any]]) -> Factor:
+    return Factor(name, tuple(Level(label, dict(overrides)) for label, overrides in levels.items()))
+
+
+ARCHITECTURES = Study(
+    name="architectures",
+    description="Simple RNN (padded, packed, trimmed), GRU and LSTM, each uni- and bidirectional.",
+    factors=(
+        _values("model.name", ["rnn", "rnn-packed", "rnn-trimmed", "gru", "lstm"]),
+        _values("model.bidirectional", [False, True]),
+    ),
+)
+
+SAMPLERS = Study(
+    name="samplers",
+    description="Ways to handle class imbalance on a bidirectional GRU: none, a weighted sampler, a class-weighted "
+                "loss, z-score normalisation with augmentation.",
+    base={"model.name": "gru", "model.bidirectional": True},
+    factors=(
+        _named("imbalance", {
+            "none": {},
+            "weighted sampler": {"train.sampler": "weighted"},
+            "class-weighted loss": {"train.class_weighted_loss": True},
+            "z-score + augmentation": {"data.normalize": "zscore", "data.noise_std": 0.02, "data.scale_range": 0.1,
+                                       "data.max_shift": 5},
+        }),
+    ),
+)
+
+# The original 36-model grid, as a full factorial of four factors:
+#   head activation relu / mish / tanh (the three stages of the original study)
+#   x hidden size 64 / 128 x uni- / bidirectional
+#   x training recipe, three coupled settings of dropout, optimizer, learning
+#     rate and weight decay (crossing those four alone would give 54 more runs
+#     per cell; the recipes span the combinations the original stages tried).
+# A two-layer GRU with a 64-unit hidden head, so that the head activation and
+# the dropout between recurrent layers both act.
+RECIPES = {
+    "adam 1e-3, no dropout": {"model.dropout": 0.0, "train.optimizer": "adam", "train.lr": 1e-3,
+                              "train.weight_decay": 0.0},
+    "adamw 3e-3, dropout 0.2, wd 1e-4": {"model.dropout": 0.2, "train.optimizer": "adamw", "train.lr": 3e-3,
+                                         "train.weight_decay": 1e-4},
+    "rmsprop 1e-3, dropout 0.3, wd 1e-5": {"model.dropout": 0.3, "train.optimizer": "rmsprop", "train.lr": 1e-3,
+                                           "train.weight_decay": 1e-5},
+}
+GRID36 = Study(
+    name="grid36",
+    description="The original 36-model grid: head activation (relu, mish, tanh) x hidden 64/128 x uni/bidirectional "
+                "x 3 training recipes (dropout, optimizer, learning rate, weight decay), on a 2-layer GRU.",
+    base={"model.name": "gru", "model.num_layers": 2, "model.head_hidden": 64},
+    factors=(
+        _values("model.head_activation", ["relu", "mish", "tanh"]),
+        _values("model.hidden_size", [64, 128]),
+        _values("model.bidirectional", [False, True]),
+        _named("recipe", RECIPES),
+    ),
+)
+
+BUILTIN = {s.name: s for s in (ARCHITECTURES, SAMPLERS, GRID36)}
+
+
+def builtin(name: str) -> Study:
+    if name not in BUILTIN:
+        raise ValueError(f"no built-in study {name!r}; choose one of: {', '.join(BUILTIN)}, or give --file my_study.yaml")
+    return BUILTIN[name]
+
+
+# -- user files ----------------------------------------------------------------
+EXAMPLE_YAML = """\
+name: my-study
+description: Does a bidirectional GRU need a weighted sampler?
+base:
+  model.name: gru
+  model.hidden_size: 32
+factors:
+  model.bidirectional: [false, true]
+  imbalance:                       # a named factor: each level sets several options
+    none: {}
+    weighted: {train.sampler: weighted}
+search: grid                       # or: random, with trials: N
+seeds: 3
+metric: macro_f1
+"""
+
+
+def load_study(path: str | Path) -> Study:
+    """A study from a YAML file or a Python file defining STUDY (dict or Study)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no study file {path}; give a .yaml or .py file (see python -m experiments study --help)")
+    if path.suffix == ".py":
+        import runpy
+
+        try:
+            namespace = runpy.run_path(str(path))
+        except Exception as exc:
+            raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from None
+        spec = namespace.get("STUDY")
+        if isinstance(spec, Study):
+            return _checked(spec, str(path))
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path} must define STUDY, a dict like the YAML format or a Study")
+        return study_from_dict(spec, str(path))
+    return study_from_text(path.read_text(encoding="utf-8"), str(path), default_name=path.stem)
+
+
+def study_from_text(text: str, source: str = "study", default_name: str | None = None) -> Study:
+    import yaml
+
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ValueError(f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{source} must be a mapping with base, factors and search; example:\n{EXAMPLE_YAML}")
+    if default_name and "name" not in spec:
+        spec = {**spec, "name": default_name}
+    return study_from_dict(spec, source)
+
+
+def study_from_dict(spec: dict, source: str = "study") -> Study:
+    unknown = set(spec) - STUDY_KEYS
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                         f"valid: {', '.join(sorted(STUDY_KEYS))}")
+    name = str(spec.get("name") or "").strip()
+    if not name:
+        raise ValueError(f"{source}: give the study a name (name: my-study)")
+    base = spec.get("base") or {}
+    if not isinstance(base, dict):
+        raise ValueError(f"{source}: base must map options to values, e.g. model.hidden_size: 32")
+    search = str(spec.get("search", "grid"))
+    factors_spec = spec.get("factors") or {}
+    if not isinstance(factors_spec, dict) or not factors_spec:
+        raise ValueError(f"{source}: factors must map each factor to its levels, e.g. model.bidirectional: [false, true]")
+    factors = tuple(_factor(str(k), v, search, source) for k, v in factors_spec.items())
+    try:
+        study = Study(name=name, description=str(spec.get("description", "")), base=dict(base), factors=factors,
+                      search=search, trials=int(spec.get("trials", 0)), seed=int(spec.get("seed", 0)),
+                      seeds=int(spec.get("seeds", 3)), metric=str(spec.get("metric", "macro_f1")),
+                      workload=spec.get("workload"))
+    except (TypeError, ValueError):
+        raise ValueError(f"{source}: trials, seed and seeds must be integers") from None
+    return _checked(study, source)
+
+
+def _factor(name: str, spec: Any, search: str, source: str) -> Factor:
+    options = set(option_names())
+    if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in DISTRIBUTIONS:
+        kind, bounds = next(iter(spec.items()))
+        if name not in options:
+            raise ValueError(f"{source}: factor {name!r} with a range must be an option such as train.lr")
+        if search != "random":
+            raise ValueError(f"{source}: factor {name}: a {kind} range needs search: random (a grid needs a list)")
+        if not (isinstance(bounds, list) and len(bounds) == 2):
+            raise ValueError(f"{source}: factor {name}: {kind} takes [low, high]")
+        try:
+            low, high = float(bounds[0]), float(bounds[1])
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: factor {name}: {kind} bounds must be numbers") from None
+        if not low < high or (kind == "loguniform" and low <= 0):
+            raise ValueError(f"{source}: factor {name}: need 0 < low < high for loguniform, low < high otherwise")
+        return Factor(name, (), (kind, low, high))
+    if isinstance(spec, dict):  # named levels
+        levels = []
+        for label, overrides in spec.items():
+            overrides = overrides or {}
+            if not isinstance(overrides, dict):
+                raise ValueError(f"{source}: factor {name}, level {label!r}: give the options it sets, "
+                                 f"e.g. {{train.sampler: weighted}}")
+            levels.append(Level(str(label), dict(overrides)))
+        return Factor(name, tuple(levels))
+    if isinstance(spec, list) and spec:
+        if name not in options:
+            close = [o for o in options if o.endswith("." + name)]
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"{source}: factor {name!r} is not an option{hint}; a list of values needs an option "
+                             f"name such as model.hidden_size, a free name needs named levels")
+        return _values(name, spec)
+    raise ValueError(f"{source}: factor {name}: give a list of values, named levels, or a range")
+
+
+DISTRIBUTIONS = ("loguniform", "uniform", "int")
+
+
+def _checked(study: Study, source: str) -> Study:
+    if study.search not in SEARCHES:
+        raise ValueError(f"{source}: search={study.search!r}; choose one of: {', '.join(SEARCHES)}")
+    if study.search == "random" and study.trials < 1:
+        raise ValueError(f"{source}: random search needs trials: N (N >= 1)")
+    if not 1 <= study.seeds <= 100:
+        raise ValueError(f"{source}: seeds={study.seeds} must be between 1 and 100")
+    if study.metric not in METRICS:
+        raise ValueError(f"{source}: metric={study.metric!r}; choose one of: {', '.join(METRICS)}")
+    if study.workload is not None and study.workload not in ("heartbeat", "titles"):
+        raise ValueError(f"{source}: workload={study.workload!r}; choose heartbeat or titles")
+    if len({f.name for f in study.factors}) != len(study.factors):
+        raise ValueError(f"{source}: a factor is listed twice")
+    options = set(option_names())
+    for where, overrides in [("base", study.base)] + [(f"factor {f.name}, level {lv.label!r}", lv.overrides)
+                                                      for f in study.factors for lv in f.levels]:
+        for key in overrides:
+            if key not in options:
+                raise ValueError(f"{source}: {where}: unknown option {key!r}; options look like model.hidden_size, "
+                                 f"train.lr (see python -m experiments run --help)")
+            if key == "train.seed":
+                raise ValueError(f"{source}: {where}: train.seed is set by the study's seeds; use seeds: N")
+    return study
+
+
+# -- expansion ---------------------------------------------------------------------
+def points(study: Study) -> list[Point]:
+    """Every configuration of the study (before seeds), in a stable order."""
+    if study.search == "grid":
+        if any(f.distribution for f in study.factors):
+            raise ValueError(f"study {study.name}: ranges need search: random")
+        combos = itertools.product(*(f.levels for f in study.factors))
+    else:
+        rng = random.Random(study.seed)
+        combos = [[_draw(f, rng) for f in study.factors] for _ in range(study.trials)]
+    out = []
+    for i, combo in enumerate(combos):
+        overrides: dict[str, Any] = {}
+        levels = {}
+        for f, level in zip(study.factors, combo):
+            overrides.update(level.overrides)
+            levels[f.name] = level.label
+        label = " · ".join(v if k == "model.name" else f"{_short(k)}={v}" for k, v in levels.items())
+        out.append(Point(i, label, levels, overrides))
+    return out
+
+
+def _draw(f: Factor, rng: random.Random) -> Level:
+    if f.distribution is None:
+        return rng.choice(f.levels)
+    kind, low, high = f.distribution
+    if kind == "loguniform":
+        value: Any = float(f"{math.exp(rng.uniform(math.log(low), math.log(high))):.3g}")
+    elif kind == "uniform":
+        value = float(f"{rng.uniform(low, high):.3g}")
+    else:
+        value = rng.randint(int(low), int(high))
+    return Level(_label(value), {f.name: value})
+
+
+def trials(study: Study, workload: str = "heartbeat", overrides: dict[str, Any] | None = None,
+           seeds: int | None = None) -> list[Trial]:
+    """Every run of the study: points x seeds, as validated RunConfigs.
+    `overrides` (e.g. the command line's --sample, --epochs) apply on top of
+    the study's base; a factor still sets its own options."""
+    workload = study.workload or workload
+    seeds = study.seeds if seeds is None else seeds
+    if not 1 <= seeds <= 100:
+        raise ValueError(f"--seeds {seeds} must be between 1 and 100")
+    base = RunConfig().replace(**{"data.workload": workload})
+    out, seen = [], set()
+    for p in points(study):
+        merged = {**study.base, **(overrides or {}), **p.overrides}
+        try:
+            cfg = base.replace(**merged)
+        except ValueError as exc:
+            raise ValueError(f"study {study.name}, config {p.label}: {exc}") from None
+        if config_key(cfg) in seen:  # random search drew a config twice: run it once
+            continue
+        seen.add(config_key(cfg))
+        for seed in range(seeds):
+            out.append(Trial(p, seed, cfg.replace(**{"train.seed": seed})))
+    return out
+
+
+def study_key(study: Study, trial_list: list[Trial]) -> str:
+    """Same study name and the same runs: the same key (how a rerun finds its study)."""
+    text = json.dumps([study.name, sorted(t.key for t in trial_list)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def factor_names(study: Study) -> list[str]:
+    return [f.name for f in study.factors]
+
+
+def varied_options(study: Study) -> set[str]:
+    """Options some factor sets (a command-line value for them is overridden)."""
+    keys = {f.name for f in study.factors if f.distribution}
+    return keys | {k for f in study.factors for lv in f.levels for k in lv.overrides}
+
+
+def describe(study: Study) -> str:
+    n = len(points(study))
+    kind = f"random search, {study.trials} trials" if study.search == "random" else "grid"
+    seeds = f"{study.seeds} seed" + ("s" if study.seeds != 1 else "")
+    text = f"{study.name}: {n} configs ({kind}) x {seeds}." + (f" {study.description}" if study.description else "")
+    return text if text.endswith(".") else text + "."

@@ -1,0 +1,81 @@
+"""Studies page: guidance when empty, a finished study's ranking, sweep and
+factor effects, and a study started from the form in the background."""
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.data import heartbeat as hb
+from experiments import studies as S
+from experiments import sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
+PAGE = str(ROOT / "dashboard" / "views" / "studies.py")
+TINY = {"model.hidden_size": 4, "train.epochs": 1, "train.batch_size": 64, "train.device": "cpu"}
+
+
+def test_studies_page_without_data_or_studies_guides(home):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    texts = " ".join(i.value for i in at.info)
+    assert "Prepare a dataset first" in texts and "No study yet" in texts
+    assert "python -m experiments study architectures" in at.code[0].value
+
+
+def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    study = S.Study(name="page", base=TINY, seeds=2, factors=(
+        S.Factor("model.bidirectional", (S.Level("false", {"model.bidirectional": False}),
+                                         S.Level("true", {"model.bidirectional": True}))),))
+    sweep.run_study(home, study, "heartbeat", workers=1, log=lambda m: None)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["4", "0", "0", "0"]  # done, running, queued, failed
+    table = at.dataframe[0].value
+    assert list(table["rank"]) == [1, 2] and table["vs best"].iloc[0] == "best"
+    assert table["vs best"].iloc[1] in ("≈ not different", "✗ worse")
+    assert "macro-F1 [95% CI]" in table.columns and "[" in table["macro-F1 [95% CI]"].iloc[0]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3  # ranking, parallel coordinates, the factor's effect
+    captions = " ".join(c.value for c in at.caption)
+    assert "Holm" in captions and "bidirectional, each level against false" in captions
+
+
+def test_start_a_custom_study_from_the_form(home, kaggle_dir):
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("views/studies.py").run()
+    assert not at.exception
+    at.selectbox[0].select("custom (YAML)").run()
+    at.text_area[0].input("name: form\nbase: {model.hidden_size: 4, train.batch_size: 64}\n"
+                          "factors:\n  model.name: [gru, rnn]\nseeds: 1\n")
+    inputs = {n.label: n for n in at.number_input}
+    inputs["epochs"].set_value(1)
+    inputs["workers"].set_value(1)
+    inputs["seeds"].set_value(1)
+    inputs["sample fraction"].set_value(1.0)
+    at.text_area[1].input("train.device: cpu")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Study started in the background" in at.success[0].value
+    (study,) = sweep.list_studies(home)
+    assert study["name"] == "form" and study["total"] == 2
+    deadline = time.time() + 90
+    while time.time() < deadline and sweep.progress(home, study["parent_id"])["done"] < 2:
+        time.sleep(0.5)
+    assert sweep.progress(home, study["parent_id"])["done"] == 2
+    page = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not page.exception
+    assert len(page.dataframe[0].value) == 2
+
+
+def test_form_errors_are_shown_not_raised(home, kaggle_dir):
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox[0].select("custom (YAML)").run()
+    at.text_area[0].input("name: bad\nfactors:\n  hidden_size: [4, 8]\n")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "did you mean model.hidden_size" in at.error[0].value
+    assert sweep.list_studies(home) == []

@@ -1,0 +1,278 @@
+"""Sweeps: the queue in the store, resume after Ctrl-C, kill -9 and crashes,
+local workers, Ray, and the ranked report."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from core.data import heartbeat as hb
+from experiments import studies as S
+from experiments import study_report, sweep
+from experiments.__main__ import main
+from experiments.launcher import PROC_TAG, process_identity
+from experiments.mlflow_tracker import client, experiment_id
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"model.hidden_size": 4, "train.epochs": 1, "train.batch_size": 64, "train.device": "cpu"}
+
+
+@pytest.fixture
+def prepared(home, kaggle_dir):
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    return home
+
+
+def tiny_study(name="tiny", models=("gru", "rnn"), seeds=2, epochs=1) -> S.Study:
+    return S.Study(name=name, base={**TINY, "train.epochs": epochs}, seeds=seeds,
+                   factors=(S.Factor("model.name", tuple(S.Level(m, {"model.name": m}) for m in models)),))
+
+
+def _fake(status, tags=None, run_id="r1"):
+    return SimpleNamespace(info=SimpleNamespace(status=status, run_id=run_id), data=SimpleNamespace(tags=tags or {}))
+
+
+def test_what_each_store_state_means_for_the_queue():
+    dead = f"{socket.gethostname()}:99999999:?"
+    assert sweep.state_of(_fake("FINISHED")) == sweep.DONE
+    assert sweep.state_of(_fake("SCHEDULED")) == sweep.QUEUED
+    assert sweep.state_of(_fake("RUNNING")) == sweep.QUEUED  # recorded, never started
+    assert sweep.state_of(_fake("RUNNING", {PROC_TAG: process_identity()})) == sweep.RUNNING
+    assert sweep.state_of(_fake("RUNNING", {PROC_TAG: dead})) == sweep.INTERRUPTED
+    assert sweep.state_of(_fake("RUNNING", {PROC_TAG: dead}), in_flight={"r1"}) == sweep.RUNNING
+    assert sweep.state_of(_fake("KILLED")) == sweep.INTERRUPTED
+    assert sweep.state_of(_fake("FAILED", {"error_type": "ProcessDied"})) == sweep.INTERRUPTED
+    assert sweep.state_of(_fake("FAILED", {"error_type": "ValueError"})) == sweep.FAILED
+    # on another machine: a Ray task dies with the coordinator that owns it
+    remote = {PROC_TAG: "elsewhere:12:34", sweep.EXECUTOR_TAG: "ray"}
+    assert sweep.state_of(_fake("RUNNING", remote), coordinator_alive=True) == sweep.RUNNING
+    assert sweep.state_of(_fake("RUNNING", remote), coordinator_alive=False) == sweep.INTERRUPTED
+
+
+def _children(home, parent_id):
+    return sweep.children(home, parent_id)
+
+
+def test_cli_study_prints_the_table_and_resumes_without_rerunning(prepared, tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nbase: {model.hidden_size: 4, train.epochs: 1, train.batch_size: 64}\n"
+                    "factors:\n  model.name: [gru, rnn]\nseeds: 2\n")
+    assert main(["study", "--file", str(path), "--workers", "1", "--device", "cpu", "--boot", "200"]) == 0
+    first = capsys.readouterr()
+    assert "4 runs: 0 done" in first.err and "[4/4] done" in first.err
+    assert "rank" in first.out and "macro-F1 [95% CI]" in first.out and "best" in first.out
+    (study,) = sweep.list_studies(prepared)
+    assert (study["done"], study["total"], study["parent_status"]) == (4, 4, "FINISHED")
+    ends = {r.info.run_id: r.info.end_time for r in _children(prepared, study["parent_id"])}
+
+    assert main(["study", "--file", str(path), "--workers", "1", "--device", "cpu", "--boot", "200"]) == 0
+    again = capsys.readouterr()
+    assert "4 runs: 4 done" in again.err and "] done" not in again.err  # nothing trained again
+    assert {r.info.run_id: r.info.end_time for r in _children(prepared, study["parent_id"])} == ends
+    assert len(sweep.list_studies(prepared)) == 1
+    # parents stay out of the run list; children carry the parent tag
+    assert main(["runs"]) == 0
+    assert "study tiny" not in capsys.readouterr().out
+    assert main(["study", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "architectures: 10 configs" in listed and study["parent_id"] in listed and "4/4 done" in listed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["study"], "name a study"),
+    (["study", "nope"], "no built-in study 'nope'; choose one of: architectures"),
+    (["study", "architectures", "--hidden-size", "-1"], "--hidden-size -1 must be a positive integer"),
+    (["study", "architectures", "--seeds", "0"], "--seeds 0 must be between 1 and 100"),
+    (["study", "architectures", "--address", "x"], "--address is for --executor ray"),
+    (["study", "architectures", "--workers", "0"], "--workers 0 must be at least 1"),
+    (["study", "tiny", "--resume", "abc"], "--resume continues a recorded study as it was defined"),
+    (["study", "--resume", "abc"], "no study run 'abc'"),
+])
+def test_study_command_errors_are_one_line(prepared, argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1] and "Traceback" not in "".join(err)
+    assert sweep.list_studies(prepared) == []  # nothing recorded
+
+
+def test_interrupted_runs_run_again_failed_ones_only_when_asked(prepared):
+    study = tiny_study()
+    opened, result = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
+    assert result.counts["done"] == 4
+    runs = _children(prepared, opened.parent_id)
+    c = client(prepared)
+    killed, crashed, failed = runs[0].info.run_id, runs[1].info.run_id, runs[2].info.run_id
+    c.set_terminated(killed, status="KILLED")  # as after Ctrl-C
+    c.set_tag(crashed, "error_type", "ProcessDied")  # as reap_dead_runs leaves a kill -9
+    c.set_terminated(crashed, status="FAILED")
+    c.set_tag(failed, "error_type", "ValueError")  # a real error in training
+    c.set_terminated(failed, status="FAILED")
+    assert sweep.progress(prepared, opened.parent_id)["interrupted"] == 2
+    # a study recorded before config keys were tagged, under a key computed another way, is still found
+    for r in runs:
+        c.delete_tag(r.info.run_id, sweep.CONFIG_KEY_TAG)
+    c.set_tag(opened.parent_id, sweep.KEY_TAG, "an-older-key")
+    assert sweep.find_study(prepared, study, "heartbeat") == opened.parent_id
+
+    again, result = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
+    assert again.parent_id == opened.parent_id and not again.created
+    assert sorted(o["run_id"] for o in result.outcomes) == sorted([killed, crashed])
+    assert result.counts["done"] == 3 and result.counts["failed"] == 1
+    assert c.get_run(opened.parent_id).info.status == "FAILED"  # not every run finished
+    assert "error_type" not in c.get_run(crashed).data.tags and c.get_run(crashed).data.tags[sweep.ATTEMPTS_TAG] == "2"
+
+    _, result = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None, retry_failed=True)
+    assert [o["run_id"] for o in result.outcomes] == [failed]
+    assert result.counts["done"] == 4 and c.get_run(opened.parent_id).info.status == "FINISHED"
+    assert len(_children(prepared, opened.parent_id)) == 4
+    assert Counter(r.data.tags[sweep.DIGEST_TAG] for r in _children(prepared, opened.parent_id)).most_common(1)[0][1] == 1
+
+
+def test_one_coordinator_per_study(prepared):
+    with sweep.study_lock(prepared, "k1"):
+        with pytest.raises(ValueError, match="already being run by process"):
+            with sweep.study_lock(prepared, "k1"):
+                pass
+        with sweep.study_lock(prepared, "k2"):  # another study is free
+            pass
+    with sweep.study_lock(prepared, "k1"):  # released
+        pass
+
+
+def test_report_ranks_with_intervals_tests_and_effects(prepared):
+    study = S.Study(name="rep", base=TINY, seeds=2, factors=(
+        S.Factor("model.name", (S.Level("gru", {"model.name": "gru"}), S.Level("rnn", {"model.name": "rnn"}))),
+        S.Factor("model.bidirectional", (S.Level("false", {"model.bidirectional": False}),
+                                         S.Level("true", {"model.bidirectional": True})))))
+    opened, _ = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
+    rep = study_report.report(prepared, opened.parent_id, n_boot=100)
+    rows = rep["rows"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4] and rows[0]["verdict"] == "best"
+    means = [r["macro_f1"] for r in rows]
+    assert means == sorted(means, reverse=True)
+    assert rep["test_size"] == 100 and all(r["seeds"] == 2 for r in rows)
+    for r in rows[1:]:
+        assert r["verdict"] in ("worse", "not different")
+        assert r["diff_low"] <= r["diff"] <= r["diff_high"] and 0 < r["p_boot"] <= 1
+        assert r["mcnemar_pairs"] == 2 and r["p_adjusted"] >= r["p"]
+    effects = {e["factor"]: e for e in rep["effects"]}
+    assert set(effects) == {"model.name", "model.bidirectional"}
+    bi = effects["model.bidirectional"]["contrasts"][0]
+    assert bi["matched"] == 2 and bi["reference"] == "false"
+    text = study_report.table(rep, markdown=True)
+    assert text.count("\n") == 5 and "| 1 |" in text
+
+
+def _wait_until(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+EIGHT = ("name: eight\nbase: {model.hidden_size: 4, train.epochs: 3, train.batch_size: 16}\n"
+         "factors:\n  model.name: [gru, rnn, lstm, gru-packed]\n  model.bidirectional: [false, true]\nseeds: 1\n")
+
+
+def _start_sweep(home, path, workers):
+    experiment_id(home, "heartbeat")  # the store exists before two processes open it
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RNN_ARENA_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "experiments", "study", "--file", str(path), "--workers",
+                             str(workers), "--threads", "1", "--device", "cpu"], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _kill_9_half_way_then_restart(home, path, workers, before_kill=None):
+    """Start the sweep in its own process group, SIGKILL the whole group
+    (coordinator and workers) once half the configs are done and one is
+    training, restart it here, and check every config finished exactly once."""
+    study = S.load_study(path)
+    proc = _start_sweep(home, path, workers)
+    state = {}
+    try:
+        parent = _wait_until(lambda: sweep.find_study(home, study, "heartbeat", 1, {"train.device": "cpu"}), 60,
+                             "the study to be recorded")
+        runs = lambda: _children(home, parent)  # noqa: E731
+
+        def running_in(pids):
+            return next((r for r in runs() if r.info.status == "RUNNING" and r.data.tags.get(PROC_TAG)
+                         and pids(int(r.data.tags[PROC_TAG].split(":")[1]))), None)
+
+        if before_kill:
+            state.update(before_kill(proc, running_in))
+        def mid_run():  # half the configs done, one past its first of three epochs
+            rs = runs()
+            return sum(r.info.status == "FINISHED" for r in rs) >= 4 and any(
+                r.info.status == "RUNNING" and r.data.tags.get("arena.epoch") == "1" for r in rs)
+
+        _wait_until(mid_run, 120, "half the sweep done and a run training")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    except AssertionError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError(proc.stdout.read().decode()[-3000:]) from None
+    log = proc.stdout.read().decode()
+    before = {r.info.run_id: r for r in runs()}
+    finished_before = {rid: r.info.end_time for rid, r in before.items() if r.info.status == "FINISHED"}
+    assert 4 <= len(finished_before) < 8, log
+    assert any(r.info.status == "RUNNING" for r in before.values()), log  # killed mid-run: it still says RUNNING
+
+    _, result = sweep.run_study(home, study, "heartbeat", 1, {"train.device": "cpu"}, workers=1, log=lambda m: None)
+    after = runs()
+    assert result.counts["done"] == 8 and len(after) == 8
+    per_config = Counter(r.data.tags[sweep.CONFIG_KEY_TAG] for r in after if r.info.status == "FINISHED")
+    assert len(per_config) == 8 and set(per_config.values()) == {1}  # every config finished, exactly once
+    assert all(r.info.end_time == finished_before[r.info.run_id] for r in after if r.info.run_id in finished_before)
+    assert {o["run_id"] for o in result.outcomes}.isdisjoint(finished_before)  # none trained again
+    assert client(home).get_run(parent).info.status == "FINISHED"
+    return log, state
+
+
+def test_kill_9_of_the_sweep_half_way_loses_nothing(prepared, tmp_path):
+    path = tmp_path / "eight.yaml"
+    path.write_text(EIGHT)
+    _kill_9_half_way_then_restart(prepared, path, workers=1)
+
+
+@pytest.mark.slow
+def test_kill_9_of_one_local_worker_requeues_its_run(prepared, tmp_path):
+    """With two worker processes, a worker killed with SIGKILL is noticed by
+    the live sweep and its config re-queued; then the whole sweep is killed
+    and restarted."""
+    path = tmp_path / "eight.yaml"
+    path.write_text(EIGHT)
+
+    def kill_a_worker(proc, running_in):
+        victim = _wait_until(lambda: running_in(lambda pid: pid != proc.pid), 90, "a run in a worker process")
+        os.kill(int(victim.data.tags[PROC_TAG].split(":")[1]), signal.SIGKILL)
+        return {"victim": victim.info.run_id}
+
+    log, state = _kill_9_half_way_then_restart(prepared, path, workers=2, before_kill=kill_a_worker)
+    assert "worker lost, re-queued" in log, log
+    assert int(client(prepared).get_run(state["victim"]).data.tags[sweep.ATTEMPTS_TAG]) >= 2
+
+
+def test_ray_runs_the_same_sweep(prepared):  # about 20 s, most of it starting Ray and its workers
+    ray = pytest.importorskip("ray")
+    study = tiny_study("on-ray", models=("gru", "lstm"), seeds=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        opened, result = sweep.run_study(prepared, study, "heartbeat", executor="ray", log=lambda m: None)
+    finally:
+        ray.shutdown()
+    assert result.counts["done"] == 2 and result.counts["total"] == 2
+    runs = _children(prepared, opened.parent_id)
+    assert {r.data.tags[sweep.EXECUTOR_TAG] for r in runs} == {"ray"}
+    assert all(r.info.status == "FINISHED" and "test/macro_f1" in r.data.metrics for r in runs)
+    # each run trained in a Ray worker process, not in this one
+    assert all(int(r.data.tags[PROC_TAG].split(":")[1]) != os.getpid() for r in runs)
