@@ -5,12 +5,22 @@ import plotly.graph_objects as go
 
 
 def class_counts_bar(names: list[str], counts: list[int], title: str, log_y: bool = False,
-                     xlabel: str = "class") -> go.Figure:
-    fig = go.Figure(go.Bar(x=names, y=counts, text=[f"{c:,}" for c in counts], textposition="outside"))
+                     xlabel: str = "class", total: int | None = None) -> go.Figure:
+    """Bars of class counts; with `total`, the hover also gives each class's share."""
+    share = [c / total if total else 0.0 for c in counts]
+    fig = go.Figure(go.Bar(x=names, y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
+                           customdata=share, hovertemplate="%{x}: %{y:,}" + (" (%{customdata:.2%})" if total else "")
+                           + "<extra></extra>", cliponaxis=False))
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title="count" + (" (log scale)" if log_y else ""),
                       height=360, margin=dict(t=60, b=40, l=40, r=20))
     if log_y:
         fig.update_yaxes(type="log")
+    return fig
+
+
+def _epoch_ticks(fig: go.Figure, epochs: int) -> go.Figure:
+    """Whole epochs on the x axis (no 1.2, 1.4 ... for short runs)."""
+    fig.update_xaxes(tick0=0, dtick=max(1, -(-epochs // 10)))
     return fig
 
 
@@ -24,7 +34,7 @@ def loss_curves(history, best_epoch: int | None) -> go.Figure:
         fig.add_vline(x=best_epoch, line_dash="dash", line_color="gray", annotation_text=f"best epoch {best_epoch}")
     fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy", height=360,
                       margin=dict(t=60, b=40, l=40, r=20))
-    return fig
+    return _epoch_ticks(fig, len(history))
 
 
 def metric_curves(history) -> go.Figure:
@@ -35,7 +45,7 @@ def metric_curves(history) -> go.Figure:
             fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
     fig.update_layout(title="Validation metrics per epoch", xaxis_title="epoch", yaxis_title="score", height=360,
                       yaxis_range=[0, 1.02], margin=dict(t=60, b=40, l=40, r=20))
-    return fig
+    return _epoch_ticks(fig, len(history))
 
 
 def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
@@ -68,9 +78,17 @@ def overlaid_curves(histories: dict[str, "object"], key: str, title: str, ylabel
     for name, history in histories.items():
         if key in history:
             fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=ylabel, height=400,
-                      margin=dict(t=60, b=40, l=40, r=20), legend=dict(font=dict(size=10)))
-    return fig
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=ylabel, margin=dict(t=60, b=40, l=40, r=20),
+                      **_legend_below(len(histories), 400))
+    return _epoch_ticks(fig, max((len(h) for h in histories.values()), default=1))
+
+
+def _legend_below(n: int, plot_height: int) -> dict:
+    """Run names are long: the legend goes under the plot, one row per name,
+    and the figure grows so the plot keeps its height."""
+    return {"height": plot_height + 22 * n,
+            "legend": dict(orientation="h", yanchor="top", y=-0.12 - 0.02 * min(n, 10), x=0, font=dict(size=11),
+                           entrywidth=1.0, entrywidthmode="fraction")}
 
 
 def grouped_f1(reports: dict[str, dict], labels: list[str]) -> go.Figure:
@@ -78,8 +96,7 @@ def grouped_f1(reports: dict[str, dict], labels: list[str]) -> go.Figure:
     for name, report in reports.items():
         fig.add_trace(go.Bar(x=labels, y=[report[n]["f1-score"] for n in labels], name=name))
     fig.update_layout(title="Test F1 per class", barmode="group", xaxis_title="class", yaxis_title="F1",
-                      yaxis_range=[0, 1.05], height=400, margin=dict(t=60, b=40, l=40, r=20),
-                      legend=dict(font=dict(size=10)))
+                      yaxis_range=[0, 1.05], margin=dict(t=60, b=40, l=40, r=20), **_legend_below(len(reports), 400))
     return fig
 
 
@@ -88,3 +105,188 @@ def live_curves(history) -> go.Figure:
     fig = loss_curves(history, None)
     fig.update_layout(title="Loss so far", height=300)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# the Data page
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+
+
+def _band_color(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def beat_examples(classes: list[dict], title: str) -> go.Figure:
+    """One example beat per class, each in its own panel, cut at its true length."""
+    from plotly.subplots import make_subplots
+
+    shown = [c for c in classes if "example" in c]
+    fig = make_subplots(rows=1, cols=max(1, len(shown)), shared_yaxes=True,
+                        subplot_titles=[f"{c['name']} (beat #{c['example_index']:,})" for c in shown])
+    for i, c in enumerate(shown, start=1):
+        color = CLASS_COLORS[(i - 1) % len(CLASS_COLORS)]
+        fig.add_trace(go.Scatter(y=c["example"], mode="lines", name=c["name"], line=dict(color=color)), row=1, col=i)
+        fig.update_xaxes(title_text="time step", row=1, col=i)
+    fig.update_yaxes(title_text="amplitude (min-max scaled)", row=1, col=1)
+    fig.update_layout(title=title, height=320, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
+    return fig
+
+
+def mean_beats(classes: list[dict], title: str) -> go.Figure:
+    """Per class, the mean beat with a band of one standard deviation either side."""
+    from plotly.subplots import make_subplots
+
+    shown = [c for c in classes if c.get("mean")]
+    fig = make_subplots(rows=1, cols=max(1, len(shown)), shared_yaxes=True,
+                        subplot_titles=[f"{c['name']} ({c['count']:,} beats)" for c in shown])
+    for i, c in enumerate(shown, start=1):
+        color = CLASS_COLORS[(i - 1) % len(CLASS_COLORS)]
+        steps = list(range(len(c["mean"])))
+        upper = [m + s for m, s in zip(c["mean"], c["std"])]
+        lower = [m - s for m, s in zip(c["mean"], c["std"])]
+        fig.add_trace(go.Scatter(x=steps + steps[::-1], y=upper + lower[::-1], fill="toself", hoverinfo="skip",
+                                 fillcolor=_band_color(color, 0.25), line=dict(width=0), name=f"{c['name']} ±1 std"),
+                      row=1, col=i)
+        fig.add_trace(go.Scatter(x=steps, y=c["mean"], mode="lines", line=dict(color=color), name=f"{c['name']} mean"),
+                      row=1, col=i)
+        fig.update_xaxes(title_text="time step", row=1, col=i)
+    fig.update_yaxes(title_text="amplitude (mean ± 1 std)", row=1, col=1)
+    fig.update_layout(title=title, height=340, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
+    return fig
+
+
+def beat_lengths(classes: list[dict], title: str, bin_width: int = 5) -> go.Figure:
+    """True beat length per class, as the share of each class's beats per bin
+    (classes differ by two orders of magnitude in size)."""
+    fig = go.Figure()
+    for i, c in enumerate(classes):
+        counts = c.get("length_counts")
+        if not counts or not c["count"]:
+            continue
+        bins = [sum(counts[j : j + bin_width]) / c["count"] for j in range(0, len(counts), bin_width)]
+        fig.add_trace(go.Scatter(x=[j + bin_width / 2 for j in range(0, len(counts), bin_width)], y=bins,
+                                 mode="lines", line=dict(shape="hvh", color=CLASS_COLORS[i % len(CLASS_COLORS)]),
+                                 name=f"{c['name']} ({c['count']:,})"))
+    fig.update_layout(title=title, xaxis_title=f"true length (time steps, bins of {bin_width})",
+                      yaxis_title="share of the class's beats", height=360, margin=dict(t=60, b=40, l=50, r=20))
+    return fig
+
+
+def category_bars(names: list[str], counts: list[int], title: str, log_x: bool = False,
+                  total: int | None = None) -> go.Figure:
+    """Horizontal bars for many long category names, the first name on top."""
+    share = [c / total if total else 0.0 for c in counts]
+    fig = go.Figure(go.Bar(y=names, x=counts, orientation="h", text=[f"{c:,}" for c in counts],
+                           textposition="outside", customdata=share,
+                           hovertemplate="%{y}: %{x:,}" + (" (%{customdata:.2%})" if total else "") + "<extra></extra>",
+                           cliponaxis=False))
+    fig.update_layout(title=title, xaxis_title="titles" + (" (log scale)" if log_x else ""), yaxis_title="category",
+                      height=120 + 22 * len(names), margin=dict(t=60, b=40, l=40, r=30),
+                      yaxis=dict(autorange="reversed", automargin=True))
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
+
+
+def title_lengths(length_counts: list[int], max_len: int, title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(range(len(length_counts))), y=length_counts, name="titles"))
+    fig.add_vline(x=max_len + 0.5, line_dash="dash", line_color="gray", annotation_text=f"max_len {max_len}")
+    fig.update_layout(title=title, xaxis_title="tokens per title (stopwords dropped, before truncation)",
+                      yaxis_title="titles", height=360, margin=dict(t=60, b=40, l=50, r=20))
+    return fig
+
+
+def category_rank(full: list[int], sample: list[int], log_y: bool, title: str) -> go.Figure:
+    """Every category's share of the titles, categories ranked by full-data count."""
+    import numpy as np
+
+    order = np.argsort(-np.asarray(full), kind="stable")
+    fig = go.Figure()
+    for name, counts in (("full data", full), ("sample", sample)):
+        total = max(sum(counts), 1)
+        fig.add_trace(go.Scatter(x=list(range(1, len(order) + 1)), y=[counts[i] / total for i in order],
+                                 mode="lines", name=name))
+    fig.update_layout(title=title, xaxis_title="category rank (most frequent first)",
+                      yaxis_title="share of titles" + (" (log scale)" if log_y else ""), height=360,
+                      margin=dict(t=60, b=40, l=50, r=20))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# the Compare page
+def normalised_rows(matrix):
+    import numpy as np
+
+    cm = np.asarray(matrix, dtype=float)
+    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+
+
+def confusion_difference(matrix_a, matrix_b, labels: list[str], name_a: str, name_b: str) -> go.Figure:
+    """Row-normalised confusion matrix of B minus A: red cells are where B
+    puts more of a true class, blue where it puts less."""
+    import numpy as np
+
+    diff = normalised_rows(matrix_b) - normalised_rows(matrix_a)
+    limit = max(float(np.abs(diff).max()), 0.01)
+    show_text = len(labels) <= 20
+    fig = go.Figure(go.Heatmap(
+        z=diff, x=labels, y=labels, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
+        text=[[f"{v:+.2f}" for v in row] for row in diff] if show_text else None,
+        texttemplate="%{text}" if show_text else None, colorbar=dict(title="B − A"),
+        hovertemplate="true %{y}<br>predicted %{x}<br>B − A %{z:+.3f}<extra></extra>"))
+    fig.update_layout(title=f"Confusion matrix difference, B − A (share of each true class)<br>"
+                            f"<sup>A: {name_a} · B: {name_b}</sup>",
+                      xaxis_title="predicted class", yaxis_title="true class", height=500,
+                      yaxis_autorange="reversed", margin=dict(t=80, b=40, l=40, r=20))
+    return fig
+
+
+def recall_difference(matrix_a, matrix_b, labels: list[str], name_a: str, name_b: str, k: int = 16) -> go.Figure:
+    """For many classes: the categories whose recall (diagonal of the
+    row-normalised matrix) rose most and fell most from A to B, k/2 of each."""
+    import numpy as np
+
+    diff = np.diag(normalised_rows(matrix_b)) - np.diag(normalised_rows(matrix_a))
+    order = np.argsort(-diff, kind="stable")
+    rose = [i for i in order[: k // 2] if diff[i] > 0]
+    fell = [i for i in order[::-1][: k // 2] if diff[i] < 0][::-1]
+    picked = rose + fell
+    values = diff[picked]
+    fig = go.Figure(go.Bar(x=values, y=[labels[i] for i in picked], orientation="h",
+                           marker_color=["#b2182b" if v > 0 else "#2166ac" for v in values],
+                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.update_layout(title=f"Categories whose recall rose most (red) and fell most (blue), B − A<br>"
+                            f"<sup>A: {name_a} · B: {name_b} · {int((diff > 0).sum())} rose, "
+                            f"{int((diff < 0).sum())} fell, {int((diff == 0).sum())} unchanged</sup>",
+                      xaxis_title="recall of B − recall of A", yaxis_title="category",
+                      height=140 + 24 * max(len(picked), 1), margin=dict(t=80, b=40, l=40, r=20),
+                      yaxis=dict(autorange="reversed", automargin=True))
+    return fig
+
+
+def seconds_per_epoch(names: list[str], seconds: list[float]) -> go.Figure:
+    """Horizontal bars: run names are long."""
+    fig = go.Figure(go.Bar(y=names, x=seconds, orientation="h", text=[f"{s:.1f}" if s == s else "" for s in seconds],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(title="Seconds per epoch (mean over the run's epochs)", xaxis_title="seconds per epoch",
+                      yaxis_title="run", height=140 + 28 * len(names), margin=dict(t=60, b=40, l=40, r=40),
+                      yaxis=dict(autorange="reversed", automargin=True))
+    return fig
+
+
+def for_projector(fig: go.Figure) -> go.Figure:
+    """Bigger type and taller plots for presenter mode (a copy; the original is kept)."""
+    big = go.Figure(fig)
+    height = big.layout.height or 400
+    big.update_layout(font=dict(size=18), title_font=dict(size=26), height=int(height * 1.3),
+                      legend=dict(font=dict(size=16)))
+    # explicit axis fonts: Streamlit's chart theme replaces the layout's default font size
+    big.update_xaxes(tickfont=dict(size=16), title_font=dict(size=20))
+    big.update_yaxes(tickfont=dict(size=16), title_font=dict(size=20))
+    big.update_annotations(font_size=20)
+    big.update_traces(textfont_size=16, selector=dict(type="heatmap"))
+    big.update_traces(textfont_size=16, selector=dict(type="bar"))
+    return big

@@ -34,9 +34,16 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "test accuracy": m.get("test/accuracy"), "balanced accuracy": m.get("test/balanced_accuracy"),
             "macro-F1": m.get("test/macro_f1"), "best epoch": int(m.get("best_epoch", 0)),
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
-            "sampler": cfg["train.sampler"], "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
+            "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
         })
     return pd.DataFrame(rows)
+
+
+def _treatment(sampler: str, class_weighted: bool) -> str:
+    if not class_weighted:
+        return sampler
+    return "class-weighted loss" if sampler == "none" else f"{sampler} + class-weighted loss"
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -149,17 +156,104 @@ def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
     frame = runs(home_dir)
     if frame.empty:
         return None
-    same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])].head(20)
-    rates = []
-    for r in same.itertuples():
-        d = run_detail(home_dir, r.run_id)
-        cfg, hist = d["config"], d["history"]
-        if (cfg["model.name"], cfg["model.bidirectional"]) != (params["model.name"], params["model.bidirectional"]):
-            continue
-        if "epoch_seconds" in hist and len(hist):
-            size = float(cfg["data.sample"]) * int(cfg["model.hidden_size"])
-            rates.append(float(hist["epoch_seconds"].mean()) / size)
+    # the listing carries each run's model, size and last epoch time: no per-run query
+    same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])
+                 & (frame["model.name"] == params["model.name"])
+                 & (frame["model.bidirectional"] == params["model.bidirectional"])
+                 & frame["last_epoch_seconds"].notna()].head(20)
+    rates = [float(sec) / (float(sample) * int(hidden or 1))
+             for sec, sample, hidden in same[["last_epoch_seconds", "sample", "model.hidden_size"]].to_numpy()]
     if not rates:
         return None
     size = float(params["data.sample"]) * int(params["model.hidden_size"])
     return sum(rates) / len(rates) * size * int(params["train.epochs"])
+
+
+# ---------------------------------------------------------------------------
+# Compare: ready-made groupings for the two questions of the original studies
+SEQUENCE_ORDER = ("rnn", "rnn-packed", "rnn-trimmed", "gru", "gru-packed", "gru-trimmed",
+                  "lstm", "lstm-packed", "lstm-trimmed")
+TREATMENTS = ("no sampler", "weighted sampler", "class-weighted loss", "sampler + weighted loss")
+
+
+def key_metric(workload: str) -> str:
+    """The metric a study ranks by: balanced accuracy for the 632 categories,
+    macro-F1 for the unbalanced beats."""
+    return "test/balanced_accuracy" if workload == "titles" else "test/macro_f1"
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def _study_frame(frame: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Finished recurrent runs of a workload with their variant and treatment."""
+    if frame.empty or "model.name" not in frame:
+        return frame.iloc[0:0]
+    f = frame[(frame["status"] == "FINISHED") & (frame["workload"] == workload)
+              & frame["model.name"].isin(SEQUENCE_ORDER)].copy()
+    bi = f["model.bidirectional"].map(_flag)
+    f["variant"] = [("bi-" if b else "") + n for n, b in zip(f["model.name"], bi)]
+    f["variant_rank"] = [SEQUENCE_ORDER.index(n) + (len(SEQUENCE_ORDER) if b else 0) for n, b in zip(f["model.name"], bi)]
+    sampler = f["train.sampler"] == "weighted"
+    weighted = f["train.class_weighted_loss"].map(_flag)
+    f["treatment"] = [TREATMENTS[int(s) + 2 * int(w)] for s, w in zip(sampler, weighted)]
+    f["size"] = f["model.num_layers"].astype(str) + "x" + f["model.hidden_size"].astype(str)
+    return f
+
+
+def _pick(group: pd.DataFrame, metric: str, how: str) -> str:
+    if how == "latest":
+        return group.sort_values("start_time", ascending=False).iloc[0]["run_id"]
+    return group.sort_values([metric, "start_time"], ascending=False, na_position="last").iloc[0]["run_id"]
+
+
+def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
+    """Sample fractions with finished recurrent runs, the one covering the most
+    variants first."""
+    f = _study_frame(frame, workload)
+    if f.empty:
+        return []
+    cover = f[f["treatment"] == TREATMENTS[0]].groupby("sample")["variant"].nunique()
+    return sorted(f["sample"].unique(), key=lambda s: (-int(cover.get(s, 0)), -s))
+
+
+def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = "best") -> list[str]:
+    """RNN vs packed vs trimmed RNN vs GRU vs LSTM, uni- and bidirectional: one
+    finished run per variant (no sampler, unweighted loss) at this sample
+    fraction, the best by the workload's metric or the latest; in variant order."""
+    f = _study_frame(frame, workload)
+    f = f[(f["sample"] == sample) & (f["treatment"] == TREATMENTS[0])]
+    picked = [(g["variant_rank"].iloc[0], _pick(g, key_metric(workload), how)) for _, g in f.groupby("variant")]
+    return [run_id for _, run_id in sorted(picked)]
+
+
+def sampler_models(frame: pd.DataFrame, workload: str, sample: float) -> list[str]:
+    """Models ("bi-gru 1x64") run with at least two of the treatments at this
+    sample fraction, the one with the most treatments first."""
+    f = _study_frame(frame, workload)
+    f = f[f["sample"] == sample]
+    if f.empty:
+        return []
+    models = (f["variant"] + " " + f["size"])
+    n = f.groupby(models)["treatment"].nunique()
+    return sorted(n[n >= 2].index, key=lambda m: (-int(n[m]), m))
+
+
+def sampler_study(frame: pd.DataFrame, workload: str, sample: float, model: str, how: str = "best") -> list[str]:
+    """The effect of the sampler: one finished run of `model` per treatment (no
+    sampler, weighted sampler, class-weighted loss, both) at this sample fraction."""
+    f = _study_frame(frame, workload)
+    f = f[(f["sample"] == sample) & ((f["variant"] + " " + f["size"]) == model)]
+    picked = {t: _pick(g, key_metric(workload), how) for t, g in f.groupby("treatment")}
+    return [picked[t] for t in TREATMENTS if t in picked]
+
+
+def confusion_pair(details: dict[str, dict]) -> dict[str, dict]:
+    """The runs of a comparison that have a test confusion matrix, with the
+    same class labels as the first of them."""
+    with_cm = {n: d for n, d in details.items() if d.get("confusion")}
+    if not with_cm:
+        return {}
+    labels = next(iter(with_cm.values()))["confusion"]["labels"]
+    return {n: d for n, d in with_cm.items() if d["confusion"]["labels"] == labels}

@@ -2,3 +2,7 @@
 HOME = "arena_home"  # the data folder the dashboard reads (str)
 FORM_PREFIX = "new_run:"  # prefix of the New run form's widget keys
 LAST_LAUNCHED = "last_launched_run"  # run id started from the New run page (str)
+COMPARE_RUNS = "compare_runs:"  # + workload: the run ids chosen on the Compare page (list[str])
+COMPARE_PICKED = "compare_picked:"  # + workload: what the last ready-made grouping picked (str)
+COMPARE_CM = "compare_cm:"  # + "a" / "b": the two runs of the confusion-matrix difference (str)
+STUDY_SELECTED = "study_selected"  # the study (parent run id) shown on the Studies page (str)

@@ -7,11 +7,17 @@ from pathlib import Path
 from experiments.mlflow_tracker import client
 
 SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
+MAX_LIMIT = 50_000  # MLflow's most runs per search
+# params copied into each listed run: what the ready-made comparisons group by
+ROW_PARAMS = ("model.name", "model.bidirectional", "model.num_layers", "model.hidden_size", "train.sampler",
+              "train.class_weighted_loss", "train.seed")
 
 
 def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> list[dict]:
     """Recorded runs, newest first: id, name, status, workload, describe,
     a few params and the test metrics."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"runs --limit {limit} must be between 1 and {MAX_LIMIT}")
     if not (home / "mlflow.db").exists():
         return []
     from experiments.launcher import reap_dead_runs
@@ -21,11 +27,13 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
     exps = [e for e in c.search_experiments() if workload in (None, e.name)]
     if not exps:
         return []
-    runs = c.search_runs([e.experiment_id for e in exps], max_results=limit, order_by=["attributes.start_time DESC"])
+    runs = _search_runs(home, c, [e.experiment_id for e in exps], limit)
     names = {e.experiment_id: e.name for e in exps}
     rows = []
     for r in runs:
         p, m, t = r.data.params, r.data.metrics, r.data.tags
+        if t.get("arena.kind") == "study":
+            continue  # a study's parent run holds no model: the Studies page shows it
         rows.append({
             "run_id": r.info.run_id,
             "name": r.info.run_name,
@@ -39,8 +47,51 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
             "end_time": r.info.end_time,
             "error": t.get("error", ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
+            **{k: p.get(k, "") for k in ROW_PARAMS},
+            "last_epoch_seconds": m.get("epoch_seconds"),
         })
     return rows
+
+
+def _search_runs(home: Path, c, experiment_ids: list[str], limit: int) -> list:
+    """Active runs of these experiments, newest first, as search_runs gives
+    them. On the local SQLite store they are read with one plain query per
+    table: for hundreds of runs MLflow's ORM spends seconds building objects
+    (2.1 s for 500 runs against 0.1 s). Any other store, or a schema this
+    code does not know, goes through MLflow."""
+    from experiments.settings import local_tracking_uri, tracking_uri
+
+    if tracking_uri(home) == local_tracking_uri(home):
+        runs = _sqlite_runs(home / "mlflow.db", experiment_ids, limit)
+        if runs is not None:
+            return runs
+    return c.search_runs(experiment_ids, max_results=limit, order_by=["attributes.start_time DESC"])
+
+
+def _sqlite_runs(db: Path, experiment_ids: list[str], limit: int) -> list | None:
+    import sqlite3
+    from types import SimpleNamespace
+
+    marks = ",".join("?" * len(experiment_ids))
+    chosen = (f"SELECT run_uuid FROM runs WHERE experiment_id IN ({marks}) AND lifecycle_stage = 'active' "
+              "ORDER BY start_time DESC, run_uuid LIMIT ?")
+    args = [*(int(e) for e in experiment_ids), int(limit)]
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as con:
+            infos = con.execute("SELECT run_uuid, name, status, experiment_id, start_time, end_time FROM runs "
+                                f"WHERE run_uuid IN ({chosen}) ORDER BY start_time DESC, run_uuid", args).fetchall()
+            data = {r[0]: ({}, {}, {}) for r in infos}
+            for table, slot, columns in (("params", 0, "value"), ("latest_metrics", 1, "value, is_nan"),
+                                         ("tags", 2, "value")):
+                for run_id, key, *value in con.execute(
+                        f"SELECT run_uuid, key, {columns} FROM {table} WHERE run_uuid IN ({chosen})", args):
+                    data[run_id][slot][key] = (float("nan") if value[1] else float(value[0])) if slot == 1 else value[0]
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    return [SimpleNamespace(info=SimpleNamespace(run_id=run_id, run_name=name, status=status,
+                                                 experiment_id=str(exp), start_time=start, end_time=end),
+                            data=SimpleNamespace(params=data[run_id][0], metrics=data[run_id][1], tags=data[run_id][2]))
+            for run_id, name, status, exp, start, end in infos]
 
 
 def run_history(home: Path, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -66,9 +117,21 @@ def history_frame(home: Path, run_id: str):
     return frame.sort_index()
 
 
-def _artifact_json(home: Path, run_id: str, path: str):
+def _artifact_json(home: Path, run_id: str, path: str, root: str | None = None):
+    """A JSON artifact of a run, or None when it was not logged. With the
+    run's artifact URI on the local disk (`root`, file:...) the file is read
+    in place, without MLflow's copy to a temporary folder (20 ms a file)."""
     import json
 
+    if root and root.startswith("file:"):
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+
+        local = Path(url2pathname(urlparse(root).path)) / path
+        if not local.is_file():
+            return None
+        with open(local, encoding="utf-8") as fh:
+            return json.load(fh)
     try:
         local = client(home).download_artifacts(run_id, path)
     except Exception:  # not logged (unfinished or failed run)
@@ -87,12 +150,12 @@ def run_detail(home: Path, run_id: str) -> dict:
         run = c.get_run(run_id)
     except Exception:
         raise ValueError(f"no run {run_id!r} in {home}") from None
-    confusion = _artifact_json(home, run_id, "report/confusion_matrix.json")
+    artifacts_root = run.info.artifact_uri
+    confusion = _artifact_json(home, run_id, "report/confusion_matrix.json", artifacts_root)
     if confusion is None:
-        sparse = _artifact_json(home, run_id, "report/confusion_sparse.json")
+        sparse = _artifact_json(home, run_id, "report/confusion_sparse.json", artifacts_root)
         if sparse is not None:
             confusion = {"labels": sparse["labels"], "matrix": dense_from_sparse(sparse).tolist()}
-    artifacts_root = run.info.artifact_uri
     return {
         "run_id": run_id,
         "name": run.info.run_name,
@@ -104,8 +167,8 @@ def run_detail(home: Path, run_id: str) -> dict:
         "config": RunConfig.from_params(run.data.params),
         "metrics": dict(run.data.metrics),
         "history": history_frame(home, run_id),
-        "report": _artifact_json(home, run_id, "report/classification_report.json"),
+        "report": _artifact_json(home, run_id, "report/classification_report.json", artifacts_root),
         "confusion": confusion,
-        "top_confusions": _artifact_json(home, run_id, "report/top_confusions.json") or [],
+        "top_confusions": _artifact_json(home, run_id, "report/top_confusions.json", artifacts_root) or [],
         "artifact_uri": artifacts_root,
     }

@@ -1,6 +1,8 @@
 """Compare runs side by side: metrics table, overlaid validation curves,
-per-class F1 and seconds per epoch."""
+per-class F1, seconds per epoch, the confusion-matrix difference of two runs;
+ready-made groupings for the two studies; presenter mode and an HTML export."""
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -9,9 +11,25 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, services  # noqa: E402
+from dashboard import charts, export, services, state  # noqa: E402
 
-st.title("Compare runs")
+
+def set_presenter(on: bool) -> None:
+    if on:
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+presenter = st.query_params.get("present") == "1"  # in the URL: a projector can open it directly
+head = st.columns([3, 1], vertical_alignment="bottom")
+head[0].title("Compare runs")
+head[1].button("Exit presenter mode" if presenter else "Presenter mode", icon=":material/slideshow:",
+               on_click=set_presenter, args=(not presenter,), width="stretch",
+               help="Full width, big type, the table and the charts only: for a projector. "
+                    "The selection stays reachable under 'Selection'.")
+if presenter:
+    st.markdown(export.PRESENTER_CSS, unsafe_allow_html=True)
 home = services.require_home()
 
 runs = services.runs(str(home))
@@ -21,10 +39,54 @@ if finished.empty:
     st.code(".venv/bin/python benchmarks/variants.py --workload heartbeat --sample 0.1 --epochs 20", language="bash")
     st.stop()
 
-workload = st.radio("Workload", sorted(finished["workload"].unique()), horizontal=True)
-pool = finished[finished["workload"] == workload]
-labels = {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
-chosen = st.multiselect("Runs", list(labels), default=list(labels)[:8], format_func=labels.get)
+
+def select(key: str, picked_key: str, run_ids: list[str], message: str) -> None:
+    st.session_state[key] = run_ids
+    st.session_state[picked_key] = message
+
+
+controls = st.expander("Selection", expanded=False) if presenter else st.container()
+with controls:
+    workload = st.radio("Workload", sorted(finished["workload"].unique()), horizontal=True)
+    pool = finished[finished["workload"] == workload]
+    labels = {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
+    runs_key, picked_key = state.COMPARE_RUNS + workload, state.COMPARE_PICKED + workload
+
+    with st.container(border=True):
+        st.markdown("**Ready-made comparisons**: one click picks one finished run per variant.")
+        fractions = services.study_fractions(runs, workload)
+        if not fractions:
+            st.caption("These need finished recurrent runs (rnn, gru, lstm; padded, packed or trimmed).")
+        else:
+            opts = st.columns([2, 2, 3])
+            sample = opts[0].selectbox("Sample fraction", fractions, format_func=lambda s: f"{s:g}",
+                                       help="Only runs trained on this share of the data are compared.")
+            how = opts[1].radio("Per variant take the", ["best", "latest"], horizontal=True,
+                                help=f"best: highest test {services.key_metric(workload).split('/')[1].replace('_', ' ')}; "
+                                     "latest: the most recent finished run.")
+            models = services.sampler_models(runs, workload, sample)
+            model = opts[2].selectbox("Model for the sampler study", models or ["(none with two treatments yet)"],
+                                      disabled=not models)
+            buttons = st.columns(2)
+            variant_ids = services.variant_study(runs, workload, sample, how)
+            buttons[0].button(
+                "RNN vs packed vs trimmed RNN vs GRU vs LSTM (uni and bi)", width="stretch",
+                disabled=len(variant_ids) < 2, on_click=select,
+                args=(runs_key, picked_key, variant_ids,
+                      f"{len(variant_ids)} variants at sample {sample:g}, the {how} run of each, no sampler."))
+            sampler_ids = services.sampler_study(runs, workload, sample, model, how) if models else []
+            buttons[1].button(
+                "The effect of the sampler: none vs weighted vs class-weighted loss", width="stretch",
+                disabled=len(sampler_ids) < 2, on_click=select,
+                args=(runs_key, picked_key, sampler_ids,
+                      f"{model} at sample {sample:g}: the {how} run per treatment."))
+            if st.session_state.get(picked_key):
+                st.caption("Picked: " + st.session_state[picked_key])
+
+    # keep only runs that still exist; the first 8 the first time
+    st.session_state[runs_key] = [r for r in st.session_state.get(runs_key, list(labels)[:8]) if r in labels]
+    chosen = st.multiselect("Runs", list(labels), key=runs_key, format_func=labels.get)
+
 if len(chosen) < 2:
     st.info("Pick at least two runs.")
     st.stop()
@@ -34,22 +96,79 @@ names_by_id = pool.set_index("run_id")["name"]
 details = {f"{names_by_id[r]} · {r[:6]}": services.run_detail(str(home), r) for r in chosen}
 key = "balanced accuracy" if workload == "titles" else "macro-F1"
 table = services.compare_rows(details).sort_values(key, ascending=False)
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    k: st.column_config.NumberColumn(k, format="%.4f") for k in ("test accuracy", "balanced accuracy", "macro-F1")
-} | {"s/epoch": st.column_config.NumberColumn("s/epoch", format="%.1f")})
-st.caption("Click a column to sort. One run per model says little about small differences: repeat with other "
-           "seeds before calling a winner. Seconds per epoch depend on what else ran on the machine.")
+figures: list[tuple] = []  # (figure, caption) for the HTML export
+
+
+def show(fig, caption: str, where=st) -> None:
+    where.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch")
+    where.caption(caption)
+    figures.append((fig, caption))
+
+
+scores = ("test accuracy", "balanced accuracy", "macro-F1")
+if presenter:
+    shown = table[["run", "model", "sample", *scores, "epochs", "s/epoch", "sampler"]]
+    st.table(shown.style.format({**{k: "{:.4f}" for k in scores}, "s/epoch": "{:.1f}", "sample": "{:g}"},
+                                na_rep="-"), hide_index=True)
+else:
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        k: st.column_config.NumberColumn(k, format="%.4f") for k in scores
+    } | {"s/epoch": st.column_config.NumberColumn("s/epoch", format="%.1f")})
+    st.caption("Click a column to sort. One run per model says little about small differences: repeat with other "
+               "seeds before calling a winner. Seconds per epoch depend on what else ran on the machine.")
+
+# built when clicked, from this run's table and figures (all of them by then)
+export_area = controls if presenter else st.container()
+export_area.download_button(
+    "Download this comparison as HTML", on_click="ignore", icon=":material/download:",
+    data=lambda: export.comparison_html(workload, table, details, figures, datetime.now()),
+    file_name=f"rnn-arena-comparison-{workload}-{datetime.now():%Y%m%d-%H%M}.html", mime="text/html",
+    help="One self-contained file (charts included, opens offline): the table, the charts and each run's options.")
 
 left, right = st.columns(2)
 histories = {name: d["history"] for name, d in details.items()}
-metric = "val/balanced_accuracy" if workload == "titles" else "val/macro_f1"
-left.plotly_chart(charts.overlaid_curves(histories, metric, f"Validation {metric.split('/')[1].replace('_', ' ')}",
-                                         "score"), width="stretch")
-right.plotly_chart(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-entropy"), width="stretch")
-st.caption("Curves that keep rising have not finished learning; a validation loss that turns up is overfitting.")
+metric, metric_name = ("val/balanced_accuracy", "balanced accuracy") if workload == "titles" else ("val/macro_f1",
+                                                                                                  "macro-F1")
+show(charts.overlaid_curves(histories, metric, f"Validation {metric_name}", "score"),
+     "Curves that keep rising have not finished learning.", left)
+show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-entropy"),
+     "A validation loss that turns up while the score stalls is overfitting.", right)
 
 reports = {name: d["report"] for name, d in details.items() if d["report"]}
 names = next((d["confusion"]["labels"] for d in details.values() if d["confusion"]), [])
 if reports and 0 < len(names) <= 20:
-    st.plotly_chart(charts.grouped_f1(reports, names), width="stretch")
-    st.caption("The minority classes (S and F for heartbeats) separate the models; N is easy for all of them.")
+    show(charts.grouped_f1(reports, names),
+         "The minority classes (S and F for heartbeats) separate the models; N is easy for all of them."
+         if workload == "heartbeat" else "Classes where the bars differ most are where the models disagree.")
+
+timed = table.dropna(subset=["s/epoch"])
+if len(timed):
+    show(charts.seconds_per_epoch(list(timed["run"]), list(timed["s/epoch"])),
+         "The cost side of the table: packed sequences and bidirectional layers cost time per epoch. Compare only "
+         "runs timed on the same machine under the same load.")
+
+pair = services.confusion_pair(details)
+if len(pair) >= 2:
+    st.subheader("Where two runs differ")
+    pair_names = list(pair)
+    for suffix, default in (("a", pair_names[0]), ("b", pair_names[1])):
+        if st.session_state.get(state.COMPARE_CM + suffix) not in pair_names:
+            st.session_state[state.COMPARE_CM + suffix] = default
+    pick_area = controls if presenter else st.container()
+    pick = pick_area.columns(2)
+    run_a = pick[0].selectbox("Run A (reference)", pair_names, key=state.COMPARE_CM + "a")
+    run_b = pick[1].selectbox("Run B", pair_names, key=state.COMPARE_CM + "b")
+    if run_a == run_b:
+        st.info("Pick two different runs for A and B.")
+    else:
+        cm_a, cm_b = pair[run_a]["confusion"]["matrix"], pair[run_b]["confusion"]["matrix"]
+        labels_ab = pair[run_a]["confusion"]["labels"]
+        if len(labels_ab) <= 20:
+            show(charts.confusion_difference(cm_a, cm_b, labels_ab, run_a, run_b),
+                 "Each row is a true class, normalised to shares. Red on the diagonal: B gets that class right more "
+                 "often than A; blue off the diagonal: B makes that mistake less often. A pale map means the two "
+                 "runs make the same mistakes.")
+        else:
+            show(charts.recall_difference(cm_a, cm_b, labels_ab, run_a, run_b),
+                 "Red bars: categories B recognises more often than A; blue: less often. Long bars of both colours "
+                 "with a similar balanced accuracy mean the runs trade categories rather than one being better.")

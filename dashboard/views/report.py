@@ -1,5 +1,7 @@
-"""Run report: curves, metrics, classification report, confusion matrix, config."""
+"""Run report: curves, metrics, classification report, confusion matrix,
+config; presenter mode and an HTML export."""
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -9,9 +11,25 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, services  # noqa: E402
+from dashboard import charts, export, services  # noqa: E402
 
-st.title("Run report")
+
+def set_presenter(on: bool) -> None:
+    if on:
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+presenter = st.query_params.get("present") == "1"  # in the URL: a projector can open it directly
+head = st.columns([3, 1], vertical_alignment="bottom")
+head[0].title("Run report")
+head[1].button("Exit presenter mode" if presenter else "Presenter mode", icon=":material/slideshow:",
+               on_click=set_presenter, args=(not presenter,), width="stretch",
+               help="Full width, big type, the headline numbers and the charts only: for a projector. "
+                    "The run picker stays reachable under 'Selection'.")
+if presenter:
+    st.markdown(export.PRESENTER_CSS, unsafe_allow_html=True)
 home = services.require_home()
 
 runs = services.runs(str(home))
@@ -25,7 +43,8 @@ labels = {r.run_id: f"{r.model} · {r.workload} · sample {r.sample:g} · {r.sta
           for r in runs.itertuples()}
 wanted = st.query_params.get("run")
 ids = list(labels)
-run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get)
+controls = st.expander("Selection", expanded=False) if presenter else st.container()
+run_id = controls.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get)
 st.query_params["run"] = run_id
 try:
     d = services.run_detail(str(home), run_id)
@@ -47,6 +66,27 @@ for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/ba
                                    ("test/macro_f1", "macro-F1"), ("best_epoch", "best epoch")]):
     value = m.get(key)
     col.metric(name, "-" if value is None else (f"{int(value)}" if key == "best_epoch" else f"{value:.4f}"))
+if presenter:
+    st.markdown(f"**{d['describe']}** · {d['config']['data.workload']} · sample {float(d['config']['data.sample']):g}"
+                f" · {len(d['history'])} epochs · run `{run_id[:8]}`")
+
+figures: list[tuple] = []  # (figure, caption) for the HTML export
+
+
+def show(fig, caption: str, where=st, caption_here: bool = True) -> None:
+    where.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch")
+    if caption and caption_here:
+        where.caption(caption)
+    figures.append((fig, caption))
+
+
+# built when clicked, from this run's figures (all of them by then)
+controls.download_button(
+    "Download this report as HTML", on_click="ignore", icon=":material/download:",
+    data=lambda: export.run_report_html(d, figures, datetime.now()),
+    file_name=f"rnn-arena-run-{run_id[:8]}.html", mime="text/html",
+    help="One self-contained file (charts included, opens offline): metrics, charts, per-class report and "
+         "configuration.")
 
 history = d["history"]
 st.subheader("Learning curves")
@@ -55,38 +95,45 @@ if history.empty:
 else:
     best = int(m["best_epoch"]) if "best_epoch" in m else None
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_curves(history, best), width="stretch")
-    right.plotly_chart(charts.metric_curves(history), width="stretch")
     if len(history) == 1:
-        st.caption("One epoch only: curves need at least two points to show a trend.")
+        note = "One epoch only: curves need at least two points to show a trend."
     else:
-        st.caption("Validation loss rising while training loss falls is overfitting; the dashed line marks the epoch "
-                   "whose weights were tested.")
+        note = ("Validation loss rising while training loss falls is overfitting; the dashed line marks the epoch "
+                "whose weights were tested.")
+    show(charts.loss_curves(history, best), "", left)
+    show(charts.metric_curves(history), note, right, caption_here=False)
+    st.caption(note)
 
 report, confusion = d["report"], d["confusion"]
 if report and confusion:
     names = confusion["labels"]
     st.subheader("Test set")
     if len(names) <= 20:
-        st.plotly_chart(charts.per_class_bars(report, names), width="stretch")
-        st.caption("Minority classes with low recall are the ones the model misses; compare them across runs.")
+        show(charts.per_class_bars(report, names),
+             "Minority classes with low recall are the ones the model misses; compare them across runs.")
         table = pd.DataFrame({n: report[n] for n in [*names, "macro avg", "weighted avg"]}).T
-        st.dataframe(table.style.format({"precision": "{:.4f}", "recall": "{:.4f}", "f1-score": "{:.4f}",
-                                         "support": "{:,.0f}"}), width="stretch")
-        normalised = st.toggle("normalise rows (share of each true class)", value=True)
-        st.plotly_chart(charts.confusion_heatmap(confusion["matrix"], names, normalised), width="stretch")
-        st.caption("Rows are true classes, columns predictions; the diagonal is what the model got right.")
+        if not presenter:
+            st.dataframe(table.style.format({"precision": "{:.4f}", "recall": "{:.4f}", "f1-score": "{:.4f}",
+                                             "support": "{:,.0f}"}), width="stretch")
+        normalised = (controls if presenter else st).toggle("normalise rows (share of each true class)", value=True)
+        show(charts.confusion_heatmap(confusion["matrix"], names, normalised),
+             "Rows are true classes, columns predictions; the diagonal is what the model got right.")
     else:
         per_class = pd.DataFrame({n: report[n] for n in names}).T.sort_values("f1-score")
         left, right = st.columns(2)
-        left.markdown("**Worst 10 classes by F1**")
-        left.dataframe(per_class.head(10), width="stretch")
-        right.markdown("**Best 10 classes by F1**")
-        right.dataframe(per_class.tail(10).iloc[::-1], width="stretch")
-    if d["top_confusions"]:
+        for where, title, part in ((left, "**Worst 10 classes by F1**", per_class.head(10)),
+                                   (right, "**Best 10 classes by F1**", per_class.tail(10).iloc[::-1])):
+            where.markdown(title)
+            if presenter:  # a plain table takes the big type; two columns fit half the width
+                where.table(part[["recall", "f1-score"]].style.format("{:.3f}"))
+            else:
+                where.dataframe(part, width="stretch")
+    if d["top_confusions"] and not presenter:
         st.markdown("**Most confused pairs**")
         st.dataframe(pd.DataFrame(d["top_confusions"]).head(15), hide_index=True, width="stretch")
 
+if presenter:
+    st.stop()
 with st.expander("Configuration (MLflow params)"):
     st.dataframe(pd.DataFrame(sorted(d["config"].items()), columns=["option", "value"]), hide_index=True,
                  width="stretch")

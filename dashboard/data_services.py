@@ -1,0 +1,229 @@
+"""The Data page's reads: class counts, samples, lengths and examples of the
+prepared datasets, as plain lists and dicts.
+
+Numpy and pandas only (no torch): the arrays come straight from the caches
+that `prepare` wrote (`datasets/<workload>.json` names the cache), and the
+samples are drawn with the same seeded stratified sampler the runs use, so a
+run with the same sample fraction and seed trains on exactly these counts.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.data import heartbeat as hb
+from core.data.sampling import class_counts, stratified_sample, stratified_split
+
+SPLITS = ("train", "validation", "test")
+PREPARE = {
+    "heartbeat": ".venv/bin/python -m experiments prepare heartbeat                 # download from PhysioNet\n"
+                 ".venv/bin/python -m experiments prepare heartbeat --source PATH   # or build from a local copy",
+    "titles": ".venv/bin/python -m experiments prepare titles --source PATH",
+}
+MIN_RUNNING_SHARE = 0.01  # the mean beat stops where fewer beats of the class are still running
+
+
+def defaults() -> dict:
+    """The run defaults the page starts from (validation fraction and split seed)."""
+    from core.config import DataConfig
+
+    d = DataConfig()
+    return {"val_fraction": d.val_fraction, "seed": d.split_seed}
+
+
+def dataset_meta(home: Path, workload: str) -> dict | None:
+    """The prepared dataset's metadata, or None when it is not prepared (or its
+    cache is gone)."""
+    path = Path(home) / "datasets" / f"{workload}.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    cache = Path(meta.get("cache", ""))
+    ready = cache.is_file() if workload == "heartbeat" else (cache / "meta.json").is_file()
+    return meta if ready else None
+
+
+def imbalance(counts: list[int]) -> dict:
+    """Largest over smallest class, over the classes present; how many are missing."""
+    present = [c for c in counts if c > 0]
+    ratio = max(present) / min(present) if present else float("nan")
+    return {"ratio": ratio, "largest": max(counts, default=0), "smallest": min(present, default=0),
+            "missing": len(counts) - len(present)}
+
+
+def extremes(names: list[str], counts: list[int], k: int = 10) -> dict:
+    """Indices of the k most and k least frequent classes (ties keep class
+    order); with 2k classes or fewer, all of them as "top", most frequent first."""
+    order = [int(i) for i in np.argsort(-np.asarray(counts), kind="stable")]
+    if len(order) <= 2 * k:
+        return {"top": order, "bottom": []}
+    return {"top": order[:k], "bottom": order[::-1][:k][::-1]}
+
+
+# ---------------------------------------------------------------------------
+# heartbeat
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _beats(cache: str, mtime: float, with_x: bool) -> hb.Beats:
+    """The prepared beats; without x only the small arrays are read (x is a
+    zero-width stand-in, so Beats.subset and make_splits still work)."""
+    with np.load(cache) as z:  # plain arrays, no pickle
+        y = z["y"].astype(np.int64)
+        x = z["x"] if with_x else np.zeros((len(y), 0), np.float32)
+        return hb.Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"])
+
+
+def _beat_splits(beats: hb.Beats, val_fraction: float, sample: float, seed: int) -> dict[str, hb.Beats]:
+    s = hb.make_splits(beats, val_fraction, sample, seed)  # the runs' own split and sampler
+    return {"train": s.train, "validation": s.val, "test": s.test}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _heartbeat_counts(cache: str, mtime: float, sample: float, seed: int, val_fraction: float) -> dict:
+    beats = _beats(cache, mtime, False)
+    full = _beat_splits(beats, val_fraction, 1.0, seed)
+    part = _beat_splits(beats, val_fraction, sample, seed) if sample < 1.0 else full
+    count = lambda b: class_counts(b.y, hb.NUM_CLASSES).tolist()  # noqa: E731
+    return {"class_names": list(hb.CLASS_NAMES), "full": {s: count(b) for s, b in full.items()},
+            "sample": {s: count(b) for s, b in part.items()}, "sample_fraction": sample, "seed": seed}
+
+
+def heartbeat_counts(meta: dict, sample: float, seed: int, val_fraction: float) -> dict:
+    """Class counts per split for the full data and for a `sample` drawn as a
+    run draws it (train and validation sampled; test always whole)."""
+    cache = Path(meta["cache"])
+    return _heartbeat_counts(str(cache), cache.stat().st_mtime, float(sample), int(seed), float(val_fraction))
+
+
+def _split_rows(beats: hb.Beats, split: str, val_fraction: float, seed: int) -> np.ndarray:
+    """Row indices of a full split, as hb.make_splits draws it (validation
+    carved from the train part by the same seeded stratified split)."""
+    if split == "test":
+        return np.flatnonzero(beats.split == 1)
+    train_part = np.flatnonzero(beats.split == 0)
+    keep, val = stratified_split(beats.y[train_part], float(val_fraction), seed)
+    return train_part[keep if split == "train" else val]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _heartbeat_profile(cache: str, mtime: float, split: str, seed: int, val_fraction: float, example: int) -> dict:
+    beats = _beats(cache, mtime, True)
+    rows = _split_rows(beats, split, val_fraction, seed)
+    y, lengths = beats.y[rows], beats.length[rows]
+    steps = beats.x.shape[1]
+    rng = np.random.default_rng(seed)
+    classes = []
+    for c, name in enumerate(hb.CLASS_NAMES):
+        idx = rows[y == c]  # rows of this class, in the whole array
+        entry = {"name": name, "count": int(len(idx))}
+        if len(idx):
+            pick = int(rng.permutation(idx)[example % len(idx)])
+            n = int(beats.length[pick])
+            entry["example"] = beats.x[pick, :n].astype(float).round(4).tolist()
+            entry["example_index"] = int(np.searchsorted(rows, pick))  # its position in the split
+            # padding is zero, so plain sums over the rows are sums over the running steps
+            x = beats.x[idx]  # (n_c, T)
+            counts = np.bincount(beats.length[idx], minlength=steps + 1)
+            alive = len(idx) - np.cumsum(counts)[:steps]  # (T,) beats still running at each step
+            total = x.sum(axis=0, dtype=np.float64)
+            squares = np.square(x).sum(axis=0, dtype=np.float64)
+            mean = total / np.maximum(alive, 1)
+            std = np.sqrt(np.maximum(squares / np.maximum(alive, 1) - mean**2, 0.0))
+            keep = alive >= max(3, MIN_RUNNING_SHARE * len(idx))
+            last = int(np.flatnonzero(keep)[-1]) + 1 if keep.any() else 0
+            entry.update(mean=mean[:last].round(4).tolist(), std=std[:last].round(4).tolist(),
+                         length_counts=counts.tolist())
+        classes.append(entry)
+    return {"split": split, "size": int(len(rows)), "steps": steps, "classes": classes,
+            "length": {"mean": float(lengths.mean()) if len(lengths) else 0.0,
+                       "median": float(np.median(lengths)) if len(lengths) else 0.0,
+                       "padding_share": float(1 - lengths.sum() / (steps * len(lengths))) if len(lengths) else 0.0}}
+
+
+def heartbeat_profile(meta: dict, split: str, seed: int, val_fraction: float, example: int = 0) -> dict:
+    """For one split: an example beat per class (cut at its true length), the
+    mean beat and its standard deviation per class over the steps where the
+    beats are still running (padding left out), and true-length counts."""
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    cache = Path(meta["cache"])
+    return _heartbeat_profile(str(cache), cache.stat().st_mtime, split, int(seed), float(val_fraction), int(example))
+
+
+# ---------------------------------------------------------------------------
+# titles
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _titles(cache: str, mtime: float) -> dict:
+    """The encoded splits (tokens, lengths, labels, raw titles), the vocabulary
+    tokens and the category names, read from the cache `prepare` wrote."""
+    folder = Path(cache)
+    parts = {}
+    for s in SPLITS:
+        with np.load(folder / f"{s}.npz") as z:  # plain arrays, no pickle
+            parts[s] = {k: z[k] for k in ("tokens", "length", "y", "n_tokens", "titles", "label_quality")}
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))["tokens"]
+    names = json.loads((folder / "labels.json").read_text(encoding="utf-8"))["categories"]
+    return {"splits": parts, "vocab": vocab, "names": names}
+
+
+def titles_sample_indices(y: np.ndarray, split: str, sample: float, seed: int) -> np.ndarray:
+    """The rows a titles run with this sample and seed keeps: train and
+    validation sampled per category (validation with seed + 1, as
+    core.data.titles.make_splits does), test whole."""
+    if sample >= 1.0 or split == "test":
+        return np.arange(len(y))
+    return stratified_sample(y, sample, seed + (1 if split == "validation" else 0))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _titles_counts(cache: str, mtime: float, sample: float, seed: int) -> dict:
+    data = _titles(cache, mtime)
+    k = len(data["names"])
+    full, part = {}, {}
+    for s in SPLITS:
+        y = data["splits"][s]["y"].astype(np.int64)
+        full[s] = class_counts(y, k).tolist()
+        part[s] = class_counts(y[titles_sample_indices(y, s, sample, seed)], k).tolist()
+    return {"class_names": list(data["names"]), "full": full, "sample": part, "sample_fraction": sample, "seed": seed}
+
+
+def titles_counts(meta: dict, sample: float, seed: int) -> dict:
+    """Category counts per split for the full data and for a `sample`."""
+    folder = Path(meta["cache"])
+    return _titles_counts(str(folder), (folder / "meta.json").stat().st_mtime, float(sample), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _titles_profile(cache: str, mtime: float, split: str, seed: int, n_examples: int) -> dict:
+    data = _titles(cache, mtime)
+    part, vocab, names = data["splits"][split], data["vocab"], data["names"]
+    n_tokens = part["n_tokens"].astype(np.int64)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(n_tokens), size=min(n_examples, len(n_tokens)), replace=False) if len(n_tokens) else []
+    examples = []
+    for i in rows:
+        ids = part["tokens"][i, : int(part["length"][i])]
+        tokens = [vocab[int(t)] for t in ids] if n_tokens[i] > 0 else []
+        examples.append({"title": str(part["titles"][i]), "tokens": " · ".join(tokens) or "(nothing left)",
+                         "kept": int(n_tokens[i]), "category": names[int(part["y"][i])],
+                         "label quality": str(part["label_quality"][i])})
+    max_len = int(part["tokens"].shape[1])
+    return {"split": split, "size": int(len(n_tokens)), "max_len": max_len, "examples": examples,
+            "length_counts": np.bincount(n_tokens, minlength=max_len + 1).tolist() if len(n_tokens) else [0],
+            "mean_tokens": float(n_tokens.mean()) if len(n_tokens) else 0.0,
+            "truncated": int((n_tokens > max_len).sum()), "empty": int((n_tokens == 0).sum())}
+
+
+def titles_profile(meta: dict, split: str, seed: int, n_examples: int = 12) -> dict:
+    """For one split: random raw titles beside the tokens the model reads
+    (stopwords dropped, unknown words as [UNK], cut at max_len), and the
+    histogram of tokens per title before truncation."""
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    folder = Path(meta["cache"])
+    return _titles_profile(str(folder), (folder / "meta.json").stat().st_mtime, split, int(seed), int(n_examples))

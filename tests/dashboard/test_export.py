@@ -1,0 +1,90 @@
+import re
+from datetime import datetime
+
+import pandas as pd
+from plotly.offline import get_plotlyjs
+
+from core.config import RunConfig
+from dashboard import charts, export, services
+
+NAMES = ["N", "S", "V", "F", "Q"]
+
+
+def _detail(run_id: str, name: str, macro_f1: float, model: str = "gru") -> dict:
+    """What services.run_detail returns for a finished heartbeat run."""
+    history = pd.DataFrame({"train/loss": [0.9, 0.5, 0.4], "val/loss": [0.8, 0.6, 0.55],
+                            "val/accuracy": [0.7, 0.8, 0.85], "val/balanced_accuracy": [0.4, 0.5, 0.55],
+                            "val/macro_f1": [0.3, 0.45, 0.5], "epoch_seconds": [2.0, 3.0, 4.0]},
+                           index=pd.Index([1, 2, 3], name="epoch"))
+    report = {n: {"precision": 0.81, "recall": 0.72, "f1-score": 0.7612, "support": 10} for n in NAMES}
+    report |= {"macro avg": {"precision": 0.8, "recall": 0.7, "f1-score": macro_f1, "support": 50},
+               "weighted avg": {"precision": 0.8, "recall": 0.7, "f1-score": 0.75, "support": 50}}
+    matrix = [[8 if i == j else (2 if j == (i + 1) % 5 else 0) for j in range(5)] for i in range(5)]
+    config = RunConfig().replace(**{"data.sample": 0.1, "model.name": model, "train.lr": 0.003}).to_params()
+    return {"run_id": run_id, "name": name, "status": "FINISHED", "start_time": 1_700_000_000_000,
+            "end_time": 1_700_000_100_000, "tags": {}, "params": config, "config": config,
+            "describe": f"{model} 1x64", "metrics": {"test/accuracy": 0.9345, "test/balanced_accuracy": 0.6789,
+                                                     "test/macro_f1": macro_f1, "best_epoch": 3.0},
+            "history": history, "report": report, "confusion": {"labels": NAMES, "matrix": matrix},
+            "top_confusions": [{"true": "N", "predicted": "S", "count": 2}], "artifact_uri": "file:///x"}
+
+
+def _offline(page: str) -> None:
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    bundle = get_plotlyjs()
+    assert bundle[:2000] in page and bundle[-2000:] in page  # plotly's bundle, inline
+    assert page.count(bundle[:2000]) == 1  # once, however many charts
+    assert not re.search(r"<script[^>]+src=", page)  # no external script at all
+    assert '<script src="http' not in page and "<link" not in page
+    assert "#000001" not in page  # real colours, not the placeholders of Streamlit's chart template
+
+
+def test_run_report_is_self_contained():
+    import plotly.io as pio
+
+    pio.templates.default = "streamlit"  # as inside the app (importing streamlit registers it)
+    d = _detail("0123456789abcdef0123456789abcdef", "bi-gru <fast>", 0.6543)
+    figures = [(charts.loss_curves(d["history"], 3), "Loss falls."),
+               (charts.confusion_heatmap(d["confusion"]["matrix"], NAMES, True), "Rows are true classes.")]
+    page = export.run_report_html(d, figures, datetime(2026, 1, 2, 3, 4))
+    _offline(page)
+    assert d["run_id"] in page
+    for value in ("0.9345", "0.6789", "0.6543", "0.7612"):  # headline and per-class report
+        assert value in page
+    assert "2026-01-02 03:04" in page and "Run report: bi-gru &lt;fast&gt;" in page  # date; names escaped
+    assert "model.name" in page and "0.003" in page  # the configuration
+    assert page.count('class="plotly-graph-div"') == 2 and "Rows are true classes." in page
+    assert "seconds per epoch" in page and "3.00" in page
+    assert "<td>50</td>" in page and "50.0000" not in page  # supports are counts
+
+
+def test_run_report_without_charts_has_no_bundle():
+    d = _detail("feedbeef" * 4, "stopped", 0.5)
+    page = export.run_report_html(d, [])
+    assert get_plotlyjs()[:2000] not in page and "feedbeef" * 4 in page
+
+
+def test_comparison_is_self_contained():
+    details = {"gru · 012345": _detail("0123456789abcdef0123456789abcdef", "gru", 0.6111),
+               "lstm · fedcba": _detail("fedcba9876543210fedcba9876543210", "lstm", 0.7222, model="lstm")}
+    table = services.compare_rows(details)
+    figures = [(charts.overlaid_curves({n: d["history"] for n, d in details.items()}, "val/loss", "Validation loss",
+                                       "cross-entropy"), "Lower is better."),
+               (charts.confusion_difference(details["gru · 012345"]["confusion"]["matrix"],
+                                            details["lstm · fedcba"]["confusion"]["matrix"], NAMES, "gru", "lstm"),
+                "Red on the diagonal: B is right more often.")]
+    page = export.comparison_html("heartbeat", table, details, figures, datetime(2026, 1, 2, 3, 4))
+    _offline(page)
+    for run_id in ("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"):
+        assert run_id in page  # full ids, not the table's short ones
+    assert "0.6111" in page and "0.7222" in page and "0.9345" in page
+    assert page.count('class="plotly-graph-div"') == 2
+    # the options that differ: model.name only
+    differ = export.differing_options(details)
+    assert list(differ["option"]) == ["model.name"]
+    assert list(differ.iloc[0, 1:]) == ["gru", "lstm"]
+
+
+def test_presenter_css_hides_the_sidebar():
+    assert export.PRESENTER_CSS.startswith("<style>")
+    assert 'stSidebar"]' in export.PRESENTER_CSS and "display: none" in export.PRESENTER_CSS
