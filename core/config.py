@@ -33,9 +33,20 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
 
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
+
+
+def _short(value: typing.Any, limit: int = 40) -> typing.Any:
+    """A value as it appears in an error message: long ones are cut."""
+    text = str(value)
+    if len(text) <= limit:
+        return value
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _choice(name: str, value: str, choices: typing.Sequence[str]) -> None:
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+        raise ValueError(f"{name}={_short(value)!r} is not valid; choose one of: {', '.join(choices)}")
 
 
 def _check(cond: bool, message: str) -> None:
@@ -57,13 +68,13 @@ class DataConfig:
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
-        _check(0.0 < self.sample <= 1.0, f"data.sample={self.sample} must be in (0, 1], e.g. 0.1 for a 10% sample")
-        _check(0.0 < self.val_fraction < 1.0, f"data.val_fraction={self.val_fraction} must be in (0, 1)")
-        _check(self.split_seed >= 0, f"data.split_seed={self.split_seed} must be >= 0")
+        _check(0.0 < self.sample <= 1.0, f"data.sample={_short(self.sample)} must be in (0, 1], e.g. 0.1 for a 10% sample")
+        _check(0.0 < self.val_fraction < 1.0, f"data.val_fraction={_short(self.val_fraction)} must be in (0, 1)")
+        _check(0 <= self.split_seed <= MAX_SEED, f"data.split_seed={_short(self.split_seed)} must be between 0 and {MAX_SEED}")
         _choice("data.normalize", self.normalize, NORMALIZATIONS)
-        _check(self.noise_std >= 0, f"data.noise_std={self.noise_std} must be >= 0")
-        _check(0 <= self.scale_range < 1, f"data.scale_range={self.scale_range} must be in [0, 1)")
-        _check(self.max_shift >= 0, f"data.max_shift={self.max_shift} must be >= 0")
+        _check(self.noise_std >= 0, f"data.noise_std={_short(self.noise_std)} must be >= 0")
+        _check(0 <= self.scale_range < 1, f"data.scale_range={_short(self.scale_range)} must be in [0, 1)")
+        _check(self.max_shift >= 0, f"data.max_shift={_short(self.max_shift)} must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -95,15 +106,16 @@ class ModelConfig:
     def validate(self) -> None:
         # core.models builds its registry from MODEL_NAMES; checking here keeps torch out of config users
         _choice("model.name", self.name, MODEL_NAMES)
-        _check(self.hidden_size >= 1, f"model.hidden_size={self.hidden_size} must be a positive integer")
-        _check(self.hidden_size <= 4096, f"model.hidden_size={self.hidden_size} is too large (max 4096)")
-        _check(1 <= self.num_layers <= 16, f"model.num_layers={self.num_layers} must be between 1 and 16")
-        _check(0.0 <= self.dropout < 1.0, f"model.dropout={self.dropout} must be in [0, 1)")
-        _check(self.trim_steps >= 0, f"model.trim_steps={self.trim_steps} must be >= 0")
-        _check(self.head_hidden >= 0, f"model.head_hidden={self.head_hidden} must be >= 0 (0 = no hidden layer)")
+        _check(self.hidden_size >= 1, f"model.hidden_size={_short(self.hidden_size)} must be a positive integer")
+        _check(self.hidden_size <= 4096, f"model.hidden_size={_short(self.hidden_size)} is too large (max 4096)")
+        _check(1 <= self.num_layers <= 16, f"model.num_layers={_short(self.num_layers)} must be between 1 and 16")
+        _check(0.0 <= self.dropout < 1.0, f"model.dropout={_short(self.dropout)} must be in [0, 1)")
+        _check(self.trim_steps >= 0, f"model.trim_steps={_short(self.trim_steps)} must be >= 0")
+        _check(0 <= self.head_hidden <= 65_536,
+               f"model.head_hidden={_short(self.head_hidden)} must be between 0 and 65536 (0 = no hidden layer)")
         _choice("model.head_activation", self.head_activation, ACTIVATIONS)
-        _check(0.0 <= self.head_dropout < 1.0, f"model.head_dropout={self.head_dropout} must be in [0, 1)")
-        _check(1 <= self.embedding_dim <= 2048, f"model.embedding_dim={self.embedding_dim} must be between 1 and 2048")
+        _check(0.0 <= self.head_dropout < 1.0, f"model.head_dropout={_short(self.head_dropout)} must be in [0, 1)")
+        _check(1 <= self.embedding_dim <= 2048, f"model.embedding_dim={_short(self.embedding_dim)} must be between 1 and 2048")
         _choice("model.word_vectors", self.word_vectors, WORD_VECTORS)
         _choice("model.readout", self.readout, READOUTS)
         _choice("model.packed_impl", self.packed_impl, PACKED_IMPLS)
@@ -130,20 +142,20 @@ class TrainConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        _check(1 <= self.epochs <= 10_000, f"train.epochs={self.epochs} must be between 1 and 10000")
-        _check(1 <= self.batch_size <= 65_536, f"train.batch_size={self.batch_size} must be between 1 and 65536")
+        _check(1 <= self.epochs <= 10_000, f"train.epochs={_short(self.epochs)} must be between 1 and 10000")
+        _check(1 <= self.batch_size <= 65_536, f"train.batch_size={_short(self.batch_size)} must be between 1 and 65536")
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
-        _check(0.0 < self.lr < 10.0, f"train.lr={self.lr} must be in (0, 10)")
-        _check(self.weight_decay >= 0, f"train.weight_decay={self.weight_decay} must be >= 0")
+        _check(0.0 < self.lr < 10.0, f"train.lr={_short(self.lr)} must be in (0, 10)")
+        _check(self.weight_decay >= 0, f"train.weight_decay={_short(self.weight_decay)} must be >= 0")
         _choice("train.schedule", self.schedule, SCHEDULES)
         _check(0.0 <= self.warmup_epochs <= self.epochs,
-               f"train.warmup_epochs={self.warmup_epochs} must be between 0 and train.epochs ({self.epochs})")
-        _check(self.grad_clip >= 0, f"train.grad_clip={self.grad_clip} must be >= 0 (0 = off)")
-        _check(0.0 <= self.label_smoothing < 1.0, f"train.label_smoothing={self.label_smoothing} must be in [0, 1)")
+               f"train.warmup_epochs={_short(self.warmup_epochs)} must be between 0 and train.epochs ({self.epochs})")
+        _check(self.grad_clip >= 0, f"train.grad_clip={_short(self.grad_clip)} must be >= 0 (0 = off)")
+        _check(0.0 <= self.label_smoothing < 1.0, f"train.label_smoothing={_short(self.label_smoothing)} must be in [0, 1)")
         _choice("train.sampler", self.sampler, SAMPLERS)
-        _check(self.early_stopping >= 0, f"train.early_stopping={self.early_stopping} must be >= 0 (0 = off)")
+        _check(self.early_stopping >= 0, f"train.early_stopping={_short(self.early_stopping)} must be >= 0 (0 = off)")
         _choice("train.monitor", self.monitor, MONITOR_METRICS)
-        _check(self.seed >= 0, f"train.seed={self.seed} must be >= 0")
+        _check(0 <= self.seed <= MAX_SEED, f"train.seed={_short(self.seed)} must be between 0 and {MAX_SEED}")
         _choice("train.device", self.device, DEVICES)
 
 
@@ -257,7 +269,7 @@ def _from_str(key: str, text: typing.Any, typ: type) -> typing.Any:
             return value
         return str(text)
     except ValueError:
-        raise ValueError(f"{key}={text!r} is not a valid {typ.__name__}") from None
+        raise ValueError(f"{key}={_short(text)!r} is not a valid {typ.__name__}") from None
 
 
 def _check_types(part: typing.Any) -> None:
@@ -273,7 +285,7 @@ def _check_types(part: typing.Any) -> None:
         if typ is float and isinstance(value, float) and (value != value or abs(value) == float("inf")):
             ok = False
         if not ok:
-            raise ValueError(f"{name}={value!r} must be a {typ.__name__}")
+            raise ValueError(f"{name}={_short(value)!r} must be a {typ.__name__}")
 
 
 def to_json(cfg: RunConfig) -> str:

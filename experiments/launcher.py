@@ -15,12 +15,17 @@ def process_identity(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
 
 
-def _start_time(pid: int) -> str:
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat from field 3 (state) on, after the parenthesised command name; [] when unknown."""
     try:
-        # field 22 of /proc/PID/stat, after the parenthesised command name
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return "?"
+        return []
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat_fields(pid)  # field 22: the start time
+    return fields[19] if len(fields) > 19 else "?"
 
 
 def is_alive(identity: str) -> bool | None:
@@ -39,7 +44,12 @@ def is_alive(identity: str) -> bool | None:
         return False
     except PermissionError:
         pass
-    return start == "?" or _start_time(pid) == start
+    fields = _stat_fields(pid)
+    if fields[:1] in (["Z"], ["X"]):
+        # a killed worker stays a zombie until its parent (the dashboard, which
+        # never waits for it) exits: it still answers kill(pid, 0) but is dead
+        return False
+    return start == "?" or (fields[19] if len(fields) > 19 else "?") == start
 
 
 def reap_dead_runs(home: Path) -> list[str]:
@@ -116,6 +126,19 @@ def _first_in_queue(home: Path, run_id: str) -> bool:
     return True
 
 
+def _get_run(home: Path, run_id: str):
+    from mlflow.exceptions import MlflowException
+
+    from experiments.mlflow_tracker import client
+
+    try:
+        return client(home).get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise  # a store that cannot be read is not a wrong id
+        raise ValueError(f"no run {run_id!r} in {home}; list runs with: python -m experiments runs") from None
+
+
 def wait_for_slot(home: Path, slots: int, run_id: str | None = None, poll: float = 1.0):
     """Block until this run is first in the queue and one of `slots` lock
     files is ours; returns the open file (the lock lasts while it is open,
@@ -123,6 +146,8 @@ def wait_for_slot(home: Path, slots: int, run_id: str | None = None, poll: float
     import fcntl
     import time
 
+    if run_id is not None:
+        _get_run(home, run_id)  # a worker for a run that does not exist stops here, with one line
     folder = home / "slots"
     folder.mkdir(parents=True, exist_ok=True)
     while True:
@@ -145,7 +170,7 @@ def cancel(home: Path, run_id: str) -> str:
     from experiments.mlflow_tracker import client
 
     c = client(home)
-    run = c.get_run(run_id)
+    run = _get_run(home, run_id)
     if run.info.status not in ("RUNNING", "SCHEDULED"):
         return run.info.status
     identity = run.data.tags.get(PROC_TAG, "")

@@ -1,8 +1,20 @@
 """Small file helpers shared by the workloads."""
 from __future__ import annotations
 
+import errno
 import hashlib
 from pathlib import Path
+
+NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # a full disk, a file size limit, a quota
+
+
+def no_space(exc: OSError, what: str, folder: Path) -> ValueError | OSError:
+    """The error to raise when writing `what` into `folder` failed: a clear
+    ValueError for a full disk, the OSError itself otherwise."""
+    if exc.errno in NO_SPACE:
+        return ValueError(f"cannot write {what} in {folder} ({exc.strerror}); free some disk space there "
+                          "(or set RNN_ARENA_HOME to a folder on a disk with room), then try again")
+    return exc
 
 
 def sha256_file(path: Path) -> str:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from core.data.files import sha256_file
+from core.data.files import no_space, sha256_file
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 
 CLASS_NAMES = ("N", "S", "V", "F", "Q")
@@ -51,6 +51,7 @@ AAMI = {
 }
 RECORD_RE = re.compile(r"^(\d{3})\.(hea|dat|atr)$")
 MAX_ARCHIVE_BYTES = 2 * 1024**3  # refuse to unpack more than this (zip bombs)
+MAX_CSV_LINE_BYTES = 64 * 1024  # a Kaggle line is about 4.7 KB (188 values as %.18e)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
@@ -98,6 +99,7 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path}: file not found; give the folder that holds {' and '.join(KAGGLE_FILES)}")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: the file is empty; download it again")
+    _check_first_line(path)
     import pandas as pd
 
     try:
@@ -134,6 +136,11 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if inf.any():
         row, col = np.argwhere(inf)[0]
         raise ValueError(f"{path}, line {row + 1}, column {col + 1} is infinite; values must be finite numbers in [0, 1]")
+    outside = (values[:, :-1] < 0) | (values[:, :-1] > 1)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise ValueError(f"{path}, line {row + 1}, column {col + 1} is {values[row, col]:g}; Kaggle's beats are "
+                         "scaled to [0, 1] (is this a Kaggle mitbih_*.csv file?)")
     labels = values[:, -1]
     wrong = (labels != np.round(labels)) | (labels < 0) | (labels > NUM_CLASSES - 1)
     if wrong.any():
@@ -143,6 +150,22 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             "the last column must be the class"
         )
     return values[:, :-1].astype(np.float32), labels.astype(np.int64)
+
+
+def _check_first_line(path: Path) -> None:
+    """Count the first line's fields before pandas sees the file: pandas makes
+    one column per field of line 1, and a 10 MB line of commas took minutes."""
+    with open(path, "rb") as fh:
+        first = fh.readline(MAX_CSV_LINE_BYTES + 1)
+    if len(first) > MAX_CSV_LINE_BYTES:
+        raise ValueError(f"{path}: line 1 is longer than {MAX_CSV_LINE_BYTES >> 10} KiB (a Kaggle line is about 5 KB); "
+                         "is this a Kaggle mitbih_*.csv file?")
+    fields = first.count(b",") + 1
+    if first.strip() and fields != BEAT_LENGTH + 1:
+        raise ValueError(
+            f"{path}: found {fields} columns, expected {BEAT_LENGTH + 1} ({BEAT_LENGTH} values then the label) "
+            "on line 1; is this a Kaggle mitbih_*.csv file?"
+        )
 
 
 def _parser_message(exc: Exception) -> str:
@@ -229,15 +252,26 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
         for ext in ("hea", "dat", "atr"):
             if not Path(f"{base}.{ext}").is_file():
                 raise ValueError(f"record {name}: {name}.{ext} is missing from {Path(base).parent}; every record needs .hea, .dat and .atr")
+        unreadable = lambda exc: ValueError(  # noqa: E731
+            f"record {name} in {Path(base).parent} could not be read ({type(exc).__name__}: {str(exc)[:200]}); "
+            "the file may be truncated or corrupt, download it again")
+        try:
+            header = wfdb.rdheader(base)
+        except Exception as exc:  # wfdb raises many types on corrupt input
+            raise unreadable(exc) from None
+        _check_signal_size(name, Path(base).parent, header)
         try:
             rec = wfdb.rdrecord(base, channels=[0], physical=False)
             ann = wfdb.rdann(base, "atr")
-        except Exception as exc:  # wfdb raises many types on corrupt input
-            raise ValueError(f"record {name} in {Path(base).parent} could not be read ({type(exc).__name__}: {exc}); the file may be truncated or corrupt, download it again") from None
+        except Exception as exc:
+            raise unreadable(exc) from None
         signal = rec.d_signal[:, 0]
         if len(ann.sample) and ann.sample.max() >= len(signal) + 10_000:
             raise ValueError(f"record {name}: annotations point past the end of the signal; {name}.dat looks truncated")
         x, y, _ = beats_from_record(signal, ann.sample, ann.symbol)
+        if len(y) == 0:
+            raise ValueError(f"record {name}: {name}.atr holds no beat annotations (empty, or not an MIT-BIH "
+                             "annotation file); download the record again")
         xs.append(x)
         ys.append(y)
         recs.append(np.full(len(y), int(name) if name.isdigit() else -1, np.int64))
@@ -247,6 +281,25 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
     split = np.zeros(len(y), np.uint8)
     split[raw_test_indices(y)] = 1
     return Beats(x, y, true_lengths(x), record, split)
+
+
+# bytes per sample of WFDB's signal formats (MIT-BIH uses 212: two 12-bit samples in 3 bytes)
+BYTES_PER_SAMPLE = {"212": 1.5, "310": 4 / 3, "311": 4 / 3, "8": 1, "80": 1, "16": 2, "61": 2, "160": 2, "24": 3, "32": 4}
+
+
+def _check_signal_size(name: str, folder: Path, header) -> None:
+    """Refuse a header that declares more samples than its signal file holds:
+    wfdb would allocate the declared size (a lying header asked for 279 GiB)."""
+    sig_len = int(header.sig_len or 0)
+    need: dict[str, float] = {}
+    for file_name, fmt in zip(header.file_name or [], header.fmt or []):
+        need[file_name] = need.get(file_name, 0.0) + sig_len * BYTES_PER_SAMPLE.get(str(fmt), 1)
+    for file_name, size in need.items():
+        f = folder / Path(file_name).name
+        if f.is_file() and size > f.stat().st_size + 1024:
+            raise ValueError(f"record {name}: {name}.hea declares {sig_len:,} samples, more than {f.name} holds "
+                             f"({f.stat().st_size:,} bytes); the file is truncated or the header is wrong, "
+                             "download the record again")
 
 
 def raw_test_indices(y: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -401,19 +454,14 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
     key = source_fingerprint(source)
     cache = home / "cache" / f"heartbeat-{key}.npz"
     meta_path = home / "datasets" / "heartbeat.json"
-    if cache.is_file():
-        meta = json.loads(cache.with_suffix(".json").read_text())
+    meta = _read_json(cache.with_suffix(".json")) if cache.is_file() else None
+    if meta is not None:
         log(f"reusing the processed beats in {cache} (built from the same bytes)")
         meta["reused"] = True
     else:
         start = time.perf_counter()
         beats, kind = _build(source, home, progress)
         seconds = time.perf_counter() - start
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.stem + ".tmp.npz")
-        np.savez_compressed(tmp, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
-                            record=beats.record, split=beats.split)
-        os.replace(tmp, cache)  # atomic: a half-written cache never looks valid
         meta = {
             "workload": "heartbeat", "source": str(source), "kind": kind, "key": key,
             "recipe": RECIPE_VERSION, "cache": str(cache), "build_seconds": round(seconds, 2),
@@ -422,16 +470,50 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
             "train_counts": beats.subset(beats.split == 0).counts(),
             "test_counts": beats.subset(beats.split == 1).counts(),
         }
-        cache.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.stem + ".tmp.npz")
+        try:
+            np.savez_compressed(tmp, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
+                                record=beats.record, split=beats.split)
+            _write_json(cache.with_suffix(".json"), meta)
+            os.replace(tmp, cache)  # last and atomic: an entry is complete once its .npz exists
+        except OSError as exc:
+            raise no_space(exc, "the processed beats", cache.parent) from None
+        finally:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
         meta["reused"] = False
-    meta_path.parent.mkdir(parents=True, exist_ok=True)
-    meta_path.write_text(json.dumps({k: v for k, v in meta.items() if k != "reused"}, indent=2))
+    _write_json(meta_path, {k: v for k, v in meta.items() if k != "reused"})
     return meta
+
+
+def _read_json(path: Path) -> dict | None:
+    """A metadata file, or None when it is missing or damaged (then rebuilt)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    """Write through a temporary file and rename, so a crash or a full disk
+    never leaves a half-written file that later reads would trip on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _build(source: Path, home: Path, progress: Progress | None) -> tuple[Beats, str]:
     if source.is_dir() and all((source / f).is_file() for f in KAGGLE_FILES):
         return beats_from_kaggle(source), "kaggle-csv"
+    present = [f for f in KAGGLE_FILES if (source / f).is_file()] if source.is_dir() else []
+    if len(present) == 1:
+        missing = next(f for f in KAGGLE_FILES if f not in present)
+        raise ValueError(f"{source}: {missing} is missing next to {present[0]}; Kaggle's data needs both files")
     if source.is_dir():
         return beats_from_records(source, progress), "raw-records"
     if source.is_file():
@@ -445,15 +527,13 @@ def _build(source: Path, home: Path, progress: Progress | None) -> tuple[Beats, 
 
 
 def dataset_info(home: Path) -> dict | None:
-    meta_path = home / "datasets" / "heartbeat.json"
-    if not meta_path.is_file():
-        return None
-    return json.loads(meta_path.read_text())
+    """The active dataset's metadata; None when not prepared (or its file is damaged: prepare again)."""
+    return _read_json(home / "datasets" / "heartbeat.json")
 
 
 def load_beats(home: Path) -> Beats:
     meta = dataset_info(home)
-    if meta is None or not Path(meta["cache"]).is_file():
+    if meta is None or not Path(str(meta.get("cache", ""))).is_file():
         raise ValueError(
             f"the heartbeat data is not prepared in {home}; run: python -m experiments prepare heartbeat "
             "[--source PATH]"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import random
 import re
 import shutil
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, IterableDataset
 
-from core.data.files import sha256_file
+from core.data.files import no_space, sha256_file
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 from core.text import UNK_ID, LabelMap, Vocab, build_vocab, spanish_stopwords, tokenize, tokenize_many
 
@@ -43,6 +45,8 @@ MIN_CLASS_ROWS = 3  # a category needs a row in each of train, validation, test
 SPLIT_SEED = 2019
 CATEGORY_RE = re.compile(r"[A-Z0-9_]+")  # challenge categories: DIAPER_BAGS
 PREPARE_HINT = "run: python -m experiments prepare titles --source PATH"
+MAX_LINE_BYTES = 1 << 20  # a title row is a few hundred bytes: a longer line is not a title file (or a gzip bomb)
+MAX_STORED_TITLE = 1000  # characters of each raw title kept in the cache (for display and TF-IDF)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
@@ -63,7 +67,11 @@ def _gzip_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     lineno = 0
     try:
         with gzip.open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, 1):
+            while raw := fh.readline(MAX_LINE_BYTES + 1):  # bounded: no newline never means unbounded memory
+                lineno += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ValueError(f"{path}, line {lineno}: longer than {MAX_LINE_BYTES >> 20} MiB (a title row is a "
+                                     "few hundred bytes); this is not the course's JSON lines file, or it is damaged")
                 yield lineno, raw
     except gzip.BadGzipFile as exc:
         if lineno == 0 and "Not a gzipped file" in str(exc):
@@ -101,8 +109,15 @@ def _parse_line(path: Path, lineno: int, raw: bytes) -> tuple[str, str, str, str
     if not isinstance(category, str) or not category:
         raise ValueError(f"{where}: 'category' is {category!r}, expected a non-empty string")
     quality, language = row.get("label_quality"), row.get("language")
-    return (title, category, quality if isinstance(quality, str) else UNKNOWN,
-            language if isinstance(language, str) else UNKNOWN)
+    quality = quality if isinstance(quality, str) else UNKNOWN
+    language = language if isinstance(language, str) else UNKNOWN
+    for name, value in (("title", title), ("category", category), ("label_quality", quality), ("language", language)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # JSON's "\ud800": a lone surrogate no later step can store
+            raise ValueError(f"{where}: '{name}' holds an invalid \\u escape (a lone surrogate); "
+                             "the file must be UTF-8 JSON lines") from None
+    return title, category, quality, language
 
 
 def _frame(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
@@ -138,16 +153,54 @@ def _open_bytes(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
+class _LineLimited(io.RawIOBase):
+    """A byte stream that stops with a ValueError when one line grows past
+    MAX_LINE_BYTES, so a file without newlines (or a gzip bomb) cannot fill
+    the memory while pandas looks for the end of a row."""
+
+    def __init__(self, raw, path: Path):
+        self.raw, self.path, self.run, self.lines = raw, path, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self.raw.readinto(buf)
+        if n:
+            chunk = bytes(memoryview(buf)[:n])
+            last = chunk.rfind(b"\n")
+            self.lines += chunk.count(b"\n")
+            self.run = n - 1 - last if last >= 0 else self.run + n
+            if self.run > MAX_LINE_BYTES:
+                raise ValueError(f"{self.path}, line {self.lines + 1}: longer than {MAX_LINE_BYTES >> 20} MiB (a title "
+                                 "row is a few hundred bytes); this is not the challenge's train.csv, or it is damaged")
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def _csv_layout(path: Path) -> tuple[list[str] | None, list[str]]:
     """(header=None for a header-less file, the column names) from the first line."""
     try:
         with _open_bytes(path) as fh:
-            first = fh.readline().decode("utf-8").lstrip("\ufeff")
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+        first = raw.decode("utf-8").lstrip("\ufeff")
     except UnicodeDecodeError:
         raise ValueError(f"{path}, line 1: not UTF-8 text; the challenge's train.csv is UTF-8") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from None
-    fields = next(csv.reader([first]), [])
+        raise ValueError(f"{path}: cannot read it ({type(exc).__name__}: {exc}); the file may be truncated or "
+                         "corrupt, download it again") from None
+    expected = f"expected the header {','.join(CHALLENGE_COLUMNS)} (the challenge's train.csv)"
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValueError(f"{path}, line 1: longer than {MAX_LINE_BYTES >> 20} MiB; {expected}")
+    if not first.strip():
+        raise ValueError(f"{path}: the file is empty or starts with a blank line; {expected}")
+    try:
+        fields = next(csv.reader([first]), [])
+    except csv.Error as exc:
+        raise ValueError(f"{path}, line 1: {exc}; {expected}") from None
     names = [f.strip().lower() for f in fields]
     if sorted(names) == sorted(CHALLENGE_COLUMNS) or sorted(names) == ["category", "title"]:
         return fields, names
@@ -168,12 +221,23 @@ def iter_challenge_csv(path: str | Path, language: str | None = "spanish", chunk
     header, names = _csv_layout(path)
     offset = 2 if header is not None else 1  # file line of data row 0
     reader = None
+    stream = io.BufferedReader(_LineLimited(_open_bytes(path), path), 1 << 16)
     try:
-        reader = pd.read_csv(path, header=0 if header is not None else None, names=names, dtype=str,
+        reader = pd.read_csv(stream, header=0 if header is not None else None, names=names, dtype=str,
                              na_filter=False, keep_default_na=False, encoding="utf-8", chunksize=chunksize,
                              index_col=False, engine="c")
-        for chunk in reader:
+        while True:
+            with warnings.catch_warnings():
+                # pandas drops the extra fields of a chunk's first row with only a warning (an
+                # unquoted comma in a title, "Mochila, roja,BACKPACKS"): an error here, not bad rows
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    break
             yield _challenge_chunk(path, chunk, offset, language)
+    except pd.errors.ParserWarning:
+        raise ValueError(f"{path}: {_first_wide_row(path, len(names))}; quote titles that contain commas") from None
     except pd.errors.ParserError as exc:
         text = str(exc).strip().splitlines()[-1]
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
@@ -181,9 +245,25 @@ def iter_challenge_csv(path: str | Path, language: str | None = "spanish", chunk
         raise ValueError(f"{path}: {detail}; quote titles that contain commas") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text; the challenge's train.csv is UTF-8") from None
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt .csv.gz
+        raise ValueError(f"{path}: cannot read it after line {stream.raw.lines} ({type(exc).__name__}: {exc}); "
+                         "the file may be truncated or corrupt, download it again") from None
     finally:
         if reader is not None:
             reader.close()
+        stream.close()
+
+
+def _first_wide_row(path: Path, fields: int) -> str:
+    """Where the first row with more than `fields` fields is (a second, slow
+    pass over a file already known to be bad)."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    with _open_bytes(path) as fh:
+        rows = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
+        for row in rows:
+            if len(row) > fields:
+                return f"line {rows.line_num} has {len(row)} fields, expected {fields}"
+    return f"a row has more than {fields} fields"
 
 
 def _challenge_chunk(path: Path, chunk: pd.DataFrame, offset: int, language: str | None) -> pd.DataFrame:
@@ -400,9 +480,11 @@ def choose_max_len(n_tokens: np.ndarray) -> int:
     return int(min(MAX_LEN_CAP, max(1, math.ceil(float(np.percentile(n_tokens, 99))))))
 
 
-def _str_array(values) -> np.ndarray:
-    """Fixed-width unicode, so np.load needs no pickle."""
-    arr = np.asarray(list(values), dtype=str)
+def _str_array(values, max_chars: int = MAX_STORED_TITLE) -> np.ndarray:
+    """Fixed-width unicode, so np.load needs no pickle; each string cut to
+    max_chars, as the width is the longest one's (one 1 MB title among 60,000
+    rows would otherwise take 240 GB)."""
+    arr = np.asarray([str(v)[:max_chars] for v in values], dtype=str)
     return arr if arr.size else np.zeros(0, dtype="<U1")
 
 
@@ -484,6 +566,8 @@ def _build_cache(source, kind, files, cache, key, opts, stop, workers, progress,
         if cache.exists():  # a stale partial entry (no meta.json) from an old crash
             shutil.rmtree(cache)
         os.replace(tmp, cache)  # atomic: a half-written cache never looks valid
+    except OSError as exc:
+        raise no_space(exc, "the encoded titles", cache.parent) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"encoded {sum(meta['counts'].values())} titles: {meta['num_classes']} categories, "
