@@ -210,7 +210,11 @@ def load_study(path: str | Path) -> Study:
         if not isinstance(spec, dict):
             raise ValueError(f"{path} must define STUDY, a dict like the YAML format or a Study")
         return study_from_dict(spec, str(path))
-    return study_from_text(path.read_text(encoding="utf-8"), str(path), default_name=path.stem)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}); save the study file as UTF-8 YAML") from None
+    return study_from_text(text, str(path), default_name=path.stem)
 
 
 def study_from_text(text: str, source: str = "study", default_name: str | None = None) -> Study:
@@ -223,7 +227,8 @@ def study_from_text(text: str, source: str = "study", default_name: str | None =
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ValueError(f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(spec, dict):
-        raise ValueError(f"{source} must be a mapping with base, factors and search; example:\n{EXAMPLE_YAML}")
+        raise ValueError(f"{source} must be a mapping with base, factors and search "
+                         "(see the example in python -m experiments study --help or the README)")
     if default_name and "name" not in spec:
         spec = {**spec, "name": default_name}
     return study_from_dict(spec, source)
@@ -297,8 +302,8 @@ DISTRIBUTIONS = ("loguniform", "uniform", "int")
 def _checked(study: Study, source: str) -> Study:
     if study.search not in SEARCHES:
         raise ValueError(f"{source}: search={study.search!r}; choose one of: {', '.join(SEARCHES)}")
-    if study.search == "random" and study.trials < 1:
-        raise ValueError(f"{source}: random search needs trials: N (N >= 1)")
+    if study.search == "random" and not 1 <= study.trials <= 10_000:
+        raise ValueError(f"{source}: random search needs trials: N with 1 <= N <= 10000")
     if not 1 <= study.seeds <= 100:
         raise ValueError(f"{source}: seeds={study.seeds} must be between 1 and 100")
     if study.metric not in METRICS:
@@ -319,12 +324,19 @@ def _checked(study: Study, source: str) -> Study:
     return study
 
 
+MAX_CONFIGS = 10_000  # a grid larger than this is refused before it is expanded
+
+
 # -- expansion ---------------------------------------------------------------------
 def points(study: Study) -> list[Point]:
     """Every configuration of the study (before seeds), in a stable order."""
     if study.search == "grid":
         if any(f.distribution for f in study.factors):
             raise ValueError(f"study {study.name}: ranges need search: random")
+        size = math.prod(len(f.levels) for f in study.factors)
+        if size > MAX_CONFIGS:
+            raise ValueError(f"study {study.name}: its grid has {size:,} configs (more than {MAX_CONFIGS:,}); "
+                             "use fewer levels, or search: random with trials: N")
         combos = itertools.product(*(f.levels for f in study.factors))
     else:
         rng = random.Random(study.seed)
