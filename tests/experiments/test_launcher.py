@@ -9,7 +9,7 @@ from experiments.mlflow_tracker import client
 from experiments.queries import list_runs
 
 
-def _wait(home, run_id, statuses, timeout=120):
+def _wait(home, run_id, statuses, timeout=300):  # generous: detached workers start slowly on a busy machine
     deadline = time.time() + timeout
     while time.time() < deadline:
         status = {r["run_id"]: r["status"] for r in list_runs(home)}[run_id]
