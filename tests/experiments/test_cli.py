@@ -46,7 +46,7 @@ def test_home_option_overrides_the_environment(tmp_path, records_dir, capsys, mo
     (["run", "--resume", "0123"], "no run '0123'"),
     (["prepare", "heartbeat", "--source", "/no/such/path"], "no such file or folder"),
     (["export", "heartbeat", "--out", "x"], "not prepared"),
-    (["run", "heartbeat", "--preset", "turbo"], "unknown preset 'turbo'; choose one of: quick-look, fast"),
+    (["run", "heartbeat", "--preset", "turbo"], "unknown preset 'turbo'; choose one of: quick-look, best-bigru, fast"),
     (["run", "heartbeat", "--preset", "titles-mlp"], "preset 'titles-mlp' is for the titles workload"),
     (["run", "heartbeat", "--schedule", "warmup-cosine", "--epochs", "2", "--warmup-epochs", "3"],
      "--warmup-epochs 3.0 must be between 0 and train.epochs (2)"),
