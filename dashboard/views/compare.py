@@ -12,24 +12,10 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, export, services, state  # noqa: E402
+from dashboard import presenter as presenter_mode  # noqa: E402
 
 
-def set_presenter(on: bool) -> None:
-    if on:
-        st.query_params["present"] = "1"
-    else:
-        st.query_params.pop("present", None)
-
-
-presenter = st.query_params.get("present") == "1"  # in the URL: a projector can open it directly
-head = st.columns([3, 1], vertical_alignment="bottom")
-head[0].title("Compare runs")
-head[1].button("Exit presenter mode" if presenter else "Presenter mode", icon=":material/slideshow:",
-               on_click=set_presenter, args=(not presenter,), width="stretch",
-               help="Full width, big type, the table and the charts only: for a projector. "
-                    "The selection stays reachable under 'Selection'.")
-if presenter:
-    st.markdown(export.PRESENTER_CSS, unsafe_allow_html=True)
+presenter = presenter_mode.header("Compare runs", "the table and the charts only. The selection stays reachable under 'Selection'")
 home = services.require_home()
 
 runs = services.runs(str(home))

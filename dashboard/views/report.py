@@ -12,24 +12,10 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, export, services  # noqa: E402
+from dashboard import presenter as presenter_mode  # noqa: E402
 
 
-def set_presenter(on: bool) -> None:
-    if on:
-        st.query_params["present"] = "1"
-    else:
-        st.query_params.pop("present", None)
-
-
-presenter = st.query_params.get("present") == "1"  # in the URL: a projector can open it directly
-head = st.columns([3, 1], vertical_alignment="bottom")
-head[0].title("Run report")
-head[1].button("Exit presenter mode" if presenter else "Presenter mode", icon=":material/slideshow:",
-               on_click=set_presenter, args=(not presenter,), width="stretch",
-               help="Full width, big type, the headline numbers and the charts only: for a projector. "
-                    "The run picker stays reachable under 'Selection'.")
-if presenter:
-    st.markdown(export.PRESENTER_CSS, unsafe_allow_html=True)
+presenter = presenter_mode.header("Run report", "the headline numbers and the charts only. The run picker stays reachable under 'Selection'")
 home = services.require_home()
 
 runs = services.runs(str(home))
