@@ -93,6 +93,7 @@ class ModelConfig:
     freeze_embeddings: bool = False  # titles: keep the initialised embedding fixed
     readout: str = "final"  # "final": the RNN's last state; "end": the forward state at each sequence's true end
     packed_impl: str = "pack"  # packed models: "pack" = pack_padded_sequence; "reverse" = same results, each sequence reversed within its length (faster on CPU)
+    frame: int = 1  # recurrent models: input samples read per step (frame stacking): 187 beat samples in 4s = 47 steps
 
     @property
     def cell(self) -> str:
@@ -119,6 +120,7 @@ class ModelConfig:
         _choice("model.word_vectors", self.word_vectors, WORD_VECTORS)
         _choice("model.readout", self.readout, READOUTS)
         _choice("model.packed_impl", self.packed_impl, PACKED_IMPLS)
+        _check(1 <= self.frame <= 64, f"model.frame={_short(self.frame)} must be between 1 and 64 (input samples per step)")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,11 @@ Recurrent models come in three ways of treating padding:
            reversing each sequence within its length: on CPU PyTorch's packed
            backward pass costs several times the padded one);
   trimmed  a fixed number of trailing steps is dropped, then read padded.
-Each is available for RNN, GRU and LSTM, uni- or bidirectional. The sequence
+Each is available for RNN, GRU and LSTM, uni- or bidirectional. With
+`frame` k > 1 each step reads k consecutive inputs side by side (frame
+stacking: a 187-sample beat becomes 47 steps of 4 samples, the last one
+zero-padded; lengths become ceil(length / k)), so the recurrence takes k
+times fewer sequential steps. The sequence
 summary is the final hidden state of the last layer (both directions when
 bidirectional); LSTM's (h, c) stays inside `_final_hidden`.
 """
@@ -94,8 +98,9 @@ class RecurrentClassifier(nn.Module):
         self.bidirectional = cfg.bidirectional
         self.readout = cfg.readout
         self.packed_impl = cfg.packed_impl
+        self.frame = cfg.frame
         self.rnn = _CELL_CLASSES[cfg.cell](
-            input_size=num_features,
+            input_size=num_features * cfg.frame,
             hidden_size=cfg.hidden_size,
             num_layers=cfg.num_layers,
             batch_first=True,
@@ -110,15 +115,17 @@ class RecurrentClassifier(nn.Module):
             x = self.embedding(x)  # (B, T) ids -> (B, T, E)
         elif x.dim() == 2:
             x = x.unsqueeze(-1)  # (B, T) -> (B, T, 1)
+        if self.mode == "trimmed" and self.trim_steps > 0:
+            keep = max(1, x.shape[1] - self.trim_steps)
+            x = x[:, :keep]  # (B, T - trim, F)
+        if self.frame > 1:
+            x, lengths = stack_frames(x, lengths, self.frame)
         if self.mode == "packed" and self.packed_impl == "reverse":
             return self.head(self._length_aware(x, lengths))
         if self.mode == "packed":
             # lengths must live on the CPU for packing; 0-length inputs are read as one step
             lens = lengths.detach().to("cpu", torch.int64).clamp(min=1, max=x.shape[1])
             x = pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
-        elif self.mode == "trimmed" and self.trim_steps > 0:
-            keep = max(1, x.shape[1] - self.trim_steps)
-            x = x[:, :keep]  # (B, T - trim, F)
         out, state = self.rnn(x)
         if self.readout == "end" and self.mode != "packed":
             return self.head(self._state_at_end(out, lengths))
@@ -191,9 +198,37 @@ class RecurrentClassifier(nn.Module):
         return h_n[-1]  # (B, H)
 
 
+def stack_frames(x: torch.Tensor, lengths: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) -> (B, ceil(T / k), F * k): step t reads inputs t*k .. t*k+k-1,
+    zero-padded at the end; lengths -> ceil(lengths / k)."""
+    B, T, F = x.shape
+    pad = (-T) % k
+    if pad:
+        x = nn.functional.pad(x, (0, 0, 0, pad))
+    return x.reshape(B, (T + pad) // k, F * k), torch.div(lengths + (k - 1), k, rounding_mode="floor")
+
+
 def _gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """x (B, T, F) with its steps reordered per row by index (B, T)."""
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+    """x (B, T, F) with its steps reordered per row by `index` (B, T), which
+    must be its own inverse (each row reversed within its length is). Rows are
+    picked with one index_select, and the backward pass applies the same
+    reordering to the gradient instead of scattering it."""
+    return _SelfInversePermute.apply(x, index)
+
+
+class _SelfInversePermute(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        B, T = index.shape
+        flat = (index + torch.arange(B, device=index.device)[:, None] * T).reshape(-1)
+        ctx.save_for_backward(flat)
+        return x.reshape(B * T, -1).index_select(0, flat).reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (flat,) = ctx.saved_tensors
+        shape = grad.shape
+        return grad.reshape(flat.numel(), -1).index_select(0, flat).reshape(shape), None
 
 
 def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,

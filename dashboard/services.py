@@ -123,7 +123,8 @@ def choices() -> dict[str, tuple]:
     from core import config as C
 
     return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
-            "model.word_vectors": C.WORD_VECTORS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
+            "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
+            "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
             "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES}
 
 

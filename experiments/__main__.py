@@ -49,6 +49,7 @@ HELP = {
     "warmup_epochs": "--schedule warmup-cosine: epochs of linear warm-up before the cosine decay",
     "readout": "what the head reads: final = the RNN's last state (after any padding); end = the forward "
                "state at each sequence's true end and the backward state at its start",
+    "frame": "input samples read per recurrent step (frame stacking): 4 reads a 187-sample beat in 47 steps",
     "label_smoothing": "label smoothing of the cross-entropy",
     "class_weighted_loss": "weight the loss by inverse class frequency",
     "sampler": "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--eval-limit", type=int, default=4096, help="validation samples for eval speed (default 4096)")
     b.add_argument("--variants", help="comma-separated variant labels (default: all)")
     b.add_argument("--quality", action="store_true", help="also train the fast preset to quality (heartbeat)")
+    b.add_argument("--quality-preset", default="fast", metavar="PRESET",
+                   help="--quality: the full-data heartbeat preset to train (default fast)")
     b.add_argument("--max-epochs", type=int, default=40, help="--quality: give up after this many epochs")
     b.add_argument("--plain-quality", action="store_true", help="--quality: also train the plain loop to quality (slow on CPU)")
     b.add_argument("--plain-epochs-to-quality", type=float,
@@ -460,7 +463,8 @@ def cmd_bench(args, home: Path) -> None:
             raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is too small")
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     bench.run(args.workload, home, args.device, args.batches, args.warmup, args.eval_limit, variants, args.quality,
-              args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json, argv=sys.argv[2:])
+              args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json,
+              quality_preset=args.quality_preset, argv=sys.argv[2:])
 
 
 def cmd_cancel(args, home: Path) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import RunConfig
-from core.presets import FAST, NOTEBOOK
+from core.presets import NOTEBOOK, preset_overrides
 
 PLAIN_BATCH = 128
 PLAIN_LR = 1e-3
@@ -79,6 +79,10 @@ def heartbeat_variants() -> list[Variant]:
                             padded_label=f"bi-{cell} 2x64"))
     rows.insert(1, Variant("bi-gru 2x64 (batch 512)", {**base, "model.name": "gru", "model.readout": "end",
                                                        "train.bucket": True}, batch_size=512))
+    framed = {"model.name": "gru", "model.bidirectional": True, "model.readout": "end", "train.bucket": True,
+              "model.frame": 4}
+    rows.insert(2, Variant("bi-gru 2x64 frame 4", {**framed, "model.num_layers": 2, "model.hidden_size": 64}))
+    rows.insert(3, Variant("bi-gru 1x128 frame 4", {**framed, "model.num_layers": 1, "model.hidden_size": 128}))
     return rows
 
 
@@ -271,7 +275,9 @@ def throughput(workload: str, variants: list[Variant], data, device, num_classes
         if plain_model_cfg.sequence_mode == "packed":  # the plain loop reads padded inputs: its model is the padded cell
             plain_model_cfg = RunConfig().replace(**{"data.workload": workload, **v.overrides,
                                                      "model.name": plain_model_cfg.cell}).model
-        plain_model_cfg = RunConfig(model=plain_model_cfg, data=arena_cfg.data).replace(**{"model.readout": "final"}).model
+        # the plain loop reads every padded step, one sample per step, and its head the final state
+        plain_model_cfg = RunConfig(model=plain_model_cfg, data=arena_cfg.data).replace(
+            **{"model.readout": "final", "model.frame": 1}).model
         kwargs = {"num_classes": num_classes, "vocab_size": vocab_size}
         # the plain loop's batches are 128 beats; the arena's row says its own batch size
         n_plain = batches * max(1, v.batch_size // PLAIN_BATCH)
@@ -356,7 +362,7 @@ def format_table(rows: list[Row]) -> str:
 def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20, warmup: int = 3,
         eval_limit: int = 4096, variants: list[str] | None = None, quality: bool = False, max_epochs: int = 40,
         plain_quality: bool = False, plain_epochs_to_quality: float | None = None, json_path: Path | None = None,
-        argv: list[str] | None = None, log=print) -> list[Row]:
+        quality_preset: str = "fast", argv: list[str] | None = None, log=print) -> list[Row]:
     import torch
 
     from core.train import resolve_device
@@ -387,8 +393,11 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         if workload != "heartbeat":
             raise ValueError("--quality is defined for the heartbeat workload (accuracy 0.985 and macro-F1 0.92)")
         log("\n# time to quality: validation accuracy >= 0.985 and macro-F1 >= 0.92, then test at that epoch")
-        arena_cfg = RunConfig().replace(**FAST)
-        log(f"arena ({', '.join(f'{k}={v}' for k, v in FAST.items())}):")
+        overrides = preset_overrides(quality_preset)
+        arena_cfg = RunConfig().replace(**overrides)
+        if arena_cfg.data.workload != "heartbeat" or arena_cfg.data.sample < 1.0:
+            raise ValueError(f"--quality-preset {quality_preset} is not a full-data heartbeat preset")
+        log(f"arena, preset {quality_preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
         arena = time_to_quality(arena_cfg, data, device, num_classes, 0.985, 0.92, max_epochs, log)
         plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
         plain_secs, plain_note = None, ""
@@ -402,7 +411,10 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
             plain_secs = plain_epochs_to_quality * plain_row.plain_seconds_per_epoch
             plain_note = (f"plain: {plain_epochs_to_quality:g} epochs to quality (given, not run here) x "
                           f"{plain_row.plain_seconds_per_epoch:.1f} s/epoch measured above")
-        q = Row(workload=workload, variant="bi-gru 2x64 fast preset, time to quality", device=device.type,
+        m = arena_cfg.model
+        label = (f"{'bi-' if m.bidirectional else ''}{m.name} {m.num_layers}x{m.hidden_size}"
+                 f"{f' frame {m.frame}' if m.frame > 1 else ''}, preset {quality_preset}, time to quality")
+        q = Row(workload=workload, variant=label, device=device.type,
                 batch_size=arena_cfg.train.batch_size, arena_samples_per_s=float("nan"), plain_samples_per_s=float("nan"),
                 ratio=(plain_secs / arena["seconds"]) if (plain_secs and arena["reached"]) else float("nan"),
                 arena_eval_samples_per_s=float("nan"), plain_eval_samples_per_s=float("nan"), eval_ratio=float("nan"),
@@ -416,7 +428,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         rows.append(q)
         speedup = f"{q.ratio:.2f}x" if np.isfinite(q.ratio) else "n/a"
         log("\n| | epochs | seconds | test accuracy | test macro-F1 | speed-up |\n|---|---|---|---|---|---|")
-        log(f"| arena fast preset | {arena['epochs']} | {arena['seconds']:.0f} | {arena['test']['accuracy']:.4f} | "
+        log(f"| arena, preset {quality_preset} | {arena['epochs']} | {arena['seconds']:.0f} | {arena['test']['accuracy']:.4f} | "
             f"{arena['test']['macro_f1']:.4f} | {speedup} |")
         if plain_secs:
             log(f"| plain loop | | {plain_secs:.0f} | | | |")

@@ -172,3 +172,67 @@ def test_reverse_packing_equals_pack_padded_sequence(cell, bi):
     reverse(noisy, lengths).sum().backward()
     for (name, a), (_, b) in zip(packed.named_parameters(), reverse.named_parameters()):
         torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_stack_frames_reads_k_samples_per_step_and_rounds_lengths_up():
+    from core.models import stack_frames
+
+    x = torch.arange(14.0).reshape(2, 7, 1)
+    out, lengths = stack_frames(x, torch.tensor([7, 3]), 4)
+    assert out.shape == (2, 2, 4)
+    assert out[0].tolist() == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 0.0]]  # zero-padded at the end
+    assert lengths.tolist() == [2, 1]
+    same, same_len = stack_frames(x, torch.tensor([7, 3]), 1)
+    assert torch.equal(same, x) and same_len.tolist() == [7, 3]
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm-packed", "rnn-trimmed"])
+@pytest.mark.parametrize("readout", ["final", "end"])
+def test_frame_model_is_the_same_cell_on_stacked_inputs(name, readout):
+    """A frame-k model on (B, T) beats equals a frame-1 model with k input
+    features reading the beats cut into k-sample steps, lengths rounded up."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, hidden_size=6, bidirectional=True, readout=readout, trim_steps=3)
+    framed = build_model(ModelConfig(**{**cfg.__dict__, "frame": 3})).eval()
+    plain = build_model(ModelConfig(**{**cfg.__dict__, "trim_steps": 0}), num_features=3).eval()
+    plain.load_state_dict(framed.state_dict())
+    x, lengths = _batch(B=6, T=30)
+    keep = 27 if name.endswith("trimmed") else 30  # trimming drops samples before they are framed
+    stacked = x[:, :keep].reshape(6, keep // 3, 3)
+    torch.testing.assert_close(framed(x, lengths), plain(stacked, (lengths + 2) // 3))
+    assert count_parameters(framed) == count_parameters(plain)
+
+
+def test_frame_reverse_packing_still_equals_pack_padded_sequence():
+    torch.manual_seed(0)
+    packed = build_model(ModelConfig(name="gru-packed", hidden_size=6, bidirectional=True, frame=4))
+    reverse = build_model(ModelConfig(name="gru-packed", hidden_size=6, bidirectional=True, frame=4,
+                                      packed_impl="reverse"))
+    reverse.load_state_dict(packed.state_dict())
+    x, lengths = _batch(B=6, T=30)
+    torch.testing.assert_close(reverse(x, lengths), packed(x, lengths), rtol=1e-5, atol=1e-6)
+
+
+def test_frame_must_be_a_small_positive_integer():
+    from core.config import RunConfig
+
+    for bad in (0, -2, 65):
+        with pytest.raises(ValueError, match=r"model.frame=.* must be between 1 and 64"):
+            RunConfig().replace(**{"model.frame": bad})
+
+
+def test_reordering_within_lengths_and_its_gradient():
+    from core.models import _gather_steps
+
+    x = torch.randn(3, 5, 2, requires_grad=True)
+    lengths = torch.tensor([5, 3, 1])
+    steps = torch.arange(5)[None, :]
+    rev = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    out = _gather_steps(x, rev)
+    expected = x.gather(1, rev.unsqueeze(-1).expand(-1, -1, 2))
+    torch.testing.assert_close(out, expected)
+    assert torch.equal(out[1, :3], x[1, :3].flip(0)) and torch.equal(out[1, 3:], x[1, 3:])
+    weights = torch.randn(3, 5, 2)
+    (grad,) = torch.autograd.grad((out * weights).sum(), x)
+    (reference,) = torch.autograd.grad((expected * weights).sum(), x)
+    torch.testing.assert_close(grad, reference)
