@@ -29,6 +29,7 @@ NORMALIZATIONS = ("none", "zscore")
 SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
 READOUTS = ("final", "end")
 PACKED_IMPLS = ("pack", "reverse")
+PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
 
@@ -142,6 +143,7 @@ class TrainConfig:
     restore_best: bool = True  # reload the best epoch's weights before testing
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"  # "bf16": forward passes under bfloat16 autocast (for GPUs; weights and optimizer stay fp32)
 
     def validate(self) -> None:
         _check(1 <= self.epochs <= 10_000, f"train.epochs={_short(self.epochs)} must be between 1 and 10000")
@@ -159,6 +161,7 @@ class TrainConfig:
         _choice("train.monitor", self.monitor, MONITOR_METRICS)
         _check(0 <= self.seed <= MAX_SEED, f"train.seed={_short(self.seed)} must be between 0 and {MAX_SEED}")
         _choice("train.device", self.device, DEVICES)
+        _choice("train.precision", self.precision, PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,8 @@ class RunConfig:
             extra += f" +{m.word_vectors}"
         if m.name == "mlp":
             return f"mlp {m.embedding_dim}-{m.hidden_size}" + (f"-{m.head_hidden}" if m.head_hidden else "") + extra
+        if m.frame > 1:
+            extra = f" frame {m.frame}" + extra
         return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
 
 

@@ -173,6 +173,12 @@ def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: DataConfig, gener
 
 # ---------------------------------------------------------------------------
 # one epoch, one evaluation
+def autocast(device: torch.device, precision: str):
+    """bfloat16 autocast for `precision="bf16"` (CUDA, or CPU where supported);
+    a no-op context for fp32."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def train_one_epoch(
     model: nn.Module,
     split: TensorSplit,
@@ -185,6 +191,7 @@ def train_one_epoch(
     scheduler=None,
     augment: Callable | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
 ) -> Epoch:
     model.train()
     start = time.perf_counter()
@@ -193,8 +200,9 @@ def train_one_epoch(
         x, lengths, y = _take(split, idx, cut)
         if augment is not None:
             x, lengths = augment(x, lengths)
-        logits = model(x, lengths)  # (B, C)
-        loss = loss_fn(logits, y)
+        with autocast(x.device, precision):
+            logits = model(x, lengths)  # (B, C)
+        loss = loss_fn(logits.float(), y)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the training loss became {loss.item()} at batch {i}; lower the learning rate or enable gradient clipping")
         optimizer.zero_grad(set_to_none=True)
@@ -214,7 +222,8 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: bool = False, batch_size: int | None = None) -> Evaluation:
+def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: bool = False, batch_size: int | None = None,
+             precision: str = "fp32") -> Evaluation:
     """Plain cross-entropy loss, predictions and metrics on a split. With
     `cut`, beats are read in length order and each batch cut to its longest."""
     model.eval()
@@ -225,7 +234,9 @@ def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: boo
     loss_sum = 0.0
     for idx in order.split(batch_size):
         x, lengths, y = _take(split, idx, cut)
-        logits = model(x, lengths).float()
+        with autocast(x.device, precision):
+            logits = model(x, lengths)
+        logits = logits.float()
         loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
         probs[idx] = torch.softmax(logits, dim=-1).cpu()
     y_true = split.y.cpu().numpy()
@@ -346,9 +357,9 @@ def fit(
             break  # no improvement for `early_stopping` epochs
         batches = make_batches(len(train), tc.batch_size, generator, train.lengths if tc.bucket else None, sample_weights)
         ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
-                             scheduler=scheduler, augment=augment, on_batch=on_batch)
+                             scheduler=scheduler, augment=augment, on_batch=on_batch, precision=tc.precision)
         start = time.perf_counter()
-        ev = evaluate(model, val, num_classes, cut=cut)
+        ev = evaluate(model, val, num_classes, cut=cut, precision=tc.precision)
         row = {
             "train/loss": ep.loss,
             "val/loss": ev.loss,
@@ -375,7 +386,7 @@ def fit(
 
     if tc.restore_best and best_state is not None:
         model.load_state_dict(best_state)
-    test_eval = evaluate(model, test, num_classes, cut=cut)
+    test_eval = evaluate(model, test, num_classes, cut=cut, precision=tc.precision)
     report = M.classification_report(test_eval.y_true, test_eval.y_pred, class_names)
     return FitResult(
         history=history, best_epoch=best_epoch, stopped_early=stopped_early, test=test_eval, report=report,

@@ -125,7 +125,8 @@ def choices() -> dict[str, tuple]:
     return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
             "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
             "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
-            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES}
+            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES,
+            "train.precision": C.PRECISIONS}
 
 
 def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:

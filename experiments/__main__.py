@@ -59,6 +59,7 @@ HELP = {
     "restore_best": "test the best epoch's weights rather than the last",
     "seed": "seed of initialisation, batch order, sampler and augmentation",
     "device": "auto picks cuda, then mps, then cpu",
+    "precision": "bf16: forward passes under bfloat16 autocast (meant for GPUs; weights stay fp32)",
 }
 
 
@@ -82,6 +83,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
         "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
         "monitor": C.MONITOR_METRICS, "device": C.DEVICES, "readout": C.READOUTS,
+        "precision": C.PRECISIONS, "packed_impl": C.PACKED_IMPLS,
     }
     for section, part_cls in C.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")

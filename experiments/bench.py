@@ -29,6 +29,10 @@ from core.config import RunConfig
 from core.presets import NOTEBOOK, preset_overrides
 
 PLAIN_BATCH = 128
+
+
+def _log(*args) -> None:
+    print(*args, flush=True)  # progress shows at once, also when the output goes to a file
 PLAIN_LR = 1e-3
 
 
@@ -261,7 +265,7 @@ def machine(device) -> str:
 
 
 def throughput(workload: str, variants: list[Variant], data, device, num_classes: int, vocab_size: int | None,
-               batches: int, warmup: int, eval_limit: int, log=print) -> list[Row]:
+               batches: int, warmup: int, eval_limit: int, log=_log) -> list[Row]:
     import torch
 
     from core.models import build_model
@@ -313,7 +317,7 @@ def throughput(workload: str, variants: list[Variant], data, device, num_classes
 
 
 def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: float, target_f1: float,
-                    max_epochs: int, log=print) -> dict:
+                    max_epochs: int, log=_log) -> dict:
     """Train `cfg` (its epochs set the schedule) until the validation metrics
     first reach both targets, then evaluate on test. Returns wall seconds
     (training and validation, data already on the device), epochs, and
@@ -335,14 +339,15 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     start = time.perf_counter()
     for epoch in range(1, min(max_epochs, tc.epochs) + 1):
         batches = make_batches(len(data.train), tc.batch_size, gen, data.train.lengths if tc.bucket else None)
-        train_one_epoch(model, data.train, batches, opt, loss_fn, cut=cut, grad_clip=tc.grad_clip, scheduler=sched)
-        val = evaluate(model, data.val, num_classes, cut=cut).metrics
+        train_one_epoch(model, data.train, batches, opt, loss_fn, cut=cut, grad_clip=tc.grad_clip, scheduler=sched,
+                        precision=tc.precision)
+        val = evaluate(model, data.val, num_classes, cut=cut, precision=tc.precision).metrics
         elapsed = time.perf_counter() - start
         log(f"  epoch {epoch:3d}  {elapsed:7.1f}s  val acc {val['accuracy']:.4f}  macro-F1 {val['macro_f1']:.4f}")
         if val["accuracy"] >= target_acc and val["macro_f1"] >= target_f1:
-            test = evaluate(model, data.test, num_classes, cut=cut).metrics
+            test = evaluate(model, data.test, num_classes, cut=cut, precision=tc.precision).metrics
             return {"reached": True, "seconds": elapsed, "epochs": epoch, "val": val, "test": test}
-    test = evaluate(model, data.test, num_classes, cut=cut).metrics
+    test = evaluate(model, data.test, num_classes, cut=cut, precision=tc.precision).metrics
     return {"reached": False, "seconds": time.perf_counter() - start, "epochs": epoch, "val": val, "test": test}
 
 
@@ -362,7 +367,7 @@ def format_table(rows: list[Row]) -> str:
 def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20, warmup: int = 3,
         eval_limit: int = 4096, variants: list[str] | None = None, quality: bool = False, max_epochs: int = 40,
         plain_quality: bool = False, plain_epochs_to_quality: float | None = None, json_path: Path | None = None,
-        quality_preset: str = "fast", argv: list[str] | None = None, log=print) -> list[Row]:
+        quality_preset: str = "fast", argv: list[str] | None = None, log=_log) -> list[Row]:
     import torch
 
     from core.train import resolve_device

@@ -25,7 +25,7 @@ GROUPS = {
     "Training": ["train.epochs", "train.batch_size", "train.optimizer", "train.lr", "train.weight_decay",
                  "train.schedule", "train.warmup_epochs", "train.grad_clip", "train.label_smoothing", "train.class_weighted_loss",
                  "train.sampler", "train.bucket", "train.early_stopping", "train.monitor", "train.restore_best",
-                 "train.seed", "train.device"],
+                 "train.seed", "train.device", "train.precision"],
 }
 
 st.title("New run")

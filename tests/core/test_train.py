@@ -88,6 +88,8 @@ def test_early_stopping_and_restore_best(tiny_config):
     {"train.bucket": True, "data.normalize": "zscore"},
     {"data.max_shift": 5, "data.scale_range": 0.2},
     {"model.name": "lstm-trimmed", "model.bidirectional": True, "model.head_hidden": 8},
+    {"model.frame": 4, "model.readout": "end", "train.bucket": True, "model.bidirectional": True},
+    {"train.precision": "bf16", "model.name": "gru-packed", "model.packed_impl": "reverse"},
 ])
 def test_options_train(tiny_config, option):
     train, val, test = _splits(n=(100, 40, 40))
@@ -168,3 +170,28 @@ def test_warmup_cosine_schedule_rises_then_decays_to_zero():
     assert all(a <= b for a, b in zip(lrs[:10], lrs[1:10]))
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
     assert lrs[-1] < 1e-4
+
+
+def test_frame_stacking_learns_the_synthetic_task():
+    cfg = RunConfig(train=TrainConfig(epochs=15, batch_size=16, lr=1e-2, device="cpu", bucket=True),
+                    model=RunConfig().model.__class__(name="gru", hidden_size=16, frame=4, readout="end"))
+    train, val, test = _splits()
+    result = fit(cfg, train, val, test, CLASSES)
+    assert result.test.metrics["accuracy"] > 0.9
+
+
+def test_bf16_autocast_runs_the_model_in_bfloat16_and_reports_fp32():
+    from core.models import build_model
+    from core.train import autocast
+
+    model = build_model(RunConfig().model.__class__(name="gru", hidden_size=8, head_hidden=4))
+    x, lengths = torch.randn(3, 10), torch.tensor([10, 5, 1])
+    with autocast(x.device, "bf16"):
+        inner = model.head.net[0](torch.randn(3, 8))  # a linear layer under autocast
+    assert inner.dtype == torch.bfloat16
+    with autocast(x.device, "fp32"):
+        assert model(x, lengths).dtype == torch.float32
+    train, val, test = _splits(n=(100, 40, 40))
+    cfg = RunConfig(train=TrainConfig(epochs=1, batch_size=32, device="cpu", precision="bf16"))
+    result = fit(cfg, train, val, test, CLASSES)
+    assert result.test.probs.dtype == np.float32 and np.isfinite(result.history[0]["train/loss"])

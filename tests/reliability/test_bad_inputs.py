@@ -306,7 +306,7 @@ def test_from_params_on_any_python_values(params):
 NUMERIC = [k for k in option_names() if k.split(".")[1] in {
     "sample", "val_fraction", "split_seed", "noise_std", "scale_range", "max_shift", "hidden_size", "num_layers",
     "dropout", "trim_steps", "head_hidden", "head_dropout", "embedding_dim", "epochs", "batch_size", "lr",
-    "weight_decay", "warmup_epochs", "grad_clip", "label_smoothing", "early_stopping", "seed"}]
+    "weight_decay", "warmup_epochs", "grad_clip", "label_smoothing", "early_stopping", "seed", "frame"}]
 NUMBER_TEXT = st.one_of(st.integers(-10**6, 10**6).map(str), st.floats().map(repr), st.floats(-2, 2).map(str),
                         st.from_regex(r"\A\s?[-+]?\d{1,4}(_\d{3})?(\.\d{0,3})?([eE][-+]?\d{1,3})?\s?\Z"),
                         st.sampled_from(["1e309", "-1e309", "0x10", "1/2", "½", "١٢", "1.0.0", "--1", "1e", ""]))
