@@ -86,7 +86,9 @@ def heartbeat_variants() -> list[Variant]:
     framed = {"model.name": "gru", "model.bidirectional": True, "model.readout": "end", "train.bucket": True,
               "model.frame": 4}
     rows.insert(2, Variant("bi-gru 2x64 frame 4", {**framed, "model.num_layers": 2, "model.hidden_size": 64}))
-    rows.insert(3, Variant("bi-gru 1x128 frame 4", {**framed, "model.num_layers": 1, "model.hidden_size": 128}))
+    rows.insert(3, Variant("bi-gru 1x128 frame 2", {**framed, "model.num_layers": 1, "model.hidden_size": 128,
+                                                    "model.frame": 2}))
+    rows.insert(4, Variant("bi-gru 1x128 frame 4", {**framed, "model.num_layers": 1, "model.hidden_size": 128}))
     return rows
 
 
