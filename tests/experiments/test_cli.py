@@ -94,7 +94,7 @@ def test_preset_fills_options_and_explicit_options_win():
 
     args = build_parser().parse_args(["run", "heartbeat", "--preset", "fast", "--epochs", "3", "--hidden-size", "32"])
     cfg = _config_from_args(args)
-    assert (cfg.train.batch_size, cfg.train.schedule, cfg.model.readout, cfg.train.bucket) == (512, "warmup-cosine", "end", True)
+    assert (cfg.train.schedule, cfg.model.readout, cfg.model.frame, cfg.train.bucket) == ("onecycle", "end", 2, True)
     assert (cfg.train.epochs, cfg.model.hidden_size) == (3, 32)
     titles = _config_from_args(build_parser().parse_args(["run", "--preset", "titles-mlp"]))
     assert (titles.data.workload, titles.model.name) == ("titles", "mlp")
