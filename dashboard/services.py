@@ -152,16 +152,19 @@ def cancel(home_dir: str, run_id: str) -> str:
 
 
 def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
-    """A rough duration: finished runs of the same workload, model and
-    direction give seconds per epoch per (sample fraction x hidden unit);
-    scaled to this run's sample, hidden size and epochs. None without history."""
+    """A rough duration: finished runs of the same workload, model, direction
+    and samples per step give seconds per epoch per (sample fraction x hidden
+    unit); scaled to this run's sample, hidden size and epochs. None without
+    history."""
     frame = runs(home_dir)
     if frame.empty:
         return None
     # the listing carries each run's model, size and last epoch time: no per-run query
+    steps = frame["model.frame"].replace("", "1") if "model.frame" in frame else "1"  # runs before --frame read 1
     same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])
                  & (frame["model.name"] == params["model.name"])
                  & (frame["model.bidirectional"] == params["model.bidirectional"])
+                 & (steps == str(params.get("model.frame", "1")))
                  & frame["last_epoch_seconds"].notna()].head(20)
     rates = [float(sec) / (float(sample) * int(hidden or 1))
              for sec, sample, hidden in same[["last_epoch_seconds", "sample", "model.hidden_size"]].to_numpy()]
