@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quality-preset", default="fast", metavar="PRESET",
                    help="--quality: the full-data heartbeat preset to train (default fast)")
     b.add_argument("--max-epochs", type=int, default=40, help="--quality: give up after this many epochs")
+    b.add_argument("--seed", type=int, help="--quality: the arena run's seed (default: the preset's)")
     b.add_argument("--plain-quality", action="store_true", help="--quality: also train the plain loop to quality (slow on CPU)")
     b.add_argument("--plain-epochs-to-quality", type=float,
                    help="--quality without --plain-quality: the plain loop's epochs to quality, measured elsewhere")
@@ -466,7 +467,7 @@ def cmd_bench(args, home: Path) -> None:
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     bench.run(args.workload, home, args.device, args.batches, args.warmup, args.eval_limit, variants, args.quality,
               args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json,
-              quality_preset=args.quality_preset, argv=sys.argv[2:])
+              quality_preset=args.quality_preset, argv=sys.argv[2:], seed=args.seed)
 
 
 def cmd_cancel(args, home: Path) -> None:

@@ -369,7 +369,8 @@ def format_table(rows: list[Row]) -> str:
 def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20, warmup: int = 3,
         eval_limit: int = 4096, variants: list[str] | None = None, quality: bool = False, max_epochs: int = 40,
         plain_quality: bool = False, plain_epochs_to_quality: float | None = None, json_path: Path | None = None,
-        quality_preset: str = "fast", argv: list[str] | None = None, log=_log) -> list[Row]:
+        quality_preset: str = "fast", argv: list[str] | None = None, log=_log,
+        seed: int | None = None) -> list[Row]:
     import torch
 
     from core.train import resolve_device
@@ -379,6 +380,8 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         if workload != "heartbeat":
             raise ValueError("--quality is defined for the heartbeat workload (accuracy 0.985 and macro-F1 0.92)")
         overrides = preset_overrides(quality_preset)
+        if seed is not None:
+            overrides = {**overrides, "train.seed": seed}
         arena_cfg = RunConfig().replace(**overrides)
         if arena_cfg.data.workload != "heartbeat" or arena_cfg.data.sample < 1.0:
             raise ValueError(f"--quality-preset {quality_preset} is not a full-data heartbeat preset")

@@ -42,9 +42,9 @@ def test_bench_quality_preset_and_given_plain_epochs(home, kaggle_dir, tmp_path,
     out_json = tmp_path / "q.json"
     assert main(["bench", "heartbeat", "--device", "cpu", "--batches", "1", "--warmup", "0", "--eval-limit", "16",
                  "--variants", "bi-gru 2x64,bi-gru 1x128 frame 4", "--quality", "--quality-preset", "best-bigru",
-                 "--max-epochs", "1", "--plain-epochs-to-quality", "40", "--json", str(out_json)]) == 0
+                 "--seed", "3", "--max-epochs", "1", "--plain-epochs-to-quality", "40", "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
-    assert "arena, preset best-bigru (model.name=gru" in out and "| bi-gru 1x128 frame 4 | 128 |" in out
+    assert "arena, preset best-bigru (model.name=gru" in out and "train.seed=3" in out and "| bi-gru 1x128 frame 4 | 128 |" in out
     rows = json.loads(out_json.read_text())
     quality = rows[-1]
     assert quality["variant"] == "bi-gru 1x128, preset best-bigru, time to quality"
@@ -61,6 +61,8 @@ def test_bench_quality_preset_and_given_plain_epochs(home, kaggle_dir, tmp_path,
       "--quality-preset", "titles-mlp"], "--quality-preset titles-mlp is not a full-data heartbeat preset"),
     (["bench", "heartbeat", "--variants", "bi-gru 2x64", "--batches", "1", "--eval-limit", "8", "--quality",
       "--quality-preset", "nope"], "unknown preset 'nope'"),
+    (["bench", "heartbeat", "--variants", "bi-gru 2x64", "--batches", "1", "--eval-limit", "8", "--quality",
+      "--seed", "-1"], "train.seed=-1 must be between 0 and"),
     (["bench", "heartbeat", "--variants", "bi-gru 2x64 (batch 512)", "--warmup", "1"],
      "--warmup 1 leaves no batch to time: the training split has 1 batch(es) of 512"),
 ])
