@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
     b.add_argument("--batches", type=int, default=20, help="timed training batches per variant (default 20)")
     b.add_argument("--warmup", type=int, default=3, help="untimed batches first (default 3)")
+    b.add_argument("--rounds", type=int, default=2,
+                   help="the two loops take turns this many times; each keeps its fastest round (default 2)")
     b.add_argument("--eval-limit", type=int, default=4096, help="validation samples for eval speed (default 4096)")
     b.add_argument("--variants", help="comma-separated variant labels (default: all)")
     b.add_argument("--quality", action="store_true", help="also train the fast preset to quality (heartbeat)")
@@ -461,13 +463,14 @@ def cmd_bench(args, home: Path) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    for name in ("batches", "warmup", "eval_limit", "max_epochs"):
+    for name in ("batches", "warmup", "eval_limit", "max_epochs", "rounds"):
         if getattr(args, name) < (0 if name == "warmup" else 1):
             raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is too small")
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     bench.run(args.workload, home, args.device, args.batches, args.warmup, args.eval_limit, variants, args.quality,
               args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json,
-              quality_preset=args.quality_preset, argv=sys.argv[2:], seed=args.seed)
+              quality_preset=args.quality_preset, argv=sys.argv[2:], seed=args.seed,
+              rounds=args.rounds)
 
 
 def cmd_cancel(args, home: Path) -> None:

@@ -16,6 +16,7 @@ def test_bench_prints_table_and_json(home, kaggle_dir, tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "python -m experiments bench" in out and "| bi-gru 2x64 | 128 |" in out
+    assert "the two loops take turns, 2 round(s) each" in out
     assert "time vs padded bi-gru 2x64" in out
     rows = json.loads(out_json.read_text())
     assert [r["variant"] for r in rows] == ["bi-gru 2x64", "bi-gru 2x64 packed (reverse)"]
@@ -30,7 +31,7 @@ def test_bench_prints_table_and_json(home, kaggle_dir, tmp_path, capsys):
 def test_bench_quality_on_tiny_data_reports_not_reached(home, kaggle_dir, capsys):
     assert main(["prepare", "heartbeat", "--source", str(kaggle_dir)]) == 0
     assert main(["bench", "heartbeat", "--device", "cpu", "--batches", "1", "--warmup", "0", "--eval-limit", "16",
-                 "--variants", "bi-gru 2x64", "--quality", "--max-epochs", "1"]) == 0
+                 "--rounds", "1", "--variants", "bi-gru 2x64", "--quality", "--max-epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "time to quality" in out
     assert "did NOT reach the validation target by epoch 1" in out  # one epoch on 200 synthetic beats
@@ -57,6 +58,7 @@ def test_bench_quality_preset_and_given_plain_epochs(home, kaggle_dir, tmp_path,
 @pytest.mark.parametrize("argv, message", [
     (["bench", "heartbeat", "--variants", "bi-transformer"], "unknown variant"),
     (["bench", "heartbeat", "--batches", "0"], "--batches 0 is too small"),
+    (["bench", "heartbeat", "--rounds", "0"], "--rounds 0 is too small"),
     (["bench", "heartbeat", "--variants", "bi-gru 2x64", "--batches", "1", "--eval-limit", "8", "--quality",
       "--quality-preset", "titles-mlp"], "--quality-preset titles-mlp is not a full-data heartbeat preset"),
     (["bench", "heartbeat", "--variants", "bi-gru 2x64", "--batches", "1", "--eval-limit", "8", "--quality",
