@@ -195,3 +195,27 @@ def test_bf16_autocast_runs_the_model_in_bfloat16_and_reports_fp32():
     cfg = RunConfig(train=TrainConfig(epochs=1, batch_size=32, device="cpu", precision="bf16"))
     result = fit(cfg, train, val, test, CLASSES)
     assert result.test.probs.dtype == np.float32 and np.isfinite(result.history[0]["train/loss"])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adam_is_fused_and_updates_like_the_unfused_one(optimizer):
+    from core.config import TrainConfig
+    from core.train import make_optimizer
+
+    torch.manual_seed(0)
+    model = torch.nn.GRU(3, 8, batch_first=True)
+    twin = torch.nn.GRU(3, 8, batch_first=True)
+    twin.load_state_dict(model.state_dict())
+    tc = TrainConfig(optimizer=optimizer, lr=1e-2, weight_decay=0.01)
+    fused = make_optimizer(model, tc)
+    assert fused.defaults["fused"] is True
+    cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+    reference = cls(twin.parameters(), lr=1e-2, weight_decay=0.01, foreach=False)
+    x = torch.randn(4, 5, 3)
+    for _ in range(5):
+        for m, opt in ((model, fused), (twin, reference)):
+            opt.zero_grad()
+            m(x)[0].square().mean().backward()
+            opt.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
