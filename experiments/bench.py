@@ -219,6 +219,13 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
     """RNN Arena's own epoch code (core.train.train_one_epoch) on the first
     batches of an epoch: index batches on device-resident tensors, bucketed and
     cut when the config says so."""
+    from core.train import flush_denormals
+
+    with flush_denormals(split.y.device):  # as core.train.fit runs
+        return _arena_train(model, cfg, split, batches, warmup, seed)
+
+
+def _arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: int) -> tuple[float, int]:
     import torch
     from torch import nn
 
@@ -238,12 +245,13 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
 
 
 def arena_eval(model, cfg: RunConfig, split, limit: int, num_classes: int) -> tuple[float, int]:
-    from core.train import TensorSplit, evaluate
+    from core.train import TensorSplit, evaluate, flush_denormals
 
     sub = TensorSplit(split.x[:limit], split.lengths[:limit], split.y[:limit])
     cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
     start = time.perf_counter()
-    evaluate(model, sub, num_classes, cut=cut)
+    with flush_denormals(split.y.device):
+        evaluate(model, sub, num_classes, cut=cut)
     _sync(split.y.device)
     return time.perf_counter() - start, len(sub)
 
@@ -332,6 +340,14 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     first reach both targets, then evaluate on test. Returns wall seconds
     (training and validation, data already on the device), epochs, and
     validation and test metrics at that point."""
+    from core.train import flush_denormals
+
+    with flush_denormals(device):  # as core.train.fit runs
+        return _time_to_quality(cfg, data, device, num_classes, target_acc, target_f1, max_epochs, log)
+
+
+def _time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: float, target_f1: float,
+                     max_epochs: int, log=_log) -> dict:
     import torch
     from torch import nn
 
@@ -403,7 +419,8 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     log(f"# {machine(device)}; train {len(data.train):,}, val {len(data.val):,}, test {len(data.test):,}")
     log(f"# throughput: the two loops take turns, {rounds} round(s) each, and each keeps its fastest; a round times "
         f"{batches} training batches after {warmup} warm-up batches, then eval over {eval_limit:,} samples; "
-        f"s/epoch = train size / train samples per second; peak MB: "
+        f"s/epoch = train size / train samples per second; the arena flushes denormals to zero on CPU, as its "
+        f"trainer does, the plain loop keeps the default; peak MB: "
         + ("CUDA peak allocated" if device.type == "cuda" else "peak resident memory added by the loop"))
     all_variants = heartbeat_variants() if workload == "heartbeat" else titles_variants()
     if variants:

@@ -219,3 +219,21 @@ def test_adam_is_fused_and_updates_like_the_unfused_one(optimizer):
             opt.step()
     for a, b in zip(model.parameters(), twin.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_flushes_denormals_on_cpu_and_restores_the_setting(tiny_config):
+    from core.train import flush_denormals, flushing_denormals
+
+    train, val, test = _splits()
+    seen = []
+    assert not flushing_denormals()
+    fit(tiny_config, train, val, test, CLASSES, on_epoch=lambda epoch, metrics: seen.append(flushing_denormals()))
+    assert seen and all(seen)
+    assert not flushing_denormals()  # back to the default after the run
+    torch.set_flush_denormal(True)
+    try:
+        with flush_denormals(torch.device("cpu")):
+            pass
+        assert flushing_denormals()  # a setting made before is kept
+    finally:
+        torch.set_flush_denormal(False)
