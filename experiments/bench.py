@@ -219,13 +219,6 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
     """RNN Arena's own epoch code (core.train.train_one_epoch) on the first
     batches of an epoch: index batches on device-resident tensors, bucketed and
     cut when the config says so."""
-    from core.train import flush_denormals
-
-    with flush_denormals(split.y.device):  # as core.train.fit runs
-        return _arena_train(model, cfg, split, batches, warmup, seed)
-
-
-def _arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: int) -> tuple[float, int]:
     import torch
     from torch import nn
 
@@ -245,13 +238,12 @@ def _arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: 
 
 
 def arena_eval(model, cfg: RunConfig, split, limit: int, num_classes: int) -> tuple[float, int]:
-    from core.train import TensorSplit, evaluate, flush_denormals
+    from core.train import TensorSplit, evaluate
 
     sub = TensorSplit(split.x[:limit], split.lengths[:limit], split.y[:limit])
     cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
     start = time.perf_counter()
-    with flush_denormals(split.y.device):
-        evaluate(model, sub, num_classes, cut=cut)
+    evaluate(model, sub, num_classes, cut=cut)
     _sync(split.y.device)
     return time.perf_counter() - start, len(sub)
 
@@ -279,6 +271,7 @@ def throughput(workload: str, variants: list[Variant], data, device, num_classes
     import torch
 
     from core.models import build_model
+    from core.train import flush_denormals
 
     x_cpu = data.train.x.cpu()
     y_cpu = data.train.y.cpu()
@@ -302,21 +295,19 @@ def throughput(workload: str, variants: list[Variant], data, device, num_classes
         arena_model = build_model(arena_cfg.model, **kwargs).to(device)
         # the loops take turns, `rounds` times each, and each keeps its fastest round: a slow spell of a
         # noisy machine (or a fresh process's first allocations) then does not land on one side only
-        p_best = a_best = pe_best = ae_best = None
-        p_peak = a_peak = 0.0
+        p_best = a_best = pe_best = ae_best = p_peak = a_peak = 0.0
         for r in range(rounds):
             _reset_peak(device)
             p_sec, p_seen = plain_train(plain_model, x_cpu, y_cpu, device, n_plain, warmup, seed=r)
             p_peak = max(p_peak, _peak_mb(device))
             pe_sec, pe_seen = plain_eval(plain_model, data.val.x.cpu(), data.val.y.cpu(), device, eval_limit)
             _reset_peak(device)
-            a_sec, a_seen = arena_train(arena_model, arena_cfg, data.train, batches, warmup, seed=r)
-            a_peak = max(a_peak, _peak_mb(device))
-            ae_sec, ae_seen = arena_eval(arena_model, arena_cfg, data.val, eval_limit, num_classes)
-            p_best = max(p_best or 0.0, p_seen / p_sec)
-            a_best = max(a_best or 0.0, a_seen / a_sec)
-            pe_best = max(pe_best or 0.0, pe_seen / pe_sec)
-            ae_best = max(ae_best or 0.0, ae_seen / ae_sec)
+            with flush_denormals(device):  # the arena side runs as core.train.fit does
+                a_sec, a_seen = arena_train(arena_model, arena_cfg, data.train, batches, warmup, seed=r)
+                a_peak = max(a_peak, _peak_mb(device))
+                ae_sec, ae_seen = arena_eval(arena_model, arena_cfg, data.val, eval_limit, num_classes)
+            p_best, a_best = max(p_best, p_seen / p_sec), max(a_best, a_seen / a_sec)
+            pe_best, ae_best = max(pe_best, pe_seen / pe_sec), max(ae_best, ae_seen / ae_sec)
 
         a_sps, p_sps = a_best, p_best
         row = Row(workload=workload, variant=v.label, device=device.type, batch_size=v.batch_size,
@@ -340,14 +331,6 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     first reach both targets, then evaluate on test. Returns wall seconds
     (training and validation, data already on the device), epochs, and
     validation and test metrics at that point."""
-    from core.train import flush_denormals
-
-    with flush_denormals(device):  # as core.train.fit runs
-        return _time_to_quality(cfg, data, device, num_classes, target_acc, target_f1, max_epochs, log)
-
-
-def _time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: float, target_f1: float,
-                     max_epochs: int, log=_log) -> dict:
     import torch
     from torch import nn
 
@@ -397,7 +380,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         seed: int | None = None, rounds: int = 2) -> list[Row]:
     import torch
 
-    from core.train import resolve_device
+    from core.train import flush_denormals, resolve_device
     from experiments import workloads
 
     if quality:
@@ -440,7 +423,8 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     if quality:
         log("\n# time to quality: validation accuracy >= 0.985 and macro-F1 >= 0.92, then test at that epoch")
         log(f"arena, preset {quality_preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
-        arena = time_to_quality(arena_cfg, data, device, num_classes, 0.985, 0.92, max_epochs, log)
+        with flush_denormals(device):  # as core.train.fit runs
+            arena = time_to_quality(arena_cfg, data, device, num_classes, 0.985, 0.92, max_epochs, log)
         plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
         plain_secs, plain_note = None, ""
         if plain_quality:
