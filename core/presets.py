@@ -24,6 +24,40 @@ FAST = {
     "train.schedule": "onecycle", "train.grad_clip": 1.0, "train.bucket": True, "train.epochs": 26,
 }
 
+# The classroom recipes: what every arm of a built-in study or one-click
+# comparison shares, chosen by measurement on a 2-core laptop (benchmark:
+# benchmarks/classroom.py; numbers in results/RESULTS.md, "Classroom"). The
+# arms differ only in the factor under study.
+#
+# Heartbeats: a 30% stratified sample (23,638 training beats, 193 of them F),
+# each step reading 4 samples (47 steps instead of 187), batches of 32, one-cycle
+# Adam peaking at 4e-3 over 8 epochs (about 5,900 steps), z-scored beats, and
+# the recurrent state read where the RNN stops: after the zero padding for a
+# padded model (so a simple RNN read after its zeros still fails, which is the
+# lesson), at the true end for a packed one. Padded batches are not cut to their
+# longest beat, for the same reason.
+CLASSROOM: dict[str, dict] = {
+    "heartbeat": {
+        "data.sample": 0.3, "data.normalize": "zscore", "model.hidden_size": 64, "model.frame": 4,
+        "model.readout": "final", "model.packed_impl": "reverse", "train.batch_size": 32, "train.optimizer": "adam",
+        "train.lr": 4e-3, "train.schedule": "onecycle", "train.grad_clip": 1.0, "train.bucket": False,
+        "train.epochs": 8,
+    },
+    "titles": {
+        "data.sample": 0.5, "model.hidden_size": 128, "model.embedding_dim": 100, "model.packed_impl": "reverse",
+        "train.batch_size": 64, "train.optimizer": "adam", "train.lr": 3e-3, "train.schedule": "onecycle",
+        "train.grad_clip": 1.0, "train.bucket": True, "train.epochs": 8, "train.monitor": "balanced_accuracy",
+    },
+}
+
+
+def classroom(workload: str) -> dict:
+    """The classroom recipe of a workload (dotted RunConfig overrides)."""
+    if workload not in CLASSROOM:
+        raise ValueError(f"no classroom recipe for workload {workload!r}; choose one of: {', '.join(CLASSROOM)}")
+    return dict(CLASSROOM[workload])
+
+
 PRESETS: dict[str, dict] = {
     "quick-look": {  # a 10% sample in about 30 s: small batches so that five epochs still take enough steps
         "data.sample": 0.1, "model.name": "gru", "model.bidirectional": True, "model.hidden_size": 128,

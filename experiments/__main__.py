@@ -394,13 +394,23 @@ def cmd_runs(args, home: Path) -> None:
     if not rows:
         print(f"no runs recorded in {home} yet; start one with: python -m experiments run heartbeat --sample 0.1 --epochs 3")
         return
-    fmt = "{:<32} {:<9} {:<10} {:<34} {:>6} {:>6} {:>8} {:>8} {:>8}  {}"
-    print(fmt.format("run_id", "status", "workload", "model", "sample", "epochs", "test_acc", "bal_acc", "macro_f1", "started"))
+    from core.diagnosis import MARK
+
+    fmt = "{:<32} {:<9} {:<10} {:<34} {:>6} {:>6} {:>8} {:>8} {:>8}  {:<16}  {}"
+    print(fmt.format("run_id", "status", "workload", "model", "sample", "epochs", "test_acc", "bal_acc", "macro_f1",
+                     "started", "learned"))
+    unlearned = []
     for r in rows:
         num = lambda v: f"{v:.4f}" if v is not None else "-"  # noqa: E731
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["start_time"] / 1000)) if r["start_time"] else "-"
+        learned = {True: "yes", False: MARK, None: "-"}[r.get("learned")]
+        if r.get("learned") is False:
+            unlearned.append(r)
         print(fmt.format(r["run_id"], r["status"], r["workload"], r["model"][:34], f"{r['sample']:g}", r["epochs"],
-                         num(r["test/accuracy"]), num(r["test/balanced_accuracy"]), num(r["test/macro_f1"]), started))
+                         num(r["test/accuracy"]), num(r["test/balanced_accuracy"]), num(r["test/macro_f1"]), started,
+                         learned))
+    for r in unlearned[:10]:
+        print(f"{r['run_id'][:8]}: {r['learned_reason']}")
 
 
 def cmd_export(args, home: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.diagnosis import LEARNED_TAG, REASON_TAG
 from experiments.mlflow_tracker import client
 
 SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
@@ -46,6 +47,8 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
             "start_time": r.info.start_time,
             "end_time": r.info.end_time,
             "error": t.get("error", ""),
+            "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),  # None: not finished, or older
+            "learned_reason": t.get(REASON_TAG, ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
             **{k: p.get(k, "") for k in ROW_PARAMS},
             "last_epoch_seconds": m.get("epoch_seconds"),

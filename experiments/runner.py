@@ -146,6 +146,7 @@ MANY_CLASSES = 20  # above this, the confusion matrix is stored sparse and repor
 
 
 def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data) -> RunSummary:
+    from core import diagnosis
     from core import metrics as M
 
     test = result.test
@@ -172,7 +173,10 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     if cfg.model.name != "tfidf":
         _log_weights(tracker, cfg, result.model, len(class_names), data.vocab_size)
     epochs = len(result.history)
+    check = diagnosis.check(test.cm, class_names)
     tracker.set_tags({
+        diagnosis.LEARNED_TAG: str(check.learned).lower(),
+        diagnosis.REASON_TAG: check.line,
         "arena.num_parameters": str(result.num_parameters),
         "arena.epochs_run": str(epochs),
         "arena.stopped_early": str(result.stopped_early).lower(),

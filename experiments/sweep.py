@@ -75,7 +75,7 @@ def definition(study: S.Study, workload: str, seeds: int, overrides: dict[str, A
         "factors": {f.name: ({f.distribution[0]: list(f.distribution[1:])} if f.distribution else
                              {lv.label: lv.overrides for lv in f.levels}) for f in study.factors},
         "search": study.search, "trials": study.trials, "seed": study.seed, "seeds": seeds,
-        "metric": study.metric, "overrides": overrides,
+        "metric": study.metric, "overrides": overrides, "recipe": study.recipe, "notes": study.notes,
     }
 
 
@@ -166,7 +166,8 @@ def _create_parent(home: Path, exp: str, study: S.Study, workload: str, seeds: i
               "study.seeds": str(seeds), "study.metric": study.metric, "study.configs": str(n_points)}
     if study.search == "random":
         params.update({"study.trials": str(study.trials), "study.random_seed": str(study.seed)})
-    for k, v in {**study.base, **overrides}.items():
+    params["study.recipe"] = study.recipe
+    for k, v in {**S.recipe_overrides(study, workload), **study.base, **overrides}.items():
         params[f"study.base.{k}"] = S._label(v)
     for f in study.factors:
         text = json.dumps(list(f.distribution) if f.distribution else [lv.label for lv in f.levels])

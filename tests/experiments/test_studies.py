@@ -12,16 +12,22 @@ def test_builtin_studies_have_the_documented_sizes():
     assert sorted({t.seed for t in arch}) == [0, 1, 2] and {t.config.train.seed for t in arch} == {0, 1, 2}
     samplers = S.points(S.builtin("samplers"))
     assert [p.levels["imbalance"] for p in samplers] == ["none", "weighted sampler", "class-weighted loss",
-                                                         "z-score + augmentation"]
+                                                         "augmentation"]
     cfgs = [t.config for t in S.trials(S.builtin("samplers"), "heartbeat", seeds=1)]
     assert cfgs[1].train.sampler == "weighted" and cfgs[2].train.class_weighted_loss
-    assert cfgs[3].data.normalize == "zscore" and cfgs[3].data.noise_std > 0
-    assert all(c.model.bidirectional and c.model.name == "gru" for c in cfgs)
+    assert cfgs[3].data.noise_std > 0 and cfgs[0].data.noise_std == 0
+    assert all(not c.model.bidirectional and c.model.name == "gru" for c in cfgs)
+    # every arm starts from the classroom recipe and differs only in the factor
+    assert all(c.data.normalize == "zscore" and c.data.sample == 0.3 and c.model.frame == 4 for c in cfgs)
     grid = S.trials(S.builtin("grid36"), "heartbeat", seeds=1)
     assert len(grid) == 36 and len({t.digest for t in grid}) == 36
     assert {t.config.model.head_activation for t in grid} == {"relu", "mish", "tanh"}
     assert {t.config.train.optimizer for t in grid} == {"adam", "adamw", "rmsprop"}
-    with pytest.raises(ValueError, match="choose one of: architectures, samplers, grid36"):
+    titles = S.trials(S.builtin("title-models"), "heartbeat", seeds=1)
+    assert {t.config.data.workload for t in titles} == {"titles"}
+    assert [t.config.model.name for t in titles] == ["mlp", "rnn-packed", "gru-packed", "lstm-packed", "lstm-packed",
+                                                     "tfidf"]
+    with pytest.raises(ValueError, match="choose one of: architectures, samplers, grid36, title-models"):
         S.builtin("nope")
 
 
@@ -104,3 +110,22 @@ def test_study_file_errors_say_what_to_fix(text, message):
 def test_missing_study_file(tmp_path):
     with pytest.raises(ValueError, match="no study file"):
         S.load_study(tmp_path / "none.yaml")
+
+
+def test_builtin_studies_start_from_the_classroom_recipe_and_options_win():
+    from core.presets import classroom
+
+    recipe = classroom("heartbeat")
+    cfg = S.trials(S.builtin("architectures"), "heartbeat", seeds=1)[0].config
+    for key, value in recipe.items():
+        section, name = key.split(".")
+        assert getattr(getattr(cfg, section), name) == value, key
+    cfg = S.trials(S.builtin("architectures"), "heartbeat", {"train.epochs": 2}, seeds=1)[0].config
+    assert cfg.train.epochs == 2 and cfg.data.sample == recipe["data.sample"]
+    # a study file starts from the defaults unless it asks for the recipe
+    plain = S.study_from_text("name: x\nfactors: {model.bidirectional: [false, true]}\n")
+    assert S.trials(plain, "heartbeat", seeds=1)[0].config.data.sample == 1.0
+    asked = S.study_from_text("name: x\nrecipe: classroom\nfactors: {model.bidirectional: [false, true]}\n")
+    assert S.trials(asked, "heartbeat", seeds=1)[0].config.data.sample == recipe["data.sample"]
+    with pytest.raises(ValueError, match="recipe="):
+        S.study_from_text("name: x\nrecipe: fancy\nfactors: {model.bidirectional: [false, true]}\n")
