@@ -204,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--report", action="store_true", help="print the table of what has finished, start nothing")
     st.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the paired tests (default 1000)")
     st.add_argument("--markdown", action="store_true", help="print the ranked table as markdown")
+    st.add_argument("--json", metavar="PATH", help="also write one row per config as JSON (per-seed scores, mean, "
+                                                   "interval, learned, note)")
     _add_config_options(st)
     return parser
 
@@ -565,6 +567,11 @@ def cmd_study(args, home: Path) -> None:
         print(f"study {study.name} ({parent_id}): {counts['done']}/{counts['total']} runs done, "
               f"{counts['failed']} failed", file=sys.stderr)
     rep = study_report.report(home, parent_id, n_boot=args.boot)
+    if args.json:
+        import json
+
+        rows = study_report.summary_rows(rep, study.notes)
+        Path(args.json).expanduser().write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(study_report.table(rep, markdown=args.markdown))
     if rep["rows"]:
         print(study_report.legend(rep))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core import stats as ST
+from core.diagnosis import LEARNED_TAG
 from experiments.mlflow_tracker import client
 from experiments.sweep import FACTOR_PREFIX, POINT_INDEX_TAG, POINT_TAG, SEED_TAG, children
 
@@ -59,6 +60,8 @@ def finished_runs(home: Path, parent_id: str) -> list[dict]:
             "levels": {k[len(FACTOR_PREFIX):]: v for k, v in t.items() if k.startswith(FACTOR_PREFIX)},
             **{k: m.get(f"test/{k}") for k in METRIC_NAMES},
             "seconds": float(t.get("arena.wall_seconds", "nan")),
+            "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),
+            "recall": {k[len("test/recall_"):]: v for k, v in m.items() if k.startswith("test/recall_")},
         })
     return sorted(rows, key=lambda r: (r["point"], r["seed"]))
 
@@ -234,3 +237,39 @@ def legend(rep: dict) -> str:
             f"vs best: 'worse' when p Holm < {rep['alpha']:g}, 'not different' otherwise. McNemar: seed pairs (same seed) "
             f"whose accuracies differ significantly; MDD acc.: the smallest accuracy difference McNemar's test detects "
             f"on this test set (alpha 0.05, power 0.8) at the pairs' discordance rate.")
+
+
+def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One plain row per config (the study command's --json): the test metric of
+    each seed, its mean and 95% interval over seeds (within [0, 1]), whether
+    every seed learned, the per-class recalls, and the study's note on the
+    config (why it is expected to fail, where it is a lesson)."""
+    notes = notes or {}
+    metric = rep["metric"]
+    by_config: dict[str, list[dict]] = {}
+    for r in rep["runs"]:
+        by_config.setdefault(r["config"], []).append(r)
+    out = []
+    for row in rep["rows"]:
+        runs = sorted(by_config.get(row["config"], []), key=lambda r: r["seed"])
+        ci = ST.mean_ci([r[metric] for r in runs])
+        recall = {}
+        for name in sorted({k for r in runs for k in r.get("recall", {})}):
+            values = [r["recall"][name] for r in runs if r.get("recall", {}).get(name) is not None]
+            rc = ST.mean_ci(values)
+            recall[name] = {"mean": rc.mean, "ci_low": _clip(rc.low), "ci_high": _clip(rc.high), "per_seed": values}
+        out.append({
+            "config": row["config"], "rank": row["rank"], "metric": metric, "seeds": len(runs),
+            "per_seed": [r[metric] for r in runs], "seed_ids": [r["seed"] for r in runs],
+            "mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high),
+            "learned": all(r.get("learned") is True for r in runs),
+            "note": notes.get(row["config"], ""),
+            "accuracy": row.get("accuracy"), "balanced_accuracy": row.get("balanced_accuracy"),
+            "macro_f1": row.get("macro_f1"), "recall": recall,
+            "seconds": [r["seconds"] for r in runs], "verdict": row.get("verdict"),
+        })
+    return out
+
+
+def _clip(value: float) -> float:
+    return value if value != value else min(1.0, max(0.0, value))
