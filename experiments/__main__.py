@@ -180,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
     k.add_argument("run_id")
 
+    ref = sub.add_parser("reference", help="full-data reference runs: import the committed records, or train more",
+                         description="Reference runs are the built-in studies' configs trained on the full data, "
+                                     "kept as small records in results/reference/. 'import' loads them into the store "
+                                     "as finished runs marked 'full data, reference' (a second import loads nothing "
+                                     "twice); 'status' lists what is recorded and what is left; 'run' trains the next "
+                                     "missing ones and writes their records (hours on a CPU).")
+    ref.add_argument("action", choices=["import", "status", "run"])
+    ref.add_argument("--seeds", type=int, default=3, help="seeds per config to plan for (default 3)")
+    ref.add_argument("--only", action="append", help="run: only this group (architectures, samplers, title-models, "
+                                                      "architectures-inter-patient); repeatable")
+    ref.add_argument("--max-runs", type=int, default=1, help="run: train at most this many (default 1)")
+    ref.add_argument("--threads", type=int, default=None, help="run: torch threads")
     st = sub.add_parser("study", help="run a study: configs x seeds, resumable, ranked with CIs and significance",
                         description="Run a built-in or custom study (a set of configs, each with several seeds) and "
                                     "print the configs ranked with confidence intervals and tests against the best. "
@@ -579,6 +591,32 @@ def cmd_study(args, home: Path) -> None:
         print(f"note: {note}")
 
 
+def cmd_reference(args, home: Path) -> None:
+    from experiments import reference
+
+    if not 1 <= args.seeds <= 10:
+        raise UserError(f"--seeds {args.seeds} must be between 1 and 10")
+    if args.action == "import":
+        reference.import_records(home)
+        return
+    only = set(args.only or [])
+    if args.action == "status":
+        records = reference.read_records()
+        print(f"{len(records)} reference record(s) in {reference.ROOT}")
+        left = reference.missing(args.seeds, only)
+        print(f"{len(left)} of {len(reference.plan(args.seeds))} planned runs ({args.seeds} seeds) have no record yet")
+        for p in left[:20]:
+            print(f"  {p.group}: {p.trial.point.label}, seed {p.trial.seed}")
+        return
+    if not 1 <= args.max_runs <= 1000:
+        raise UserError(f"--max-runs {args.max_runs} must be between 1 and 1000")
+    runner_signals()
+    for _ in range(args.max_runs):
+        if reference.run_next(home, args.seeds, only, threads=args.threads) is None:
+            print("every planned reference run has a record")
+            break
+
+
 def runner_signals() -> None:
     from experiments import runner
 
@@ -603,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
          "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,
-         "bench": cmd_bench}[args.command](args, home)
+         "bench": cmd_bench, "reference": cmd_reference}[args.command](args, home)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
