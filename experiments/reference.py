@@ -191,8 +191,8 @@ def record_of(home: Path, run_id: str, item: Planned) -> dict[str, Any]:
     }
 
 
-def labels_path(workload: str, split: str, digest: str) -> Path:
-    return ROOT / "labels" / f"{workload}-{split}-{digest}.json"
+def labels_path(workload: str, split: str, digest: str, root: Path | None = None) -> Path:
+    return (root or ROOT) / "labels" / f"{workload}-{split}-{digest}.json"
 
 
 def write_record(path: Path, record: dict[str, Any], workload: str, home: Path, run_id: str) -> None:
@@ -220,7 +220,8 @@ def _write_json(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
-def read_records(root: Path = ROOT) -> list[dict[str, Any]]:
+def read_records(root: Path | None = None) -> list[dict[str, Any]]:
+    root = root or ROOT
     records = []
     for path in sorted(root.glob("*/*.json")):
         if path.parent.name == "labels":
@@ -237,15 +238,15 @@ def read_records(root: Path = ROOT) -> list[dict[str, Any]]:
     return records
 
 
-def test_labels(rec: dict[str, Any], root: Path = ROOT) -> np.ndarray:
-    path = labels_path(rec["workload"], rec["split"], rec["test_labels"])
+def test_labels(rec: dict[str, Any], root: Path | None = None) -> np.ndarray:
+    path = labels_path(rec["workload"], rec["split"], rec["test_labels"], root)
     if not path.exists():
         raise ValueError(f"the test labels {path.name} of {rec['_path']} are missing; restore results/reference/labels")
     return unpack(json.loads(path.read_text(encoding="utf-8"))["y_true"])
 
 
 # -- importing -------------------------------------------------------------------------------
-def import_records(home: Path, root: Path = ROOT, log: Callable[[str], None] = print) -> int:
+def import_records(home: Path, root: Path | None = None, log: Callable[[str], None] = print) -> int:
     """Load every record not yet in the store as a FINISHED run marked as
     reference, a child of one study run per group. Returns how many it loaded."""
     from mlflow.entities import Metric, Param, RunTag
@@ -253,6 +254,7 @@ def import_records(home: Path, root: Path = ROOT, log: Callable[[str], None] = p
     from experiments import sweep
     from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
 
+    root = root or ROOT
     records = read_records(root)
     if not records:
         log(f"no reference records in {root}")
@@ -372,6 +374,6 @@ def _class_names(rec: dict[str, Any], num_classes: int) -> list[str]:
         from core.data.heartbeat import CLASS_NAMES
 
         return list(CLASS_NAMES)
-    path = labels_path(rec["workload"], rec["split"], rec["test_labels"])
+    path = labels_path(rec["workload"], rec["split"], rec["test_labels"], Path(rec["_path"]).parent.parent)
     known = json.loads(path.read_text(encoding="utf-8")).get("class_names", {})
     return [known.get(str(i), f"category {i}") for i in range(num_classes)]

@@ -271,5 +271,6 @@ def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> li
     return out
 
 
-def _clip(value: float) -> float:
-    return value if value != value else min(1.0, max(0.0, value))
+def _clip(value: float) -> float | None:
+    """Within the metric's range; None (JSON null) where there is no interval (one seed)."""
+    return None if value != value else min(1.0, max(0.0, value))
