@@ -274,3 +274,29 @@ def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> li
 def _clip(value: float) -> float | None:
     """Within the metric's range; None (JSON null) where there is no interval (one seed)."""
     return None if value != value else min(1.0, max(0.0, value))
+
+
+def reference_scores(home: Path, study: str, metric: str = "macro_f1") -> dict[str, dict[str, Any]]:
+    """The full-data reference runs of a built-in study's configs (imported
+    with `reference import`), per config label: mean test metric over seeds,
+    its interval (within [0, 1]) and the seed scores. Empty when none are loaded."""
+    from experiments.reference import REFERENCE_TAG
+
+    c = client(home)
+    exps = [e.experiment_id for e in c.search_experiments()]
+    if not exps:
+        return {}
+    runs = c.search_runs(exps, filter_string=f"tags.`{REFERENCE_TAG}` = 'true' and tags.`arena.study` = '{study}'",
+                         max_results=5000)
+    by: dict[str, list[float]] = {}
+    for r in runs:
+        if r.data.tags.get("arena.kind") == "study" or r.info.status != "FINISHED":
+            continue
+        value = r.data.metrics.get(f"test/{metric}")
+        if value is not None:
+            by.setdefault(r.data.tags.get(POINT_TAG, "?"), []).append(float(value))
+    out = {}
+    for config, values in by.items():
+        ci = ST.mean_ci(values)
+        out[config] = {"mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high), "seeds": values}
+    return out

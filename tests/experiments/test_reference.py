@@ -69,6 +69,11 @@ def test_records_resume_and_import_once(tiny_reference, capsys):
     assert len(rep["rows"]) == 2 and rep["test_size"] > 0 and not rep["notes"]
     y_true, y_pred = study_report.load_predictions(fresh, children[0].info.run_id)
     assert y_true.size == y_pred.size == rep["test_size"]
+    # a classroom study's page sets each config beside its reference
+    scores = study_report.reference_scores(fresh, "architectures")
+    assert set(scores) == {"gru · bidirectional=false", "rnn-packed · bidirectional=false"}
+    assert all(len(v["seeds"]) == 1 and 0 <= v["mean"] <= 1 for v in scores.values())
+    assert study_report.reference_scores(fresh, "samplers") == {}
 
 
 def test_reference_cli_import_says_how_many(tiny_reference, capsys):
