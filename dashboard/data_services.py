@@ -127,8 +127,8 @@ def _record_sets(cache: str, mtime: float, seed: int, val_fraction: float) -> di
                  {"evaluation": "inter-patient", "set": "DS2 (test)", "mask": sets["DS2"]},
                  {"evaluation": "left out", "set": "paced records " + ", ".join(map(str, hb.PACED)),
                   "mask": sets["paced"]}]
-        if sets["DS1"].any() and sets["DS2"].any():
-            ds1 = sets["DS1"]
+        ds1 = sets["DS1"]
+        if len(np.unique(beats.record[ds1])) >= 2 and sets["DS2"].any():  # else no inter-patient run is possible
             val_records = hb.validation_records(beats.record[ds1], beats.y[ds1], val_fraction, seed)
     table = []
     for row in rows:
