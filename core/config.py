@@ -32,6 +32,8 @@ PACKED_IMPLS = ("pack", "reverse")
 PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
+# heartbeat evaluation: Kaggle's split of the beats (the same patients on both sides), or de Chazal's DS1/DS2 records
+DATA_SPLITS = ("intra-patient", "inter-patient")
 
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
@@ -66,6 +68,8 @@ class DataConfig:
     scale_range: float = 0.0  # augmentation: amplitude x U(1-r, 1+r)
     max_shift: int = 0  # augmentation: time shift by up to this many steps
     reliable_only: bool = False  # titles: keep only rows whose label_quality is "reliable"
+    # heartbeat: "inter-patient" trains on de Chazal's DS1 records and tests on DS2 (validation: whole DS1 records)
+    split: str = "intra-patient"
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
@@ -76,6 +80,7 @@ class DataConfig:
         _check(self.noise_std >= 0, f"data.noise_std={_short(self.noise_std)} must be >= 0")
         _check(0 <= self.scale_range < 1, f"data.scale_range={_short(self.scale_range)} must be in [0, 1)")
         _check(self.max_shift >= 0, f"data.max_shift={_short(self.max_shift)} must be >= 0")
+        _choice("data.split", self.split, DATA_SPLITS)
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,8 @@ class RunConfig:
             _check(not d.reliable_only, "data.reliable_only applies to the titles workload only")
         else:
             beat_only = {"data.normalize": d.normalize != "none", "data.noise_std": d.noise_std > 0,
-                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0}
+                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0,
+                         "data.split": d.split != "intra-patient"}
             wrong = [k for k, used in beat_only.items() if used]
             _check(not wrong, f"{', '.join(wrong)} apply to the heartbeat workload only; leave them at their defaults for titles")
 
@@ -238,6 +244,8 @@ class RunConfig:
             return f"mlp {m.embedding_dim}-{m.hidden_size}" + (f"-{m.head_hidden}" if m.head_hidden else "") + extra
         if m.frame > 1:
             extra = f" frame {m.frame}" + extra
+        if self.data.split != "intra-patient":
+            extra += f" {self.data.split}"
         return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
 
 

@@ -113,6 +113,19 @@ def run_detail(home_dir: str, run_id: str) -> dict:
     return d
 
 
+PER_CLASS_COLUMNS = {"recall": "sensitivity (recall)", "precision": "PPV (precision)", "f1-score": "F1",
+                     "support": "support"}
+
+
+def per_class_table(report: dict, names: list[str]) -> pd.DataFrame:
+    """A classification report as a table, one row per class then the macro and
+    weighted averages, with the names ECG papers use: sensitivity (recall)
+    and positive predictive value (precision) beside F1."""
+    rows = [n for n in [*names, "macro avg", "weighted avg"] if n in report]
+    table = pd.DataFrame({n: report[n] for n in rows}).T
+    return table[list(PER_CLASS_COLUMNS)].rename(columns=PER_CLASS_COLUMNS)
+
+
 def option_defaults() -> dict[str, str]:
     from core.config import RunConfig
 
@@ -126,7 +139,7 @@ def choices() -> dict[str, tuple]:
             "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
             "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
             "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES,
-            "train.precision": C.PRECISIONS}
+            "train.precision": C.PRECISIONS, "data.split": C.DATA_SPLITS}
 
 
 def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:

@@ -24,8 +24,12 @@ from core.presets import DESCRIPTIONS, preset_overrides
 
 HELP = {
     "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
-    "val_fraction": "heartbeat: share of train held out for validation (titles use their own validation split)",
+    "val_fraction": "heartbeat: share of train held out for validation, as whole records with --split inter-patient "
+                    "(titles use their own validation split)",
     "split_seed": "seed of the validation split and of the sample",
+    "split": "heartbeat: intra-patient = Kaggle's split (beats of the same patients in train and test); "
+             "inter-patient = de Chazal's: train on the DS1 records, test on DS2, validation = whole DS1 records, "
+             "paced records left out (needs data prepared from the raw records)",
     "normalize": "zscore: standardise beats with train statistics",
     "noise_std": "augmentation: gaussian noise std on train beats",
     "scale_range": "augmentation: amplitude scaled by U(1-r, 1+r)",
@@ -83,7 +87,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
         "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
         "monitor": C.MONITOR_METRICS, "device": C.DEVICES, "readout": C.READOUTS,
-        "precision": C.PRECISIONS, "packed_impl": C.PACKED_IMPLS,
+        "precision": C.PRECISIONS, "packed_impl": C.PACKED_IMPLS, "split": C.DATA_SPLITS,
     }
     for section, part_cls in C.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
@@ -345,6 +349,10 @@ def cmd_run(args, home: Path) -> None:
         if workloads.dataset_info(cfg.data.workload, home) is None:
             raise UserError(f"the {cfg.data.workload} data is not prepared in {home}; run: "
                             f"python -m experiments prepare {cfg.data.workload} [--source PATH]")
+        try:
+            workloads.check_data(cfg, home)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         run_id = runner.create_run(cfg, home, args.run_name)
         print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
 
@@ -396,9 +404,12 @@ def cmd_run(args, home: Path) -> None:
         print(f"{len(rows)} classes; the five worst and five best by F1:")
         rows = rows[:5] + rows[-5:]
     width = max(8, *(len(n) + 2 for n, _ in rows))
-    print(f"{'class':<{width}}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    # sensitivity (recall) and positive predictive value (precision): the per-class measures ECG papers publish
+    print(f"{'class':<{width}}{'Se/recall':>11}{'PPV/precision':>15}{'f1':>8}{'support':>9}")
     for name, r in rows:
-        print(f"{name:<{width}}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+        print(f"{name:<{width}}{r['recall']:>11.4f}{r['precision']:>15.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+    if cfg.data.split == "inter-patient":
+        print("inter-patient: tested on the DS2 records, whose patients the model never saw")
 
 
 def cmd_runs(args, home: Path) -> None:
@@ -558,6 +569,11 @@ def cmd_study(args, home: Path) -> None:
     if workloads.dataset_info(workload, home) is None:
         raise UserError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload} "
                         f"[--source PATH]")
+    try:
+        for cfg in {t.config for t in studies.trials(study, workload, overrides, seeds)}:
+            workloads.check_data(cfg, home)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if args.report:
         parent_id = args.resume or sweep.find_study(home, study, workload, seeds, overrides)
         if parent_id is None:

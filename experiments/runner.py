@@ -157,7 +157,8 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     per_class = {n: result.report[n] for n in class_names}
     if len(class_names) <= MANY_CLASSES:
         for n in class_names:
-            final[f"test/recall_{n}"] = per_class[n]["recall"]
+            final[f"test/recall_{n}"] = per_class[n]["recall"]  # sensitivity
+            final[f"test/precision_{n}"] = per_class[n]["precision"]  # positive predictive value
             final[f"test/f1_{n}"] = per_class[n]["f1-score"]
     tracker.log_metrics(final, step=len(result.history))
     tracker.log_dict(result.report, "report/classification_report.json")

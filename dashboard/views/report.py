@@ -97,10 +97,17 @@ if report and confusion:
     if len(names) <= 20:
         show(charts.per_class_bars(report, names),
              "Minority classes with low recall are the ones the model misses; compare them across runs.")
-        table = pd.DataFrame({n: report[n] for n in [*names, "macro avg", "weighted avg"]}).T
         if not presenter:
-            st.dataframe(table.style.format({"precision": "{:.4f}", "recall": "{:.4f}", "f1-score": "{:.4f}",
-                                             "support": "{:,.0f}"}), width="stretch")
+            table = services.per_class_table(report, names)
+            st.dataframe(table.style.format({c: "{:,.0f}" if c == "support" else "{:.4f}" for c in table.columns}),
+                         width="stretch")
+            ecg = d["config"].get("data.workload") == "heartbeat"
+            st.caption("Sensitivity (Se, recall): share of each true class the model found. Positive predictive "
+                       "value (PPV, +P, precision): share of the predictions of a class that are right."
+                       + (" ECG papers publish these two per class (S = SVEB, V = VEB) beside F1." if ecg else ""))
+            if d["config"].get("data.split") == "inter-patient":
+                st.caption("Inter-patient run: tested on de Chazal's DS2 records, whose patients the model never "
+                           "saw in training; compare it with published DS2 results, not with intra-patient runs.")
         normalised = (controls if presenter else st).toggle("normalise rows (share of each true class)", value=True)
         show(charts.confusion_heatmap(confusion["matrix"], names, normalised),
              "Rows are true classes, columns predictions; the diagonal is what the model got right.")

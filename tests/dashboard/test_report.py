@@ -48,3 +48,19 @@ def test_report_of_a_failed_run_with_one_epoch(home, kaggle_dir, tiny_config, mo
     assert not at.exception
     assert "disk on fire" in at.error[0].value
     assert any("One epoch only" in c.value for c in at.caption)
+
+
+def test_report_shows_sensitivity_and_ppv_of_an_inter_patient_run(home, interpatient_records_dir, tiny_config):
+    hb.prepare(interpatient_records_dir, home, log=lambda m: None)
+    cfg = tiny_config.replace(**{"data.split": "inter-patient", "train.epochs": 1})
+    summary = runner.run(cfg, home)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["sensitivity (recall)", "PPV (precision)", "F1", "support"]
+    for name in hb.CLASS_NAMES:
+        assert table.loc[name, "sensitivity (recall)"] == summary.per_class[name]["recall"]
+        assert table.loc[name, "PPV (precision)"] == summary.per_class[name]["precision"]
+    assert table.loc[list(hb.CLASS_NAMES), "support"].sum() == int(hb.record_sets(hb.load_beats(home))["DS2"].sum())
+    captions = " ".join(c.value for c in at.caption)
+    assert "ECG papers publish" in captions and "tested on de Chazal's DS2 records" in captions
