@@ -149,7 +149,8 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
     study = S.Study(name="rep", base=TINY, seeds=2, factors=(
         S.Factor("model.name", (S.Level("gru", {"model.name": "gru"}), S.Level("rnn", {"model.name": "rnn"}))),
         S.Factor("model.bidirectional", (S.Level("false", {"model.bidirectional": False}),
-                                         S.Level("true", {"model.bidirectional": True})))))
+                                         S.Level("true", {"model.bidirectional": True})))),
+        notes={"rnn · bidirectional=false": "a lesson"})
     opened, _ = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
     rep = study_report.report(prepared, opened.parent_id, n_boot=100)
     rows = rep["rows"]
@@ -167,6 +168,19 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
     assert bi["matched"] == 2 and bi["reference"] == "false"
     text = study_report.table(rep, markdown=True)
     assert text.count("\n") == 5 and "| 1 |" in text
+    # two seeds: the seed interval is uninformative, the test-set bootstrap's stands in, inside [0, 1]
+    for r in rows:
+        assert r["ci_method"] == "test-set bootstrap" and r["ci_informative"]
+        for m in ("macro_f1", "accuracy", "balanced_accuracy"):
+            assert 0 <= r[f"{m}_low"] <= r[f"{m}_high"] <= 1
+        assert isinstance(r["learned"], bool) and r["per_seed"] and len(r["per_seed"]) == 2
+    assert {r["config"]: r["note"] for r in rows}["rnn · bidirectional=false"] == "a lesson"
+    assert sum(bool(r["note"]) for r in rows) == 1
+    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["config"] in rep["finding"]
+    assert rep["seeds_to_settle"] is None or rep["seeds_to_settle"] > 2
+    for e in rep["effects"]:
+        assert all(0 <= lv["low"] <= lv["high"] <= 1 for lv in e["levels"] if lv["low"] == lv["low"])
+    assert "with fewer than 3 seeds" in study_report.legend(rep).lower()
 
 
 def _wait_until(predicate, timeout, what):
