@@ -569,7 +569,7 @@ def cmd_study(args, home: Path) -> None:
     if rep["rows"]:
         print(study_report.legend(rep))
         print(f"finding: {rep['finding']}")
-        for line in study_report.explanations(rep):
+        for _, line in study_report.explanations(rep):
             print(f"  {line}")
     for note in rep["notes"]:
         print(f"note: {note}")

@@ -350,17 +350,20 @@ def learned_text(row: dict) -> str:
     return "-"
 
 
-def explanations(rep: dict) -> list[str]:
-    """One line per config that did not learn on every seed: the study's note
-    (an expected teaching failure) or the mark with the reason and what to try."""
+def explanations(rep: dict) -> list[tuple[str, str]]:
+    """(kind, line) per config that did not learn on every seed, or that the
+    study expected to fail: kind "expected" (the study's note: a teaching
+    failure, a lesson rather than an error), "unlearned" (the mark, the
+    reason and what to try) or "surprise" (a teaching failure that learned)."""
     lines = []
     for r in rep["rows"]:
         if r.get("note") and not r.get("learned"):
-            lines.append(f"{r['config']}: expected teaching failure: {r['note']}")
+            lines.append(("expected", f"{r['config']}: expected teaching failure: {r['note']}."))
         elif r.get("note"):
-            lines.append(f"{r['config']}: learned, although the study expected it to fail: {r['note']}")
+            lines.append(("surprise", f"{r['config']}: learned, although the study expected it to fail: {r['note']}."))
         elif r.get("unlearned"):
-            lines.append(f"{r['config']}: {r['unlearned']} of {r['seeds']} seeds did not learn. {r['learned_reason']}")
+            lines.append(("unlearned", f"{r['config']}: {r['unlearned']} of {r['seeds']} seeds did not learn. "
+                                       f"{r['learned_reason']}"))
     return lines
 
 
