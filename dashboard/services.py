@@ -36,8 +36,38 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
             "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "learned": learned_text(d.get("learned")),
         })
     return pd.DataFrame(rows)
+
+
+def learned_text(learned: bool | None) -> str:
+    """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
+    from core.diagnosis import MARK
+
+    return {True: "yes", False: MARK}.get(learned, "-")
+
+
+@st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
+def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+    """The comparison's ranking and one-sentence finding: runs that differ
+    only in their seed are seeds of one config (study_report.compare)."""
+    from experiments import study_report
+
+    rep = study_report.compare(Path(home_dir), list(run_ids), key_metric(workload).split("/", 1)[1])
+    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha")}
+
+
+def default_pair(details: dict[str, dict], order: list[str]) -> tuple[str, str]:
+    """Runs A and B of the confusion-matrix difference: the first run of
+    `order` (the table's best) and the next one whose options differ in more
+    than the seed (two seeds of one config make a dull pair)."""
+    def options(name: str) -> dict:
+        return {k: v for k, v in details[name]["config"].items() if k != "train.seed"}
+
+    first = order[0]
+    other = next((n for n in order[1:] if options(n) != options(first)), order[1])
+    return first, other
 
 
 def _treatment(sampler: str, class_weighted: bool) -> str:
