@@ -290,3 +290,37 @@ def test_ray_runs_the_same_sweep(prepared):  # about 20 s, most of it starting R
     assert all(r.info.status == "FINISHED" and "test/macro_f1" in r.data.metrics for r in runs)
     # each run trained in a Ray worker process, not in this one
     assert all(int(r.data.tags[PROC_TAG].split(":")[1]) != os.getpid() for r in runs)
+
+
+def _rows(*specs):
+    """Ranked rows as rank_runs makes them: (config, per-seed scores, verdict, Holm p, learned)."""
+    rows = []
+    for rank, (config, scores, verdict, p, learned) in enumerate(specs, start=1):
+        rows.append({"config": config, "rank": rank, "seeds": len(scores), "mean": sum(scores) / len(scores),
+                     "verdict": verdict, "p_adjusted": p, "learned": learned, "diff": 0.0})
+    best = rows[0]["mean"]
+    for r in rows[1:]:
+        r.update(diff=best - r["mean"], diff_low=best - r["mean"] - 0.02, diff_high=best - r["mean"] + 0.02)
+    return rows, {r["config"]: list(s[1]) for r, s in zip(rows, specs)}
+
+
+def test_the_finding_sentence_from_the_ranking():
+    rows, scores = _rows(("bi-GRU", [0.90, 0.92, 0.91], "best", float("nan"), True),
+                         ("GRU", [0.78, 0.80, 0.79], "worse", 0.004, True),
+                         ("RNN", [0.2, 0.25, 0.22], "worse", 0.001, False))
+    finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
+    assert finding == ("bi-GRU beats GRU, the runner-up of 3 configs, by 0.12 macro-F1 [0.10, 0.14] over 3 seeds, "
+                       "Holm p 0.004.") and seeds is None
+    rows, scores = _rows(("bi-GRU", [0.90, 0.84], "best", float("nan"), True),
+                         ("GRU", [0.86, 0.82], "not different", 0.6, True))
+    finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
+    assert finding.startswith("These runs cannot tell bi-GRU from GRU: bi-GRU leads by 0.03 macro-F1")
+    from core.stats import seed_spread, seeds_to_settle
+
+    assert seeds == seeds_to_settle(0.03, seed_spread([0.90, 0.84]), seed_spread([0.86, 0.82])) and seeds > 2
+    assert f"about {seeds} seeds per config would settle it" in finding
+    rows, scores = _rows(("A", [0.7], "best", float("nan"), True), ("B", [0.6], "not different", 0.2, True))
+    finding, seeds = study_report._finding(rows, scores, "accuracy", 0.05)
+    assert seeds is None and "cannot be computed (one seed per config gives no seed spread)" in finding
+    rows, scores = _rows(("A", [0.7], "best", float("nan"), True))
+    assert study_report._finding(rows, scores, "accuracy", 0.05)[0] == "Only A has finished runs: nothing to compare yet."
