@@ -120,6 +120,22 @@ def runs_frame(rep: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def runs_table(rep: dict) -> pd.DataFrame:
+    """Every finished run with its seed, test metrics and whether it learned
+    (with the reason where it did not)."""
+    from core.diagnosis import MARK
+
+    notes = {r["config"]: r["note"] for r in rep["rows"]}
+    rows = []
+    for r in rep["runs"]:
+        learned = {True: "yes", False: "expected failure" if notes.get(r["config"]) else MARK}.get(r.get("learned"), "-")
+        rows.append({"config": r["config"], "seed": r["seed"], "macro-F1": r["macro_f1"],
+                     "balanced accuracy": r["balanced_accuracy"], "accuracy": r["accuracy"], "learned": learned,
+                     "why not": "" if r.get("learned") is not False else r.get("learned_reason", ""),
+                     "run id": r["run_id"][:8]})
+    return pd.DataFrame(rows)
+
+
 def _parse_options(text: str) -> dict:
     import yaml
 

@@ -64,6 +64,12 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
             assert text.startswith("⚠ not learned")
     assert any("one direction reads the padding last" in i.value for i in at.info)
     assert not any("one direction reads the padding last" in e.value for e in (*at.warning, *at.error))
+    per_run = at.dataframe[2].value  # every run, seed by seed, with its own mark
+    assert len(per_run) == 4 and set(per_run["seed"]) == {0, 1}
+    for r in rep["runs"]:
+        row = per_run[per_run["run id"] == r["run_id"][:8]].iloc[0]
+        assert (row["learned"] == "yes") == bool(r["learned"])
+        assert row["why not"] == ("" if r["learned"] else r["learned_reason"])
 
 
 def test_start_a_custom_study_from_the_form(home, kaggle_dir):
