@@ -76,7 +76,9 @@ def factor_effect(effect: dict, metric_name: str) -> go.Figure:
     with its 95% CI."""
     levels = effect["levels"]
     means = [lv["mean"] for lv in levels]
-    bars = [_bounded(lv["mean"], lv["low"], lv["high"]) for lv in levels]
+    # a t-interval over fewer than 3 runs says nothing: no bar rather than one from 0 to 1
+    bars = [_bounded(lv["mean"], lv["low"], lv["high"]) if lv.get("informative", True) else (0.0, 0.0)
+            for lv in levels]
     down, up = [b[0] for b in bars], [b[1] for b in bars]
     name = effect["factor"].split(".", 1)[-1].replace("_", " ")
     fig = go.Figure(go.Bar(x=[lv["level"] for lv in levels], y=means, text=[f"{m:.3f}" for m in means],

@@ -233,6 +233,9 @@ def effect_sentence(effect: dict, metric_name: str) -> str:
         parts.append(f"{c['level']} vs {c['reference']}: {c['diff']:+.3f}{ci} over {c['matched']} matched config"
                      + ("s" if c["matched"] != 1 else ""))
     name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    few = [lv["level"] for lv in effect["levels"] if not lv.get("informative", True)]
+    if few:
+        parts.append(f"no interval on the bars of {', '.join(few)}: fewer than 3 runs each")
     if not parts:
         return f"No two configs differ only in {name}: the bars pool different other settings."
     return (f"{name}, each level against {effect['contrasts'][0]['reference']} with every other factor held equal "

@@ -3,6 +3,7 @@ across charts, decade ticks on log axes, intervals drawn inside [0, 1]."""
 import math
 
 import pandas as pd
+import pytest
 
 from dashboard import charts, study_charts
 
@@ -63,7 +64,11 @@ def test_study_charts_stay_inside_the_metric_range():
     par = study_charts.parallel_coordinates(runs, ["model.name"], "macro_f1", "macro-F1")
     dims = par.data[0].dimensions
     assert tuple(dims[-1].range) == (0, 1) and all(len(t) <= 16 for t in dims[0].ticktext)
-    effect = {"factor": "model.name", "levels": [{"level": "gru", "mean": 0.1, "low": 0.0, "high": 0.5, "n": 2}],
-              "contrasts": []}
+    effect = {"factor": "model.name", "contrasts": [],
+              "levels": [{"level": "gru", "mean": 0.1, "low": 0.0, "high": 0.5, "n": 2, "informative": False},
+                         {"level": "rnn", "mean": 0.3, "low": 0.2, "high": 0.45, "n": 3, "informative": True}]}
     bar = study_charts.factor_effect(effect, "macro-F1")
     assert tuple(bar.layout.yaxis.range) == (0, 1.08) and bar.data[0].marker.color == charts.PALETTE[0]
+    # two runs: no bar at all; three: the interval as it is
+    assert list(bar.data[0].error_y.array) == [0.0, pytest.approx(0.15)]
+    assert list(bar.data[0].error_y.arrayminus) == [0.0, pytest.approx(0.1)]
