@@ -18,6 +18,7 @@ p-values are Holm-adjusted over the comparisons with the best.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -123,15 +124,24 @@ def compare(home: Path, run_ids: list[str], metric: str = "macro_f1", alpha: flo
 
 def _group_labels(groups: list[list]) -> list[str]:
     """A config's name: its description; where two configs share one, the
-    run name, then the first run's short id, tell them apart."""
+    options that tell them apart (the seed aside), else the first run's short id."""
     labels = [g[0].data.tags.get("arena.describe") or g[0].info.run_name for g in groups]
+    out = list(labels)
+    for label in set(labels):
+        same = [i for i, other in enumerate(labels) if other == label]
+        if len(same) < 2:
+            continue
+        params = [groups[i][0].data.params for i in same]
+        keys = sorted(k for k in set().union(*params) if k != "train.seed"
+                      and len({p.get(k, "-") for p in params}) > 1)
+        common = {k: Counter(p.get(k, "-") for p in params).most_common(1)[0][0] for k in keys}
+        for i, p in zip(same, params):  # each config by what sets it apart from the most common values
+            parts = [f"{k.split('.', 1)[-1]}={p.get(k, '-')}" for k in keys if p.get(k, "-") != common[k]]
+            out[i] = f"{label} · {', '.join(parts[:3])}" if parts else label
     for i, g in enumerate(groups):
-        if labels.count(labels[i]) > 1:
-            labels[i] = f"{labels[i]} · {g[0].info.run_name}"
-    for i, g in enumerate(groups):
-        if labels.count(labels[i]) > 1:
-            labels[i] = f"{labels[i]} · {g[0].info.run_id[:6]}"
-    return labels
+        if out.count(out[i]) > 1:
+            out[i] = f"{out[i]} · {g[0].info.run_id[:6]}"
+    return out
 
 
 def _load_all(home: Path, runs: list[dict]) -> tuple[np.ndarray | None, dict[str, np.ndarray], str]:

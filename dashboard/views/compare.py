@@ -101,6 +101,8 @@ figures: list[tuple] = []  # (figure, caption) for the HTML export
 result = services.compare_finding(str(home), tuple(chosen), workload)
 decided = len(result["rows"]) > 1 and result["rows"][1]["verdict"] == "worse" and result["rows"][0]["learned"]
 (st.success if decided else st.info)(result["finding"], icon=":material/lightbulb:")
+for note in result["notes"]:
+    st.caption(note)
 unlearned = {name: d for name, d in details.items() if d.get("learned") is False}
 if unlearned:
     st.warning("\n\n".join(f"**{name}**: {d['learned_reason']}" for name, d in unlearned.items()))
