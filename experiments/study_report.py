@@ -247,8 +247,8 @@ def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, met
             out.update(ci_low=iv.low, ci_high=iv.high, ci_method=iv.method, ci_informative=iv.informative,
                        ci_clipped=iv.clipped, mean=out[m])
     failed = [r for r in runs if r.get("learned") is False]
-    out.update(learned=not failed and all(r.get("learned") is not None for r in runs),
-               unlearned=len(failed), learned_reason=failed[0]["learned_reason"] if failed else "", note=note,
+    unknown = sum(r.get("learned") is None for r in runs)  # older runs without the tag or predictions
+    out.update(learned=not failed and not unknown, unlearned=len(failed), learned_unknown=unknown, learned_reason=failed[0]["learned_reason"] if failed else "", note=note,
                verdict="best" if row.rank == 1 else ("not different" if row.tied_with_best else "worse"),
                p_adjusted=row.p_adjusted, **t)
     return out
@@ -260,7 +260,7 @@ def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str,
     best = rows[0]
     if len(rows) == 1:
         return f"Only {best['config']} has finished runs: nothing to compare yet.", None
-    if not any(r["learned"] for r in rows):
+    if not any(r["learned"] or r.get("learned_unknown") for r in rows):
         return (f"No config learned on every seed (best: {best['config']}, {metric_name} {best['mean']:.2f}), "
                 f"so this ranking compares failures; try: {D.ADVICE}."), None
     other = rows[1]
