@@ -322,8 +322,8 @@ def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str |
     phase = p.get("phase")
     if phase == "testing":
         return 1.0, f"testing: {done} of {total} epochs trained, now scoring the test set (the last step)"
-    if phase in ("starting", "loading data"):
-        return 0.0, "loading the data and building the model…"
+    if phase in ("starting", "loading data") or (not p and not done):  # no tag yet: the process is starting
+        return 0.0, "starting: loading the data and building the model…"
     batch, batches = int(p.get("batch", 0)), int(p.get("batches", 0))
     within = batch / batches if batches and phase == "training" else 0.0
     fraction = min((done + within) / total, 1.0)

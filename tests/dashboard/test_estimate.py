@@ -55,5 +55,6 @@ def test_live_progress_counts_batches_and_says_testing():
     assert fraction == 1.0 and line.startswith("testing") and "min left" not in line
     fraction, line = services.live_progress(hist.iloc[0:0], 3, json.dumps({"phase": "loading data"}))
     assert fraction == 0.0 and "loading" in line
+    assert services.live_progress(hist.iloc[0:0], 3, None) == (0.0, "starting: loading the data and building the model…")
     fraction, line = services.live_progress(hist, 3, None)  # an older run: epochs only
     assert fraction == 1 / 3 and line.startswith("epoch 2 of 3") and "about 80 s left" in line
