@@ -64,6 +64,23 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
         return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
 
 
+def welch_ci(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of mean(a) - mean(b) over seeds, Welch's: the difference +-
+    t(df) sqrt(s_a^2/n_a + s_b^2/n_b), df by Welch-Satterthwaite. NaN when
+    either side has fewer than 2 values; the difference itself when both are
+    constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.size < 2 or b.size < 2:
+        return float("nan"), float("nan")
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    if va + vb == 0:
+        return diff, diff
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df) * math.sqrt(va + vb))
+    return diff - half, diff + half
+
+
 # -- two models on one test set -------------------------------------------------
 @dataclass(frozen=True)
 class McNemar:

@@ -280,9 +280,15 @@ def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str,
         why = "the means are equal"
     else:
         why = f"more than {ST.MAX_SEEDS} seeds"
+    # the interval the sentence gives: over seeds (Welch) from 3 seeds on, else the test-set bootstrap's
+    if min(len(a), len(b)) >= ST.MIN_SEEDS_FOR_T:
+        diff, (low, high) = mean_diff, ST.welch_ci(a, b)
+        low, high, _ = ST.clip_interval(low, high, -1.0, 1.0)
+    else:
+        diff = float(other.get("diff", mean_diff))
+        low, high = float(other.get("diff_low", float("nan"))), float(other.get("diff_high", float("nan")))
     contest = ST.Contest(
-        best=best["config"], other=other["config"], metric_name=metric_name, diff=float(other.get("diff", mean_diff)),
-        low=float(other.get("diff_low", float("nan"))), high=float(other.get("diff_high", float("nan"))),
+        best=best["config"], other=other["config"], metric_name=metric_name, diff=diff, low=low, high=high,
         seeds=min(len(a), len(b)), p_adjusted=float(other["p_adjusted"]), alpha=alpha,
         tied=sum(r["verdict"] == "not different" for r in rows[2:]), configs=len(rows),
         seeds_needed=needed, why_not_computed=why)

@@ -243,3 +243,11 @@ def test_finding_sentences():
                                   why_not_computed="one seed per config gives no seed spread"))
     assert "no p-value" in unknown and "cannot be computed (one seed per config gives no seed spread)" in unknown
     assert unknown.count(".") <= 3  # one sentence (decimals aside)
+
+
+def test_welch_ci_against_scipy():
+    a, b = [0.53, 0.50, 0.56], [0.27, 0.12, 0.41, 0.30]
+    want = sps.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert S.welch_ci(a, b) == pytest.approx((want.low, want.high))
+    assert all(math.isnan(v) for v in S.welch_ci([0.5], b))
+    assert S.welch_ci([0.5, 0.5], [0.2, 0.2]) == pytest.approx((0.3, 0.3))

@@ -305,16 +305,20 @@ def _rows(*specs):
 
 
 def test_the_finding_sentence_from_the_ranking():
+    from core import stats as core_stats
+
     rows, scores = _rows(("bi-GRU", [0.90, 0.92, 0.91], "best", float("nan"), True),
                          ("GRU", [0.78, 0.80, 0.79], "worse", 0.004, True),
                          ("RNN", [0.2, 0.25, 0.22], "worse", 0.001, False))
     finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
-    assert finding == ("bi-GRU beats GRU, the runner-up of 3 configs, by 0.12 macro-F1 [0.10, 0.14] over 3 seeds, "
-                       "Holm p 0.004.") and seeds is None
+    low, high = core_stats.welch_ci([0.90, 0.92, 0.91], [0.78, 0.80, 0.79])  # 3 seeds: the interval over seeds
+    assert finding == (f"bi-GRU beats GRU, the runner-up of 3 configs, by 0.12 macro-F1 [{low:.2f}, {high:.2f}] over "
+                       "3 seeds, Holm p 0.004.") and seeds is None and (low, high) != (0.10, 0.14)
     rows, scores = _rows(("bi-GRU", [0.90, 0.84], "best", float("nan"), True),
                          ("GRU", [0.86, 0.82], "not different", 0.6, True))
     finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
-    assert finding.startswith("These runs cannot tell bi-GRU from GRU: bi-GRU leads by 0.03 macro-F1")
+    # 2 seeds: the test-set bootstrap's interval of the difference
+    assert finding.startswith("These runs cannot tell bi-GRU from GRU: bi-GRU leads by 0.03 macro-F1 [0.01, 0.05]")
     from core.stats import seed_spread, seeds_to_settle
 
     assert seeds == seeds_to_settle(0.03, seed_spread([0.90, 0.84]), seed_spread([0.86, 0.82])) and seeds > 2
