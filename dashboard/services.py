@@ -36,8 +36,39 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
             "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "learned": learned_text(d.get("learned")),
         })
     return pd.DataFrame(rows)
+
+
+def learned_text(learned: bool | None) -> str:
+    """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
+    from core.diagnosis import MARK
+
+    return {True: "yes", False: MARK}.get(learned, "-")
+
+
+@st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
+def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+    """The comparison's ranking and one-sentence finding: runs that differ
+    only in their seed are seeds of one config (study_report.compare)."""
+    from experiments import study_report
+
+    # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
+    rep = study_report.compare(Path(home_dir), list(run_ids), key_metric(workload).split("/", 1)[1], n_boot=500)
+    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha")}
+
+
+def default_pair(details: dict[str, dict], order: list[str]) -> tuple[str, str]:
+    """Runs A and B of the confusion-matrix difference: the first run of
+    `order` (the table's best) and the next one whose options differ in more
+    than the seed (two seeds of one config make a dull pair)."""
+    def options(name: str) -> dict:
+        return {k: v for k, v in details[name]["config"].items() if k != "train.seed"}
+
+    first = order[0]
+    other = next((n for n in order[1:] if options(n) != options(first)), order[1])
+    return first, other
 
 
 def _treatment(sampler: str, class_weighted: bool) -> str:
@@ -165,26 +196,31 @@ def cancel(home_dir: str, run_id: str) -> str:
 
 
 def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
-    """A rough duration: finished runs of the same workload, model, direction
-    and samples per step give seconds per epoch per (sample fraction x hidden
-    unit); scaled to this run's sample, hidden size and epochs. None without
-    history."""
+    """A rough duration from finished runs of the same model on this
+    machine: same workload, model, direction, layers, hidden size, samples per
+    step (frame) and sample fraction; their mean seconds per epoch times this
+    run's epochs. None without such a run: a time measured on another model or
+    another sample size says little about this one."""
     frame = runs(home_dir)
     if frame.empty:
         return None
     # the listing carries each run's model, size and last epoch time: no per-run query
-    steps = frame["model.frame"].replace("", "1") if "model.frame" in frame else "1"  # runs before --frame read 1
+    def column(key: str, default: str = "") -> pd.Series:
+        return frame[key].astype(str) if key in frame else pd.Series(default, index=frame.index)
+
+    steps = column("model.frame").replace("", "1")  # runs before --frame read 1 sample a step
+    layers = column("model.num_layers").replace("", "1")
     same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])
                  & (frame["model.name"] == params["model.name"])
                  & (frame["model.bidirectional"] == params["model.bidirectional"])
+                 & (layers == str(params.get("model.num_layers", "1")))
+                 & (column("model.hidden_size") == str(params["model.hidden_size"]))
                  & (steps == str(params.get("model.frame", "1")))
+                 & ((frame["sample"].astype(float) - float(params["data.sample"])).abs() < 1e-9)
                  & frame["last_epoch_seconds"].notna()].head(20)
-    rates = [float(sec) / (float(sample) * int(hidden or 1))
-             for sec, sample, hidden in same[["last_epoch_seconds", "sample", "model.hidden_size"]].to_numpy()]
-    if not rates:
+    if same.empty:
         return None
-    size = float(params["data.sample"]) * int(params["model.hidden_size"])
-    return sum(rates) / len(rates) * size * int(params["train.epochs"])
+    return float(same["last_epoch_seconds"].astype(float).mean()) * int(params["train.epochs"])
 
 
 # ---------------------------------------------------------------------------
@@ -275,3 +311,43 @@ def confusion_pair(details: dict[str, dict]) -> dict[str, dict]:
         return {}
     labels = next(iter(with_cm.values()))["confusion"]["labels"]
     return {n: d for n, d in with_cm.items() if d["confusion"]["labels"] == labels}
+
+
+# ---------------------------------------------------------------------------
+# Monitor: where a live run is, from its own epochs and batches only
+def _duration(seconds: float) -> str:
+    return f"about {seconds:.0f} s left" if seconds < 90 else f"about {seconds / 60:.1f} min left"
+
+
+def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str | None) -> tuple[float, str]:
+    """(fraction done, one line) for a running run. Its progress tag
+    (experiments.runner.Progress) gives the phase and the batch within the
+    epoch; the time left comes from this run's own epochs (or, in its first
+    epoch, its own batches so far): never from another run or model."""
+    import json
+
+    done = len(history)
+    total = max(int(total_epochs), 1)
+    try:
+        p = json.loads(progress_json) if progress_json else {}
+    except ValueError:
+        p = {}
+    phase = p.get("phase")
+    if phase == "testing":
+        return 1.0, f"testing: {done} of {total} epochs trained, now scoring the test set (the last step)"
+    if phase in ("starting", "loading data") or (not p and not done):  # no tag yet: the process is starting
+        return 0.0, "starting: loading the data and building the model…"
+    batch, batches = int(p.get("batch", 0)), int(p.get("batches", 0))
+    within = batch / batches if batches and phase == "training" else 0.0
+    fraction = min((done + within) / total, 1.0)
+    text = f"epoch {min(done + 1, total)} of {total}"
+    if batches and phase == "training":
+        text += f", batch {batch} of {batches}"
+    per_epoch = None
+    if done and "epoch_seconds" in history:
+        per_epoch = float(history["epoch_seconds"].mean())
+    elif batch and p.get("at") and p.get("epoch_started"):
+        per_epoch = (float(p["at"]) - float(p["epoch_started"])) / batch * batches
+    if per_epoch is not None:
+        text += f" · {_duration(per_epoch * (total - done - within))}, then testing"
+    return fraction, text

@@ -603,6 +603,9 @@ def cmd_study(args, home: Path) -> None:
     print(study_report.table(rep, markdown=args.markdown))
     if rep["rows"]:
         print(study_report.legend(rep))
+        print(f"finding: {rep['finding']}")
+        for _, line in study_report.explanations(rep):
+            print(f"  {line}")
     for note in rep["notes"]:
         print(f"note: {note}")
 

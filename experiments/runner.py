@@ -90,6 +90,8 @@ def execute(
         from experiments.launcher import PROC_TAG, process_identity
 
         tracker.set_tags({PROC_TAG: process_identity()})
+        progress = Progress(tracker)
+        progress.phase("loading data")
         from core.train import fit, resolve_device
         from experiments import workloads
 
@@ -106,8 +108,14 @@ def execute(
 
         def epoch_done(epoch: int, row: dict) -> None:
             tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
+            progress.epoch_end()
             if on_epoch:
                 on_epoch(epoch, row)
+
+        def batch_done(done: int, total: int) -> None:
+            progress.batch(done, total)
+            if on_batch:
+                on_batch(done, total)
 
         if cfg.model.name == "tfidf":
             from core.classical import fit_tfidf
@@ -117,8 +125,10 @@ def execute(
                                class_names, tracker=tracker)
             epoch_done(1, result.history[0])
         else:
+            progress.phase("training")
             result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done,
-                         on_batch=on_batch, vocab_size=data.vocab_size, embedding_init=data.embedding_init)
+                         on_batch=batch_done, vocab_size=data.vocab_size, embedding_init=data.embedding_init,
+                         on_phase=progress.phase)
         summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
@@ -133,6 +143,37 @@ def execute(
                           "error_traceback": traceback.format_exc()[-4000:]})
         c.set_terminated(run_id, status="FAILED")
         raise
+
+
+PROGRESS_TAG = "arena.progress"  # JSON: phase, batch, batches, epoch_started (unix s), at (unix s)
+PROGRESS_EVERY = 2.0  # seconds between two progress tags (each is a write to the store)
+
+
+class Progress:
+    """Where a background run is within its epoch, for the monitor: the
+    phase ("loading data", "training", "testing") and the batch, written as a
+    tag at most every PROGRESS_EVERY seconds (and at each phase change)."""
+
+    def __init__(self, tracker, every: float = PROGRESS_EVERY):
+        self.tracker, self.every = tracker, every
+        self.last = 0.0
+        self.state = {"phase": "starting", "batch": 0, "batches": 0, "epoch_started": time.time()}
+
+    def _write(self) -> None:
+        self.last = time.time()
+        self.tracker.set_tags({PROGRESS_TAG: json.dumps({**self.state, "at": round(self.last, 1)})})
+
+    def phase(self, name: str) -> None:
+        self.state.update(phase=name, batch=0, batches=0, epoch_started=round(time.time(), 1))
+        self._write()
+
+    def epoch_end(self) -> None:
+        self.state["epoch_started"] = round(time.time(), 1)  # the next epoch's batches start now
+
+    def batch(self, done: int, total: int) -> None:
+        self.state.update(phase="training", batch=done, batches=total)
+        if done == 1 or time.time() - self.last >= self.every:
+            self._write()
 
 
 def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) -> RunSummary:

@@ -71,7 +71,8 @@ else:
 
 if submitted:
     try:
-        run_id = services.launch(str(home), params, name, int(slots))
+        with st.spinner("Starting the run in the background…"):  # feedback at once: the start takes seconds
+            run_id = services.launch(str(home), params, name, int(slots))
     except ValueError as exc:
         st.error(str(exc))
     else:

@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, export, services  # noqa: E402
+from dashboard import charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 
 
@@ -20,13 +20,12 @@ home = services.require_home()
 
 runs = services.runs(str(home))
 if runs.empty:
-    st.info("No runs yet. Start one, then come back here to read its report:")
-    st.code(".venv/bin/python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5",
-            language="bash")
+    st.info("No runs yet. Start one, then come back here to read its report.")
+    links.new_run()
     st.stop()
 
 labels = {r.run_id: f"{r.model} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
-          for r in runs.itertuples()}
+                    + (" · ⚠" if r.learned is False else "") for r in runs.itertuples()}
 wanted = st.query_params.get("run")
 ids = list(labels)
 controls = st.expander("Selection", expanded=False) if presenter else st.container()
@@ -46,6 +45,11 @@ elif d["status"] in ("RUNNING", "SCHEDULED"):
             "test metrics appear when it finishes.")
 elif d["status"] == "KILLED":
     st.warning(f"This run was stopped. Resume it with: .venv/bin/python -m experiments run --resume {run_id}")
+if d.get("learned") is False:
+    st.warning(d["learned_reason"], icon=":material/warning:")
+elif d.get("learned"):
+    st.caption("✓ Learned: no class takes 98% of the predictions and macro-F1 is clear of always predicting the most "
+               "frequent class.")
 
 cols = st.columns(4)
 for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/balanced_accuracy", "balanced accuracy"),
