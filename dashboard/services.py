@@ -96,6 +96,31 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     return frame
 
 
+# what each metric card measures, in one line (Run report, Compare, one-click comparison)
+METRIC_MEANING = {
+    "test/accuracy": "share of test items classified right; always-N already scores 0.83 on heartbeats",
+    "test/balanced_accuracy": "mean recall over the classes: each class counts the same, however rare",
+    "test/macro_f1": "mean F1 over the classes: a rare class that is missed pulls it down",
+    "best_epoch": "the epoch whose weights were tested (best validation score)",
+}
+
+
+def run_label(r) -> str:
+    """How a run is named wherever runs are listed or picked: the name its
+    user gave it (or its default), the model, and the short id."""
+    name = getattr(r, "name", "") or ""
+    model = getattr(r, "model", "")
+    head = f"{name} · {model}" if name and name != model else model
+    return f"{head} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
+
+
+def spelled_out(labels) -> list[str]:
+    """Heartbeat class letters with their AAMI names; other labels unchanged."""
+    from core.data.heartbeat import spelled_out as spell
+
+    return spell(labels)
+
+
 def class_names() -> list[str]:
     from core.data.heartbeat import CLASS_NAMES
 
@@ -120,13 +145,10 @@ def option_defaults() -> dict[str, str]:
 
 
 def choices() -> dict[str, tuple]:
-    from core import config as C
+    """Options with a fixed set of values (from core.options, as the CLI)."""
+    from core.options import OPTIONS
 
-    return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
-            "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
-            "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
-            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES,
-            "train.precision": C.PRECISIONS}
+    return {k: o.choices for k, o in OPTIONS.items() if o.choices and k != "data.workload"}
 
 
 def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:

@@ -44,7 +44,7 @@ def live() -> None:
     recent = runs[~runs["status"].isin(["RUNNING", "QUEUED"])].head(10) if not runs.empty else runs
     if not recent.empty:
         st.subheader("Latest finished, failed and stopped runs")
-        st.dataframe(recent[["started", "status", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
+        st.dataframe(recent[["started", "status", "name", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
                              "error", "run_id"]], hide_index=True, width="stretch")
         st.caption("A run whose process died shows as FAILED with the reason; a stopped (KILLED) run can be resumed "
                    "with `.venv/bin/python -m experiments run --resume RUN_ID`.")

@@ -25,8 +25,7 @@ if runs.empty:
             language="bash")
     st.stop()
 
-labels = {r.run_id: f"{r.model} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
-          for r in runs.itertuples()}
+labels = {r.run_id: services.run_label(r) for r in runs.itertuples()}
 wanted = st.query_params.get("run")
 ids = list(labels)
 controls = st.expander("Selection", expanded=False) if presenter else st.container()
@@ -52,6 +51,7 @@ for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/ba
                                    ("test/macro_f1", "macro-F1"), ("best_epoch", "best epoch")]):
     value = m.get(key)
     col.metric(name, "-" if value is None else (f"{int(value)}" if key == "best_epoch" else f"{value:.4f}"))
+    col.caption(services.METRIC_MEANING[key])
 if presenter:
     st.markdown(f"**{d['describe']}** · {d['config']['data.workload']} · sample {float(d['config']['data.sample']):g}"
                 f" · {len(d['history'])} epochs · run `{run_id[:8]}`")
@@ -98,6 +98,7 @@ if report and confusion:
         show(charts.per_class_bars(report, names),
              "Minority classes with low recall are the ones the model misses; compare them across runs.")
         table = pd.DataFrame({n: report[n] for n in [*names, "macro avg", "weighted avg"]}).T
+        table.index = [*services.spelled_out(names), "macro avg", "weighted avg"]
         if not presenter:
             st.dataframe(table.style.format({"precision": "{:.4f}", "recall": "{:.4f}", "f1-score": "{:.4f}",
                                              "support": "{:,.0f}"}), width="stretch")
