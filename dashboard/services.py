@@ -144,6 +144,33 @@ def option_defaults() -> dict[str, str]:
     return RunConfig().to_params()
 
 
+def option_types() -> dict[str, str]:
+    """Each option's type name ("int", "float", "bool", "str") for typed widgets."""
+    import typing
+    from dataclasses import fields
+
+    from core.config import SECTIONS
+
+    return {f"{section}.{f.name}": typing.get_type_hints(part)[f.name].__name__
+            for section, part in SECTIONS.items() for f in fields(part)}
+
+
+def run_presets(workload: str) -> dict[str, dict]:
+    """The presets a workload's New run form offers: its named presets (the
+    quickest first), the classroom recipe, then plain defaults."""
+    from core import presets
+
+    out = {}
+    for name, values in presets.PRESETS.items():
+        if values.get("data.workload", "heartbeat") == workload:
+            out[name] = {"label": f"{name}: {presets.DESCRIPTIONS.get(name, '')}", "overrides": dict(values)}
+    if workload in presets.CLASSROOM:
+        out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
+                            "overrides": presets.classroom(workload)}
+    out["defaults"] = {"label": "defaults: every option at its default", "overrides": {}}
+    return out
+
+
 def choices() -> dict[str, tuple]:
     """Options with a fixed set of values (from core.options, as the CLI)."""
     from core.options import OPTIONS
