@@ -6,3 +6,5 @@ COMPARE_RUNS = "compare_runs:"  # + workload: the run ids chosen on the Compare 
 COMPARE_PICKED = "compare_picked:"  # + workload: what the last ready-made grouping picked (str)
 COMPARE_CM = "compare_cm:"  # + "a" / "b": the two runs of the confusion-matrix difference (str)
 STUDY_SELECTED = "study_selected"  # the study (parent run id) shown on the Studies page (str)
+COMPARISON_SELECTED = "comparison_selected"  # the one-click comparison (study parent run id) being watched (str)
+COMPARISON_PREFIX = "comparison:"  # prefix of the one-click comparison's widget keys
