@@ -60,8 +60,9 @@ def datasets(home_dir: str) -> list[dict]:
         entry.update(summary=f"{beats['beats']:,} beats ({beats['train']:,} train, {beats['test']:,} test), built from {origin}.",
                      chart={"names": list(beats["counts"]), "counts": list(beats["counts"].values()),
                             "title": "Beats per class (all splits)", "xlabel": "class"},
-                     caption="N dominates: a model that always says N is 83% accurate and useless. "
-                             "Watch balanced accuracy and macro-F1, and the recall of S and F.")
+                     caption="N (normal) dominates: a model that always says N is 83% accurate and useless. "
+                             "Watch balanced accuracy and macro-F1, and the recall of S (supraventricular "
+                             "ectopic) and F (fusion).")
     titles = tt.dataset_info(Path(home_dir))
     second = {"workload": "titles", "name": "Product titles: MercadoLibre 2019, Spanish (632 categories)",
               "ready": titles is not None}
@@ -98,7 +99,7 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
 
 # what each metric card measures, in one line (Run report, Compare, one-click comparison)
 METRIC_MEANING = {
-    "test/accuracy": "share of test items classified right; always-N already scores 0.83 on heartbeats",
+    "test/accuracy": "share of test items classified right; always N (normal) already scores 0.83 on heartbeats",
     "test/balanced_accuracy": "mean recall over the classes: each class counts the same, however rare",
     "test/macro_f1": "mean F1 over the classes: a rare class that is missed pulls it down",
     "best_epoch": "the epoch whose weights were tested (best validation score)",

@@ -231,12 +231,13 @@ def cmd_prepare(args, home: Path) -> None:
 
 
 def _print_heartbeat(meta: dict) -> None:
-    from core.data.heartbeat import CLASS_NAMES
+    from core.data.heartbeat import CLASS_NAMES, spelled_out
 
     print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
     print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
     for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
         print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
+    print("classes (AAMI): " + ", ".join(spelled_out(CLASS_NAMES)))
 
 
 def _print_titles(meta: dict) -> None:
@@ -337,7 +338,9 @@ def cmd_run(args, home: Path) -> None:
     for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
         if summary.test[k] == summary.test[k]:  # tfidf has no loss
             print(f"{k:<20}{summary.test[k]:>8.4f}")
-    rows = list(summary.per_class.items())
+    from core.data.heartbeat import spelled_out
+
+    rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
     if len(rows) > 20:  # many classes: the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
         print(f"{len(rows)} classes; the five worst and five best by F1:")

@@ -117,7 +117,10 @@ if report and confusion:
                 where.dataframe(part, width="stretch")
     if d["top_confusions"] and not presenter:
         st.markdown("**Most confused pairs**")
-        st.dataframe(pd.DataFrame(d["top_confusions"]).head(15), hide_index=True, width="stretch")
+        confused = pd.DataFrame(d["top_confusions"]).head(15)
+        for col in ("true", "pred"):
+            confused[col] = services.spelled_out(confused[col])
+        st.dataframe(confused, hide_index=True, width="stretch")
 
 if presenter:
     st.stop()
