@@ -249,13 +249,17 @@ def estimate(frame: pd.DataFrame, study, workload: str, seeds: int, workers: int
     for a in per_arm.values():
         if "seconds" in a:
             continue
-        if measured:  # erring long: as slow as the slowest arm measured here
-            a.update(seconds=max(measured), source="no earlier run of this model here: counted as the slowest arm")
-        elif slowest is not None:  # the recipe's slowest config, scaled to this sample and these epochs
+        # erring long: as slow as the slowest arm measured here, or the recipe's slowest config scaled to this
+        # sample and these epochs, whichever is longer
+        guesses = {}
+        if measured:
+            guesses["the slowest arm measured here"] = max(measured)
+        if slowest is not None:
             share = (a["sample"] * a["epochs"]) / (float(recipe["data.sample"]) * int(recipe["train.epochs"]))
-            a.update(seconds=slowest * share,
-                     source=f"no earlier run here: counted as the slowest classroom config ({slowest:.0f} s a run "
-                            "on one core, measured)")
+            guesses[f"the slowest classroom config ({slowest:.0f} s a run on one core, measured)"] = slowest * share
+        if guesses:
+            why, seconds = max(guesses.items(), key=lambda kv: kv[1])
+            a.update(seconds=seconds, source=f"no earlier run of this model here: counted as {why}")
     if any("seconds" not in a for a in per_arm.values()):
         return None, list(per_arm.values())
     order = [per_arm[t.point.label]["seconds"] for t in trials]  # the sweep's order: seed by seed
@@ -387,14 +391,29 @@ def live(home_dir: str, parent_id: str) -> dict:
                      "learned": {"true": True, "false": False}.get(t.get("arena.learned", ""))})
     runs.sort(key=lambda r: (r["point"], r["seed"]))
     tags = parent.data.tags
-    return {"metric": metric, "runs": runs, "start_time": parent.info.start_time, "name": tags.get(sweep.STUDY_TAG),
+    try:
+        notes = dict(sweep.parent_definition(home, parent_id)[0].notes)
+    except (ValueError, OSError):  # a study recorded before notes, or its definition is missing
+        notes = {}
+    return {"metric": metric, "runs": runs, "notes": notes, "start_time": parent.info.start_time,
+            "name": tags.get(sweep.STUDY_TAG),
             "estimate_seconds": float(tags[ESTIMATE_TAG]) if ESTIMATE_TAG in tags else None,
             "budget_seconds": float(tags[BUDGET_TAG]) if BUDGET_TAG in tags else None}
 
 
-def ranked(rep: dict) -> pd.DataFrame:
+def _learned(arm: str, runs: list[dict]) -> bool | None:
+    """Whether every finished seed of an arm learned (runs' own tags)."""
+    marks = [r["learned"] for r in runs if r["arm"] == arm and r["status"] == "FINISHED"]
+    if not marks or any(m is None for m in marks):
+        return None
+    return all(marks)
+
+
+def ranked(rep: dict, runs: list[dict] | None = None, notes: dict[str, str] | None = None) -> pd.DataFrame:
     """The ranked arms for the page: the metric with its interval, the verdict
-    against the best, whether every seed learned, and the teaching note."""
+    against the best, whether every seed learned, and the teaching note (the
+    report's own where it has them, else from the runs' tags and the study's
+    notes)."""
     from core.diagnosis import MARK
 
     m, name = rep["metric"], rep["metric_name"]
@@ -402,12 +421,12 @@ def ranked(rep: dict) -> pd.DataFrame:
     for r in rep["rows"]:
         low, high = r.get(f"{m}_low"), r.get(f"{m}_high")
         ci = f"{r[m]:.3f}" if low is None or low != low else f"{r[m]:.3f} [{low:.3f}, {high:.3f}]"
-        learned = r.get("learned")
+        learned = r.get("learned", _learned(r["config"], runs or []))
         rows.append({"rank": r["rank"], "arm": r["config"], "seeds": r["seeds"], f"test {name} [95% CI]": ci,
                      "vs best": {"best": "best", "not different": "≈ not different",
                                  "worse": "✗ worse"}.get(r["verdict"], r["verdict"]),
                      "learned": "" if learned is None else ("yes" if learned else MARK),
-                     "note": r.get("note") or ""})
+                     "note": r.get("note") or (notes or {}).get(r["config"], "")})
     return pd.DataFrame(rows)
 
 

@@ -151,7 +151,7 @@ def timing(view: dict, p: dict) -> str:
     return text
 
 
-def ranking(p: dict) -> None:
+def ranking(p: dict, view: dict) -> None:
     rep = ss.report(home_dir, selected, p["done"])
     if not rep["rows"]:
         return
@@ -162,7 +162,7 @@ def ranking(p: dict) -> None:
     settle = cs.settle_text(rep)
     if settle:
         st.caption(settle)
-    st.dataframe(cs.ranked(rep), hide_index=True, width="stretch")
+    st.dataframe(cs.ranked(rep, view["runs"], view["notes"]), hide_index=True, width="stretch")
     st.caption(f"Ranked by mean test {rep['metric_name']} over seeds, with its 95% interval. 'vs best': whether the "
                "gap to the best arm is significant (paired bootstrap on the test set and the seeds, Holm-corrected). "
                "The Studies page has every test and the factor effects.")
@@ -196,7 +196,7 @@ def watch() -> None:
                    "learning; one flat near the bottom has not learned.")
     elif p["done"] < p["total"]:
         st.info("The first epochs are training; the curves appear after each arm's first epoch.")
-    ranking(p)
+    ranking(p, view)
 
 
 watch()

@@ -168,3 +168,15 @@ def test_pick_tick_fit_launch_watch_and_rank(home, kaggle_dir):
     assert sorted(table["arm"]) == ["imbalance=none", "imbalance=weighted sampler"]
     assert list(table["rank"]) == [1, 2]
     assert any(m.value.startswith("**Finding:**") for m in page.markdown)
+
+
+def test_ranked_falls_back_on_the_runs_tags_and_the_studys_notes():
+    rep = {"metric": "macro_f1", "metric_name": "macro-F1", "rows": [
+        {"rank": 1, "config": "gru", "seeds": 2, "macro_f1": 0.8, "verdict": "best"},
+        {"rank": 2, "config": "rnn", "seeds": 2, "macro_f1": 0.2, "verdict": "worse"}]}
+    runs = [{"arm": "gru", "status": "FINISHED", "learned": True}, {"arm": "gru", "status": "FINISHED", "learned": True},
+            {"arm": "rnn", "status": "FINISHED", "learned": True}, {"arm": "rnn", "status": "FINISHED", "learned": False}]
+    table = cs.ranked(rep, runs, {"rnn": "read after the zeros"})
+    assert list(table["learned"]) == ["yes", "⚠ not learned"]  # an arm learned only when every seed did
+    assert list(table["note"]) == ["", "read after the zeros"]
+    assert list(cs.ranked(rep)["learned"]) == ["", ""]  # nothing known: nothing claimed
