@@ -179,10 +179,18 @@ class Plan:
         return len(self.arms) * self.seeds
 
 
-def _speeds(frame: pd.DataFrame, cfg) -> tuple[float, float, int] | None:
-    """(seconds per epoch per unit of sample, seconds outside the epochs,
-    runs measured) from finished runs of the same model here: same cell and
-    sequence mode, direction, samples per step; the same batch size and
+@dataclass
+class Speed:
+    rate: float  # seconds per epoch per unit of sample
+    overhead: float  # seconds of a run outside its epochs (start, test pass, recording)
+    runs: int  # how many earlier runs it comes from
+    source: str  # where it comes from, in words
+
+
+def _speeds(frame: pd.DataFrame, cfg) -> Speed | None:
+    """A model's speed from finished runs here of the same cell and sequence
+    mode and samples per step: the same direction (else the other one, times
+    or over two: a bidirectional layer is two passes), the same batch size and
     hidden size when such runs exist (else scaled by hidden size)."""
     if frame.empty or "model.name" not in frame:
         return None
@@ -191,10 +199,16 @@ def _speeds(frame: pd.DataFrame, cfg) -> tuple[float, float, int] | None:
     def col(name: str, default: str) -> pd.Series:
         return frame[name].replace("", default) if name in frame else pd.Series(default, index=frame.index)
 
-    same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == cfg.data.workload)
-                 & (frame["model.name"] == m.name)
-                 & (col("model.bidirectional", "false") == ("true" if m.bidirectional else "false"))
-                 & (col("model.frame", "1") == str(m.frame)) & frame["last_epoch_seconds"].notna()]
+    model = frame[(frame["status"] == "FINISHED") & (frame["workload"] == cfg.data.workload)
+                  & (frame["model.name"] == m.name) & (col("model.frame", "1") == str(m.frame))
+                  & frame["last_epoch_seconds"].notna()]
+    bi = col("model.bidirectional", "false")[model.index] == "true"
+    same, factor, how = model[bi == m.bidirectional], 1.0, "of this model"
+    if same.empty:
+        same = model[bi != m.bidirectional]
+        factor = 2.0 if m.bidirectional else 0.5
+        how = f"of its {'uni' if m.bidirectional else 'bi'}directional twin, {'x2' if m.bidirectional else '/2'} " \
+              "for the directions"
     if same.empty:
         return None
     exact = same[(col("train.batch_size", "128")[same.index] == str(t.batch_size))
@@ -203,17 +217,17 @@ def _speeds(frame: pd.DataFrame, cfg) -> tuple[float, float, int] | None:
     rates, extra = [], []
     for r in use.to_dict("records"):
         scale = 1.0 if not exact.empty else m.hidden_size / max(int(r["model.hidden_size"] or 1), 1)
-        rates.append(float(r["last_epoch_seconds"]) / max(float(r["sample"]), 1e-6) * scale)
+        rates.append(float(r["last_epoch_seconds"]) / max(float(r["sample"]), 1e-6) * scale * factor)
         if pd.notna(r.get("end_time")) and pd.notna(r.get("start_time")) and r.get("epochs"):
             wall = (r["end_time"] - r["start_time"]) / 1000
             extra.append(max(wall - r["epochs"] * float(r["last_epoch_seconds"]), 0.0))
     overhead = float(pd.Series(extra).median()) if extra else START_SECONDS
-    return float(pd.Series(rates).median()), overhead, len(use)
+    n = len(use)
+    return Speed(float(pd.Series(rates).median()), overhead, n, f"{n} earlier run{'s' if n != 1 else ''} {how} here")
 
 
-def _run_seconds(speed: tuple[float, float, int], sample: float, epochs: int) -> float:
-    rate, overhead, _ = speed
-    return overhead + rate * sample * epochs
+def _run_seconds(speed: Speed, sample: float, epochs: int) -> float:
+    return speed.overhead + speed.rate * sample * epochs
 
 
 def makespan(run_seconds: list[float], workers: int) -> float:
@@ -241,8 +255,7 @@ def estimate(frame: pd.DataFrame, study, workload: str, seeds: int, workers: int
         speed = _speeds(frame, t.config)
         entry = {"label": t.point.label, "sample": t.config.data.sample, "epochs": t.config.train.epochs}
         if speed is not None:
-            entry.update(seconds=_run_seconds(speed, t.config.data.sample, t.config.train.epochs),
-                         source=f"{speed[2]} earlier run{'s' if speed[2] != 1 else ''} of this model here")
+            entry.update(seconds=_run_seconds(speed, t.config.data.sample, t.config.train.epochs), source=speed.source)
         per_arm[t.point.label] = entry
     measured = [a["seconds"] for a in per_arm.values() if "seconds" in a]
     slowest = CLASSROOM_SLOWEST_RUN_SECONDS.get(workload)
@@ -325,9 +338,11 @@ ESTIMATE_TAG = "arena.estimate_seconds"
 BUDGET_TAG = "arena.budget_seconds"
 
 
-def launch(home_dir: str, p: Plan) -> str:
+def launch(home_dir: str, p: Plan) -> tuple[str, bool]:
     """Record the comparison as a study and work it in the background (it
-    outlives the page). Returns the study's run id. ValueError: what to fix."""
+    outlives the page). Returns the study's run id and whether it is new (the
+    same comparison recorded before is resumed, never trained twice).
+    ValueError: what to fix."""
     from experiments import studies as S
     from experiments import sweep, workloads
     from experiments.mlflow_tracker import client
@@ -346,7 +361,7 @@ def launch(home_dir: str, p: Plan) -> str:
     if ss.progress(home_dir, opened.parent_id)["done"] < opened.total:
         ss.start_worker(home_dir, opened.parent_id, p.workers)
     ss.studies.clear()
-    return opened.parent_id
+    return opened.parent_id, opened.created
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)
@@ -361,6 +376,18 @@ def _history(home_dir: str, run_id: str, keys: tuple[str, ...]) -> pd.DataFrame:
     frame = pd.DataFrame(cols)
     frame.index.name = "epoch"
     return frame.sort_index()
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _notes(home_dir: str, parent_id: str) -> dict[str, str]:
+    """Why an arm is expected to fail, from the study's recorded definition
+    (it never changes)."""
+    from experiments import sweep
+
+    try:
+        return dict(sweep.parent_definition(Path(home_dir), parent_id)[0].notes)
+    except (ValueError, OSError):  # a study recorded before notes, or its definition is missing
+        return {}
 
 
 @st.cache_data(ttl=2, show_spinner=False)
@@ -391,10 +418,7 @@ def live(home_dir: str, parent_id: str) -> dict:
                      "learned": {"true": True, "false": False}.get(t.get("arena.learned", ""))})
     runs.sort(key=lambda r: (r["point"], r["seed"]))
     tags = parent.data.tags
-    try:
-        notes = dict(sweep.parent_definition(home, parent_id)[0].notes)
-    except (ValueError, OSError):  # a study recorded before notes, or its definition is missing
-        notes = {}
+    notes = _notes(home_dir, parent_id)
     return {"metric": metric, "runs": runs, "notes": notes, "start_time": parent.info.start_time,
             "name": tags.get(sweep.STUDY_TAG),
             "estimate_seconds": float(tags[ESTIMATE_TAG]) if ESTIMATE_TAG in tags else None,

@@ -122,12 +122,16 @@ with st.container(border=True):
         if st.button("Start the comparison", type="primary"):
             with st.spinner("Recording the runs and starting them in the background…"):
                 try:
-                    parent = cs.launch(home_dir, the_plan)
+                    parent, created = cs.launch(home_dir, the_plan)
                 except ValueError as exc:
                     st.error(str(exc))
                 else:
                     st.session_state[state.COMPARISON_SELECTED] = parent
-                    st.toast("Comparison started; its curves appear below as the runs train.")
+                    if created:
+                        st.toast("Comparison started; its curves appear below as the runs train.")
+                    else:
+                        st.info("This exact comparison was recorded before: it is shown below, and any runs it "
+                                "still lacked are training. Give it another name to start afresh.")
 
 recorded = ss.studies(home_dir)
 if not recorded:

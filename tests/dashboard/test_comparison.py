@@ -180,3 +180,12 @@ def test_ranked_falls_back_on_the_runs_tags_and_the_studys_notes():
     assert list(table["learned"]) == ["yes", "⚠ not learned"]  # an arm learned only when every seed did
     assert list(table["note"]) == ["", "read after the zeros"]
     assert list(cs.ranked(rep)["learned"]) == ["", ""]  # nothing known: nothing claimed
+
+
+def test_a_bidirectional_arm_is_timed_from_its_unidirectional_twin_at_twice_the_epoch():
+    study = cs.comparison_study(cs.base_study("variants", "heartbeat"),
+                                ["gru · bidirectional=false", "gru · bidirectional=true"])
+    frame = _history([{"model.name": "gru", "last_epoch_seconds": 5.0, "end_time": 60_000}])  # 20 s + 8 x 5 s
+    p = cs.plan(frame, study, "heartbeat", 1, 60, workers=1)
+    assert [a["seconds"] for a in p.arms] == [60.0, 100.0]  # 20 + 8 x 10 s
+    assert "unidirectional twin, x2" in p.arms[1]["source"]
