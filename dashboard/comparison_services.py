@@ -220,7 +220,9 @@ def _speeds(frame: pd.DataFrame, cfg) -> Speed | None:
         rates.append(float(r["last_epoch_seconds"]) / max(float(r["sample"]), 1e-6) * scale * factor)
         if pd.notna(r.get("end_time")) and pd.notna(r.get("start_time")) and r.get("epochs"):
             wall = (r["end_time"] - r["start_time"]) / 1000
-            extra.append(max(wall - r["epochs"] * float(r["last_epoch_seconds"]), 0.0))
+            inside = r["epochs"] * float(r["last_epoch_seconds"])
+            if wall >= 0.9 * inside:  # a run imported from a record has no real wall time: its epochs still count
+                extra.append(max(wall - inside, 0.0))
     overhead = float(pd.Series(extra).median()) if extra else START_SECONDS
     n = len(use)
     return Speed(float(pd.Series(rates).median()), overhead, n, f"{n} earlier run{'s' if n != 1 else ''} {how} here")
