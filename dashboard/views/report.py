@@ -118,7 +118,7 @@ if report and confusion:
     if d["top_confusions"] and not presenter:
         st.markdown("**Most confused pairs**")
         confused = pd.DataFrame(d["top_confusions"]).head(15)
-        for col in ("true", "pred"):
+        for col in {"true", "pred"} & set(confused):
             confused[col] = services.spelled_out(confused[col])
         st.dataframe(confused, hide_index=True, width="stretch")
 
