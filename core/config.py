@@ -237,7 +237,7 @@ class RunConfig:
         if m.name == "tfidf":
             return "tfidf 1-2 grams + linear SVM"
         bi = "bi-" if m.bidirectional else ""
-        extra = " +weighted sampler" if self.train.sampler == "weighted" else ""
+        extra = self._treatments()
         if m.word_vectors != "none":
             extra += f" +{m.word_vectors}"
         if m.name == "mlp":
@@ -247,6 +247,18 @@ class RunConfig:
         if self.data.split != "intra-patient":
             extra += f" {self.data.split}"
         return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
+
+    def _treatments(self) -> str:
+        """What a run does about imbalance and scale, for its description:
+        the sampler, the class-weighted loss and z-scored inputs."""
+        parts = []
+        if self.train.sampler != "none":
+            parts.append(f"{self.train.sampler} sampler")
+        if self.train.class_weighted_loss:
+            parts.append("class-weighted loss")
+        if self.data.normalize != "none":
+            parts.append({"zscore": "z-score"}.get(self.data.normalize, self.data.normalize))
+        return "".join(f" +{p}" for p in parts)
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -51,6 +51,13 @@ CLASSROOM: dict[str, dict] = {
 }
 
 
+# Wall seconds of one run of the slowest config of a workload's classroom recipe
+# on one core (heartbeats: 15-110 s per config, measured). A comparison counts
+# an arm that has no earlier run of its model on this machine at this much, so
+# its first estimate errs long.
+CLASSROOM_SLOWEST_RUN_SECONDS = {"heartbeat": 110.0}
+
+
 def classroom(workload: str) -> dict:
     """The classroom recipe of a workload (dotted RunConfig overrides)."""
     if workload not in CLASSROOM:

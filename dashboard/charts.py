@@ -11,6 +11,8 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
+from core.data.heartbeat import spelled_out as _spelled  # "S supraventricular ectopic"; titles' categories unchanged
+
 # Okabe & Ito (2008), ordered so the first series are the most distinct; their
 # black is a grey here (it must show on the dark theme too) and the pale yellow
 # comes last (it is faint on white)
@@ -32,11 +34,12 @@ def _log_decades(axis: dict | None = None) -> dict:
     return {**(axis or {}), "type": "log", "dtick": 1}
 
 
+
 def class_counts_bar(names: list[str], counts: list[int], title: str, log_y: bool = False,
                      xlabel: str = "class", total: int | None = None) -> go.Figure:
     """Bars of class counts; with `total`, the hover also gives each class's share."""
     share = [c / total if total else 0.0 for c in counts]
-    fig = go.Figure(go.Bar(x=names, y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
+    fig = go.Figure(go.Bar(x=_spelled(names), y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
                            customdata=share, marker_color=color(0), hovertemplate="%{x}: %{y:,}" + (" (%{customdata:.2%})" if total else "")
                            + "<extra></extra>", cliponaxis=False))
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title="count" + (" (log scale)" if log_y else ""),
@@ -85,7 +88,7 @@ def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalised else cm
     text = [[f"{v:.2f}" if normalised else f"{int(v):,}" for v in row] for row in values]
     show_text = len(labels) <= 20
-    fig = go.Figure(go.Heatmap(z=values, x=labels, y=labels, colorscale="Blues", text=text if show_text else None,
+    fig = go.Figure(go.Heatmap(z=values, x=_spelled(labels), y=_spelled(labels), colorscale="Blues", text=text if show_text else None,
                                texttemplate="%{text}" if show_text else None, hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
     fig.update_layout(title="Confusion matrix" + (" (share of each true class)" if normalised else " (counts)"),
                       xaxis_title="predicted class", yaxis_title="true class", height=460,
@@ -96,7 +99,7 @@ def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
 def per_class_bars(report: dict, labels: list[str]) -> go.Figure:
     fig = go.Figure()
     for i, key in enumerate(("precision", "recall", "f1-score")):
-        fig.add_trace(go.Bar(x=labels, y=[report[n][key] for n in labels], name=key, marker_color=color(i)))
+        fig.add_trace(go.Bar(x=_spelled(labels), y=[report[n][key] for n in labels], name=key, marker_color=color(i)))
     fig.update_layout(title="Precision, recall and F1 per class (test)", barmode="group", xaxis_title="class",
                       yaxis_title="score", yaxis_range=[0, 1.05], height=380, margin=dict(t=60, b=40, l=40, r=20))
     return fig
@@ -128,7 +131,7 @@ def grouped_f1(reports: dict[str, dict], labels: list[str], colors: dict[str, st
     colors = colors or run_colors(list(reports))
     fig = go.Figure()
     for name, report in reports.items():
-        fig.add_trace(go.Bar(x=labels, y=[report[n]["f1-score"] for n in labels], name=name,
+        fig.add_trace(go.Bar(x=_spelled(labels), y=[report[n]["f1-score"] for n in labels], name=name,
                              marker_color=colors.get(name, color(0))))
     fig.update_layout(title="Test F1 per class", barmode="group", xaxis_title="class", yaxis_title="F1",
                       yaxis_range=[0, 1.05], margin=dict(t=60, b=40, l=40, r=20), **_legend_below(len(reports), 400))
@@ -268,7 +271,7 @@ def confusion_difference(matrix_a, matrix_b, labels: list[str], name_a: str, nam
     limit = max(float(np.abs(diff).max()), 0.01)
     show_text = len(labels) <= 20
     fig = go.Figure(go.Heatmap(
-        z=diff, x=labels, y=labels, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
+        z=diff, x=_spelled(labels), y=_spelled(labels), colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
         text=[[f"{v:+.2f}" for v in row] for row in diff] if show_text else None,
         texttemplate="%{text}" if show_text else None, colorbar=dict(title="B − A"),
         hovertemplate="true %{y}<br>predicted %{x}<br>B − A %{z:+.3f}<extra></extra>"))

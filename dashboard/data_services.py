@@ -160,7 +160,7 @@ def _heartbeat_profile(cache: str, mtime: float, split: str, seed: int, val_frac
     classes = []
     for c, name in enumerate(hb.CLASS_NAMES):
         idx = rows[y == c]  # rows of this class, in the whole array
-        entry = {"name": name, "count": int(len(idx))}
+        entry = {"name": hb.spelled_out([name])[0], "count": int(len(idx))}
         if len(idx):
             pick = int(rng.permutation(idx)[example % len(idx)])
             n = int(beats.length[pick])

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from core.data.heartbeat import spelled_out
+
 # presenter mode: no sidebar or toolbar, the full width, bigger type
 PRESENTER_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
@@ -109,13 +111,17 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
         if len(names) <= 20:
             extra = [k for k in ("macro avg", "weighted avg") if k in report]
             table = pd.DataFrame({n: report[n] for n in [*names, *extra]}).T.astype({"support": int})
+            table.index = [*spelled_out(names), *extra]  # "S supraventricular ectopic"
             body += ["<h2>Classification report (test)</h2>", _table(table, index=True)]
         else:
             ranked = per_class.sort_values("f1-score")
             body += ["<h2>Worst 10 classes by F1 (test)</h2>", _table(ranked.head(10), index=True),
                      "<h2>Best 10 classes by F1 (test)</h2>", _table(ranked.tail(10).iloc[::-1], index=True)]
     if detail.get("top_confusions"):
-        body += ["<h2>Most confused pairs</h2>", _table(pd.DataFrame(detail["top_confusions"]).head(15))]
+        confused = pd.DataFrame(detail["top_confusions"]).head(15)
+        for col in {"true", "pred"} & set(confused):
+            confused[col] = spelled_out(confused[col])
+        body += ["<h2>Most confused pairs</h2>", _table(confused)]
     body += ["<h2>Configuration</h2>", _config_table(detail["config"])]
     meta = [f"Run {detail['run_id']} · {detail.get('describe', '')} · status {detail['status']}",
             f"Workload {detail['config'].get('data.workload', '?')} · sample {detail['config'].get('data.sample', '?')}"

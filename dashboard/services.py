@@ -91,8 +91,9 @@ def datasets(home_dir: str) -> list[dict]:
         entry.update(summary=f"{beats['beats']:,} beats ({beats['train']:,} train, {beats['test']:,} test), built from {origin}.",
                      chart={"names": list(beats["counts"]), "counts": list(beats["counts"].values()),
                             "title": "Beats per class (all splits)", "xlabel": "class"},
-                     caption="N dominates: a model that always says N is 83% accurate and useless. "
-                             "Watch balanced accuracy and macro-F1, and the recall of S and F.")
+                     caption="N (normal) dominates: a model that always says N is 83% accurate and useless. "
+                             "Watch balanced accuracy and macro-F1, and the recall of S (supraventricular "
+                             "ectopic) and F (fusion).")
     titles = tt.dataset_info(Path(home_dir))
     second = {"workload": "titles", "name": "Product titles: MercadoLibre 2019, Spanish (632 categories)",
               "ready": titles is not None}
@@ -125,6 +126,31 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
         return frame
     frame["started"] = pd.to_datetime(frame["start_time"], unit="ms")
     return frame
+
+
+# what each metric card measures, in one line (Run report, Compare, one-click comparison)
+METRIC_MEANING = {
+    "test/accuracy": "share of test items classified right; always N (normal) already scores 0.83 on heartbeats",
+    "test/balanced_accuracy": "mean recall over the classes: each class counts the same, however rare",
+    "test/macro_f1": "mean F1 over the classes: a rare class that is missed pulls it down",
+    "best_epoch": "the epoch whose weights were tested (best validation score)",
+}
+
+
+def run_label(r) -> str:
+    """How a run is named wherever runs are listed or picked: the name its
+    user gave it (or its default), the model, and the short id."""
+    name = getattr(r, "name", "") or ""
+    model = getattr(r, "model", "")
+    head = f"{name} · {model}" if name and name != model else model
+    return f"{head} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
+
+
+def spelled_out(labels) -> list[str]:
+    """Heartbeat class letters with their AAMI names; other labels unchanged."""
+    from core.data.heartbeat import spelled_out as spell
+
+    return spell(labels)
 
 
 def class_names() -> list[str]:
@@ -163,14 +189,38 @@ def option_defaults() -> dict[str, str]:
     return RunConfig().to_params()
 
 
-def choices() -> dict[str, tuple]:
-    from core import config as C
+def option_types() -> dict[str, str]:
+    """Each option's type name ("int", "float", "bool", "str") for typed widgets."""
+    import typing
+    from dataclasses import fields
 
-    return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
-            "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
-            "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
-            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES,
-            "train.precision": C.PRECISIONS, "data.split": C.DATA_SPLITS}
+    from core.config import SECTIONS
+
+    return {f"{section}.{f.name}": typing.get_type_hints(part)[f.name].__name__
+            for section, part in SECTIONS.items() for f in fields(part)}
+
+
+def run_presets(workload: str) -> dict[str, dict]:
+    """The presets a workload's New run form offers: its named presets (the
+    quickest first), the classroom recipe, then plain defaults."""
+    from core import presets
+
+    out = {}
+    for name, values in presets.PRESETS.items():
+        if values.get("data.workload", "heartbeat") == workload:
+            out[name] = {"label": f"{name}: {presets.DESCRIPTIONS.get(name, '')}", "overrides": dict(values)}
+    if workload in presets.CLASSROOM:
+        out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
+                            "overrides": presets.classroom(workload)}
+    out["defaults"] = {"label": "defaults: every option at its default", "overrides": {}}
+    return out
+
+
+def choices() -> dict[str, tuple]:
+    """Options with a fixed set of values (from core.options, as the CLI)."""
+    from core.options import OPTIONS
+
+    return {k: o.choices for k, o in OPTIONS.items() if o.choices and k != "data.workload"}
 
 
 def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:

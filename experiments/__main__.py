@@ -20,51 +20,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from core import config as C
+from core import options as O
 from core.presets import DESCRIPTIONS, preset_overrides
-
-HELP = {
-    "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
-    "val_fraction": "heartbeat: share of train held out for validation, as whole records with --split inter-patient "
-                    "(titles use their own validation split)",
-    "split_seed": "seed of the validation split and of the sample",
-    "split": "heartbeat: intra-patient = Kaggle's split (beats of the same patients in train and test); "
-             "inter-patient = de Chazal's: train on the DS1 records, test on DS2, validation = whole DS1 records, "
-             "paced records left out (needs data prepared from the raw records)",
-    "normalize": "zscore: standardise beats with train statistics",
-    "noise_std": "augmentation: gaussian noise std on train beats",
-    "scale_range": "augmentation: amplitude scaled by U(1-r, 1+r)",
-    "max_shift": "augmentation: random time shift of up to this many steps",
-    "name": "model from the registry: rnn, gru, lstm read the padded beat; -packed uses the true lengths; -trimmed drops trailing steps",
-    "hidden_size": "hidden units per direction",
-    "num_layers": "stacked recurrent layers",
-    "bidirectional": "read the beat in both directions",
-    "dropout": "dropout between recurrent layers",
-    "trim_steps": "trimmed models: how many trailing steps to drop",
-    "head_hidden": "size of a hidden layer in the classifier head (0 = linear head)",
-    "head_activation": "activation of the head's hidden layer",
-    "head_dropout": "dropout in the head",
-    "epochs": "maximum epochs",
-    "batch_size": "beats per batch",
-    "optimizer": "optimizer",
-    "lr": "learning rate (peak learning rate with --schedule onecycle)",
-    "weight_decay": "weight decay",
-    "schedule": "learning-rate schedule over the run",
-    "grad_clip": "clip the gradient norm to this (0 = off)",
-    "warmup_epochs": "--schedule warmup-cosine: epochs of linear warm-up before the cosine decay",
-    "readout": "what the head reads: final = the RNN's last state (after any padding); end = the forward "
-               "state at each sequence's true end and the backward state at its start",
-    "frame": "input samples read per recurrent step (frame stacking): 4 reads a 187-sample beat in 47 steps",
-    "label_smoothing": "label smoothing of the cross-entropy",
-    "class_weighted_loss": "weight the loss by inverse class frequency",
-    "sampler": "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
-    "bucket": "batch beats of similar length and cut each batch to its longest (faster on CPU)",
-    "early_stopping": "stop after this many epochs without improvement of --monitor (0 = off)",
-    "monitor": "validation metric that picks the best epoch",
-    "restore_best": "test the best epoch's weights rather than the last",
-    "seed": "seed of initialisation, batch order, sampler and augmentation",
-    "device": "auto picks cuda, then mps, then cpu",
-    "precision": "bf16: forward passes under bfloat16 autocast (meant for GPUs; weights stay fp32)",
-}
 
 
 class UserError(Exception):
@@ -83,12 +40,8 @@ def _flag(field_name: str) -> str:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    choices = {
-        "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
-        "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
-        "monitor": C.MONITOR_METRICS, "device": C.DEVICES, "readout": C.READOUTS,
-        "precision": C.PRECISIONS, "packed_impl": C.PACKED_IMPLS, "split": C.DATA_SPLITS,
-    }
+    """One flag per RunConfig option; help and choices come from core.options
+    (the New run form reads the same table)."""
     for section, part_cls in C.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
         hints = typing.get_type_hints(part_cls)
@@ -99,13 +52,17 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             typ = hints[f.name]
             dest = f"{section}.{f.name}"
             value = getattr(default, f.name)
-            text = HELP.get(f.name, "")
+            opt = O.option(dest)
+            text = opt.help
+            if opt.workloads != O.BOTH:
+                text = f"{', '.join(opt.workloads)} only: {text}"
             if typ is bool:
                 group.add_argument(_flag(f.name), dest=dest, action=argparse.BooleanOptionalAction, default=None,
-                                   help=f"{text} (default: {'on' if value else 'off'})")
+                                   help=f"{text} (default: {'on' if value else 'off'})".replace("%", "%%"))
             else:
+                one_of = f"; one of {', '.join(opt.choices)}" if opt.choices else ""
                 group.add_argument(_flag(f.name), dest=dest, type=str, default=None, metavar=typ.__name__.upper(),
-                                   help=f"{text} (default: {value}" + (f"; one of {', '.join(choices[f.name])})" if choices.get(f.name) else ")"))
+                                   help=f"{text} (default: {value}{one_of})".replace("%", "%%"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,12 +245,13 @@ def cmd_prepare(args, home: Path) -> None:
 
 
 def _print_heartbeat(meta: dict) -> None:
-    from core.data.heartbeat import CLASS_NAMES
+    from core.data.heartbeat import CLASS_NAMES, spelled_out
 
     print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
     print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
     for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
         print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
+    print("classes (AAMI): " + ", ".join(spelled_out(CLASS_NAMES)))
 
 
 def _print_titles(meta: dict) -> None:
@@ -398,7 +356,9 @@ def cmd_run(args, home: Path) -> None:
     for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
         if summary.test[k] == summary.test[k]:  # tfidf has no loss
             print(f"{k:<20}{summary.test[k]:>8.4f}")
-    rows = list(summary.per_class.items())
+    from core.data.heartbeat import spelled_out
+
+    rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
     if len(rows) > 20:  # many classes: the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
         print(f"{len(rows)} classes; the five worst and five best by F1:")

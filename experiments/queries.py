@@ -11,7 +11,7 @@ SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
 MAX_LIMIT = 50_000  # MLflow's most runs per search
 # params copied into each listed run: what the ready-made comparisons group by
 ROW_PARAMS = ("model.name", "model.bidirectional", "model.num_layers", "model.hidden_size", "model.frame",
-              "train.sampler", "train.class_weighted_loss", "train.seed")
+              "train.sampler", "train.class_weighted_loss", "train.seed", "train.batch_size")
 
 
 def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> list[dict]:

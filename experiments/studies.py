@@ -377,6 +377,8 @@ def _checked(study: Study, source: str) -> Study:
 
 
 MAX_CONFIGS = 10_000  # a grid larger than this is refused before it is expanded
+ARM = "arm"  # a named factor whose levels are whole configs (a one-click comparison's ticked arms)
+BARE_LABELS = ("model.name", ARM)  # factors whose level alone names a config ("gru", not "name=gru")
 
 
 # -- expansion ---------------------------------------------------------------------
@@ -400,7 +402,7 @@ def points(study: Study) -> list[Point]:
         for f, level in zip(study.factors, combo):
             overrides.update(level.overrides)
             levels[f.name] = level.label
-        label = " · ".join(v if k == "model.name" else f"{_short(k)}={v}" for k, v in levels.items())
+        label = " · ".join(v if k in BARE_LABELS else f"{_short(k)}={v}" for k, v in levels.items())
         out.append(Point(i, label, levels, overrides))
     return out
 

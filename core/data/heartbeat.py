@@ -29,6 +29,9 @@ from core.data.files import no_space, sha256_file
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 
 CLASS_NAMES = ("N", "S", "V", "F", "Q")
+# the AAMI (ANSI/AAMI EC57) names of the five classes, shown beside the letters
+CLASS_LONG_NAMES = {"N": "normal", "S": "supraventricular ectopic", "V": "ventricular ectopic", "F": "fusion",
+                    "Q": "unknown / paced"}
 NUM_CLASSES = 5
 BEAT_LENGTH = 187
 RECIPE_VERSION = "mitbih-kaggle-v1"
@@ -61,6 +64,15 @@ MAX_ARCHIVE_BYTES = 2 * 1024**3  # refuse to unpack more than this (zip bombs)
 MAX_CSV_LINE_BYTES = 64 * 1024  # a Kaggle line is about 4.7 KB (188 values as %.18e)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+def spelled_out(labels: Iterable[str]) -> list[str]:
+    """Class labels with their AAMI names ("S supraventricular ectopic") when
+    they are the heartbeat classes; other labels (title categories) as they are."""
+    labels = [str(x) for x in labels]
+    if not labels or not set(labels) <= set(CLASS_NAMES):
+        return labels
+    return [f"{x} {CLASS_LONG_NAMES[x]}" for x in labels]
 
 
 # ---------------------------------------------------------------------------

@@ -147,7 +147,8 @@ reports = {name: d["report"] for name, d in details.items() if d["report"]}
 names = next((d["confusion"]["labels"] for d in details.values() if d["confusion"]), [])
 if reports and 0 < len(names) <= 20:
     show(charts.grouped_f1(reports, names, colors),
-         "The minority classes (S and F for heartbeats) separate the models; N is easy for all of them."
+         "The minority classes (for heartbeats S supraventricular ectopic and F fusion) separate the models; "
+         "N (normal) is easy for all of them."
          if workload == "heartbeat" else "Classes where the bars differ most are where the models disagree.")
 
 timed = table.dropna(subset=["s/epoch"])

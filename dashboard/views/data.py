@@ -101,7 +101,8 @@ log_y = st.toggle("log scale", value=workload == "heartbeat", key=f"data_log_{wo
 left, right = st.columns(2)
 if workload == "heartbeat":
     show(charts.class_counts_bar(names, full, f"Full data: beats per class ({split}, {evaluation})", log_y, total=sum(full)),
-         "N dominates every split; F and S are the rare classes. Hover a bar for its share.", left)
+         "N (normal) dominates every split; F (fusion) and S (supraventricular ectopic) are the rare classes. "
+         "Hover a bar for its share.", left)
     show(charts.class_counts_bar(names, part, f"Sample: beats per class ({split}, {evaluation}, {sample_note})", log_y,
                                  total=sum(part)),
          "The sample keeps each class's share (and at least one beat of each), so the imbalance stays while the "

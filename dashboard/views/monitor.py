@@ -42,7 +42,7 @@ def live() -> None:
     recent = runs[~runs["status"].isin(["RUNNING", "QUEUED"])].head(10) if not runs.empty else runs
     if not recent.empty:
         st.subheader("Latest finished, failed and stopped runs")
-        shown = recent[["started", "status", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
+        shown = recent[["started", "status", "name", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
                         "learned", "error", "run_id"]].copy()
         shown["learned"] = shown["learned"].map(services.learned_text)
         st.dataframe(shown, hide_index=True, width="stretch")

@@ -24,8 +24,7 @@ if runs.empty:
     links.new_run()
     st.stop()
 
-labels = {r.run_id: f"{r.model} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
-                    + (" · ⚠" if r.learned is False else "") for r in runs.itertuples()}
+labels = {r.run_id: services.run_label(r) + (" · ⚠" if r.learned is False else "") for r in runs.itertuples()}
 wanted = st.query_params.get("run")
 ids = list(labels)
 controls = st.expander("Selection", expanded=False) if presenter else st.container()
@@ -56,6 +55,7 @@ for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/ba
                                    ("test/macro_f1", "macro-F1"), ("best_epoch", "best epoch")]):
     value = m.get(key)
     col.metric(name, "-" if value is None else (f"{int(value)}" if key == "best_epoch" else f"{value:.4f}"))
+    col.caption(services.METRIC_MEANING[key])
 if presenter:
     st.markdown(f"**{d['describe']}** · {d['config']['data.workload']} · sample {float(d['config']['data.sample']):g}"
                 f" · {len(d['history'])} epochs · run `{run_id[:8]}`")
@@ -127,7 +127,10 @@ if report and confusion:
                 where.dataframe(part, width="stretch")
     if d["top_confusions"] and not presenter:
         st.markdown("**Most confused pairs**")
-        st.dataframe(pd.DataFrame(d["top_confusions"]).head(15), hide_index=True, width="stretch")
+        confused = pd.DataFrame(d["top_confusions"]).head(15)
+        for col in {"true", "pred"} & set(confused):
+            confused[col] = services.spelled_out(confused[col])
+        st.dataframe(confused, hide_index=True, width="stretch")
 
 if presenter:
     st.stop()

@@ -56,6 +56,7 @@ def test_run_report_is_self_contained():
     assert page.count('class="plotly-graph-div"') == 2 and "Rows are true classes." in page
     assert "seconds per epoch" in page and "3.00" in page
     assert "<td>50</td>" in page and "50.0000" not in page  # supports are counts
+    assert "S supraventricular ectopic" in page and "Q unknown / paced" in page  # AAMI names beside the letters
 
 
 def test_run_report_without_charts_has_no_bundle():

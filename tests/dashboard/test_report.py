@@ -16,11 +16,14 @@ def test_report_without_runs_shows_guidance(home):
 
 def test_report_of_a_finished_run(home, kaggle_dir, tiny_config):
     hb.prepare(kaggle_dir, home, log=lambda m: None)
-    summary = runner.run(tiny_config, home)
+    summary = runner.run(tiny_config, home, run_name="my first gru")
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
+    assert at.selectbox[0].value and "my first gru" in at.selectbox[0].format_func(at.selectbox[0].value)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["test accuracy"] == f"{summary.test['accuracy']:.4f}"
+    captions = " ".join(c.value for c in at.caption)
+    assert "mean recall over the classes" in captions and "mean F1 over the classes" in captions  # each card's line
     assert len(at.get("plotly_chart")) == 4  # two curves, per-class bars, confusion matrix
     at.toggle[0].set_value(False).run()
     assert not at.exception
