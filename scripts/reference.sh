@@ -19,7 +19,10 @@ while true; do
   if [ -n "$(git status --porcelain -- results/reference)" ]; then
     msg="reference: $(echo "$out" | sed -e 's/^wrote results\/reference\///' | cut -c1-150)"
     # one git writer at a time (other commits may be made beside this job)
-    flock "$ROOT/.git/arena-commit.lock" sh -c 'git add results/reference && git commit -q -m "$1" -- results/reference' _ "$msg"
+    # a commit that cannot be made now (another git operation in progress) is
+    # retried after the next run: the record stays on disk and is added then
+    flock "$ROOT/.git/arena-commit.lock" sh -c 'git add results/reference && git commit -q -m "$1" -- results/reference' _ "$msg" \
+      || echo "could not commit the record now; it is committed with the next one" >&2
   elif [ "$before" = "0" ]; then
     echo "reference run wrote no record; stopping" >&2
     exit 1
