@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "Running the same command again resumes: finished runs are skipped, interrupted "
                                     "ones run again. Run options (--sample, --epochs, --hidden-size ...) apply to "
                                     "every config; the study's factors override them. "
-                                    "Example: study architectures --sample 0.1 --seeds 3 --epochs 10")
+                                    "Example: study architectures --seeds 3 (the classroom recipe)")
     st.add_argument("name", nargs="?", help="a built-in study (see --list), or a name for --file's study")
     st.add_argument("--list", action="store_true", help="list the built-in studies and the studies recorded here")
     st.add_argument("--file", help="a custom study: YAML (base, factors, search, seeds) or a Python file defining STUDY")

@@ -71,7 +71,7 @@ with st.expander("Start a study", expanded=not recorded):
 
 if not recorded:
     st.info("No study yet. Start one above, or from a terminal; running the same command again resumes it:")
-    st.code(".venv/bin/python -m experiments study architectures --sample 0.1 --seeds 3 --epochs 10", language="bash")
+    st.code(".venv/bin/python -m experiments study architectures --seeds 3   # the classroom recipe", language="bash")
     st.stop()
 
 by_id = {s["parent_id"]: s for s in recorded}
