@@ -56,7 +56,9 @@ def reap_dead_runs(home: Path) -> list[str]:
     """Mark FAILED every RUNNING run whose process has died. Returns their ids."""
     from experiments.mlflow_tracker import client
 
-    if not (home / "mlflow.db").exists():
+    from experiments.settings import store_exists
+
+    if not store_exists(home):
         return []
     c = client(home)
     exps = [e.experiment_id for e in c.search_experiments()]
