@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with: prepare heartbeat, then run heartbeat --sample 0.1 --epochs 3, then runs.",
     )
     parser.add_argument("--home", help="data folder (downloads, cache, MLflow store); default $RNN_ARENA_HOME or ./.rnn-arena")
+    parser.add_argument("--tracking-uri", help="the MLflow store: an MLflow server (http://HOST:5000) or a database "
+                                               "URI; default $RNN_ARENA_TRACKING_URI, else the SQLite file in the "
+                                               "data folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("prepare", help="download or import a dataset and build it",
@@ -648,9 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from experiments.settings import arena_home
+    from experiments.settings import arena_home, use_tracking_uri
 
     try:
+        use_tracking_uri(args.tracking_uri)
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
          "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,

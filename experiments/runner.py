@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import Callable
 
 from core.config import RunConfig, to_json
 from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
+from experiments.settings import ENV_NODE, remote_store
 
 STATUS_TAG = "arena.status_detail"
 
@@ -51,6 +54,38 @@ def interrupt_on_signals() -> None:
 
 def checkpoint_path(home: Path, run_id: str) -> Path:
     return home / "checkpoints" / f"{run_id}.pt"
+
+
+NODE_TAG = "arena.node"  # the cluster node that trained the run
+CHECKPOINT_ARTIFACT = "checkpoint/last.pt"  # on a tracking server: the last epoch's checkpoint, for any node
+
+
+def fetch_checkpoint(c, run_id: str, ckpt: Path) -> bool:
+    """Copy the run's checkpoint from the tracking server to `ckpt` when this
+    node has none (the run was interrupted on another node). The file
+    appears whole or not at all."""
+    if ckpt.is_file():
+        return False
+    import tempfile
+
+    names = {f.path for f in c.list_artifacts(run_id, "checkpoint")}
+    if CHECKPOINT_ARTIFACT not in names:
+        return False
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ckpt.parent) as tmp:
+        local = c.download_artifacts(run_id, CHECKPOINT_ARTIFACT, tmp)
+        os.replace(local, ckpt)
+    return True
+
+
+def drop_shared_checkpoint(c, run_id: str) -> None:
+    """A finished run needs no checkpoint: remove it from the server (best effort)."""
+    try:
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        get_artifact_repository(c.get_run(run_id).info.artifact_uri).delete_artifacts("checkpoint")
+    except Exception:
+        pass
 
 
 def create_run(cfg: RunConfig, home: Path, run_name: str | None = None, tags: dict[str, str] | None = None) -> str:
@@ -100,7 +135,15 @@ def execute(
         from experiments import workloads
 
         device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
-        data = workloads.load(cfg, home, device)
+        node = os.environ.get(ENV_NODE)
+        if node:
+            tracker.set_tags({NODE_TAG: node})
+        try:
+            data = workloads.load(cfg, home, device)
+        except ValueError as exc:
+            if node and "not prepared" in str(exc):  # a cluster node without the data: say which, and what to run there
+                raise ValueError(f"on node {node} ({socket.gethostname()}): {exc}") from None
+            raise
         train, val, test, class_names = data.train, data.val, data.test, data.class_names
         metric_keys = class_metric_keys(class_names)  # before training: a bad key must not lose a finished run
         info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test),
@@ -110,8 +153,13 @@ def execute(
         if on_start:
             on_start(info)
         ckpt = checkpoint_path(home, run_id)
+        shared_ckpt = remote_store(home)  # another node may resume this run: its checkpoint goes to the server
+        if shared_ckpt:
+            fetch_checkpoint(c, run_id, ckpt)
 
         def epoch_done(epoch: int, row: dict) -> None:
+            if shared_ckpt and ckpt.is_file():
+                tracker.log_file(ckpt, CHECKPOINT_ARTIFACT)
             tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
             progress.epoch_end()
             if on_epoch:
@@ -137,6 +185,8 @@ def execute(
         summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data, metric_keys)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
+        if shared_ckpt:
+            drop_shared_checkpoint(c, run_id)
         return summary
     except KeyboardInterrupt:
         if not finished(c, run_id):  # a signal after the run was marked FINISHED changes nothing

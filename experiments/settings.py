@@ -31,6 +31,18 @@ def arena_home(override: str | os.PathLike | None = None) -> Path:
 
 
 ENV_TRACKING_URI = "RNN_ARENA_TRACKING_URI"  # e.g. http://mlflow-server:5000 for runs on a cluster
+ENV_NODE = "RNN_ARENA_NODE"  # set in a cluster's task: which node runs it (for errors and the run's tags)
+
+
+def use_tracking_uri(uri: str | None) -> None:
+    """--tracking-uri: the store for this process and every process it starts."""
+    if uri:
+        os.environ[ENV_TRACKING_URI] = uri
+
+
+def remote_store(home: Path) -> bool:
+    """True when the runs go to a store other than the home's SQLite file."""
+    return tracking_uri(home) != local_tracking_uri(home)
 
 
 def unaddressable(path: Path) -> str | None:
