@@ -21,7 +21,7 @@ from typing import Callable
 
 from core.config import RunConfig, to_json
 from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
-from experiments.settings import ENV_NODE, remote_store
+from experiments.settings import ENV_NODE, remote_store, tracking_uri
 
 STATUS_TAG = "arena.status_detail"
 
@@ -78,12 +78,13 @@ def fetch_checkpoint(c, run_id: str, ckpt: Path) -> bool:
     return True
 
 
-def drop_shared_checkpoint(c, run_id: str) -> None:
+def drop_shared_checkpoint(c, run_id: str, uri: str) -> None:
     """A finished run needs no checkpoint: remove it from the server (best effort)."""
     try:
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-        get_artifact_repository(c.get_run(run_id).info.artifact_uri).delete_artifacts("checkpoint")
+        repo = get_artifact_repository(c.get_run(run_id).info.artifact_uri, tracking_uri=uri)
+        repo.delete_artifacts("checkpoint")
     except Exception:
         pass
 
@@ -186,7 +187,7 @@ def execute(
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
         if shared_ckpt:
-            drop_shared_checkpoint(c, run_id)
+            drop_shared_checkpoint(c, run_id, tracking_uri(home))
         return summary
     except KeyboardInterrupt:
         if not finished(c, run_id):  # a signal after the run was marked FINISHED changes nothing
