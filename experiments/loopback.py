@@ -37,7 +37,7 @@ class Service:
     log: Path
     env: dict = field(default_factory=dict)
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM to the service's process group, SIGKILL if it lingers."""
         if self.proc.poll() is None:
             try:

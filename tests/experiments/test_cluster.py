@@ -57,8 +57,19 @@ def lab(tmp_path_factory, kaggle_dir):
         hb.prepare(kaggle_dir, home, log=lambda m: None)
     services = []
     try:
-        services.append(L.start_mlflow_server(root / "server"))
-        services.append(L.start_ray_node(root / "ray", cpus=1, env={"RNN_ARENA_HOME": str(homes["head"])}))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:  # the server and the head start side by side
+            server = pool.submit(L.start_mlflow_server, root / "server")
+            head = pool.submit(L.start_ray_node, root / "ray", 1, None, {"RNN_ARENA_HOME": str(homes["head"])})
+            for future in (server, head):
+                try:
+                    services.append(future.result())
+                except BaseException:
+                    for other in (server, head):
+                        if other is not future and other.exception() is None:
+                            other.result().stop()
+                    raise
         services.append(L.start_ray_node(root / "ray", cpus=1, head=services[1].address,
                                          env={"RNN_ARENA_HOME": str(homes["node"])}))
         yield {"root": root, "homes": homes, "server": services[0], "head": services[1].address}
@@ -126,7 +137,7 @@ def test_a_study_over_two_ray_nodes_against_a_tracking_server(lab, monkeypatch):
     assert list((lab["root"] / "server" / "artifacts").rglob("classification_report.json"))
 
     again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert again.returncode == 0 and "8 runs: 8 done" in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
+    assert again.returncode == 0 and "8 runs: 8 done" in again.stdout + again.stderr, again.stderr[-2000:]
     assert len(_children(c, "heartbeat")) == 8  # nothing trained twice
 
     rows = queries.list_runs(home)  # what the dashboard's pages list
