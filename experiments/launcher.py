@@ -176,8 +176,13 @@ def cancel(home: Path, run_id: str) -> str:
     if run.info.status not in ("RUNNING", "SCHEDULED"):
         return run.info.status
     identity = run.data.tags.get(PROC_TAG, "")
-    if is_alive(identity):
+    alive = is_alive(identity) if identity else False
+    if alive:
         os.kill(int(identity.split(":")[1]), signal.SIGTERM)
+        return "stopping"
+    if alive is None and run.info.status == "RUNNING":  # on another machine: it reads the status and stops
+        c.set_tag(run_id, "arena.status_detail", "cancelled; stops at its next progress report (another machine)")
+        c.set_terminated(run_id, status="KILLED")
         return "stopping"
     c.set_tag(run_id, "arena.status_detail", "cancelled before its process started")
     c.set_terminated(run_id, status="KILLED")

@@ -158,9 +158,13 @@ def execute(
         if shared_ckpt:
             fetch_checkpoint(c, run_id, ckpt)
 
+        progress.cancellable = shared_ckpt
+
         def epoch_done(epoch: int, row: dict) -> None:
             if shared_ckpt and ckpt.is_file():
                 tracker.log_file(ckpt, CHECKPOINT_ARTIFACT)
+            if shared_ckpt:
+                check_cancelled(tracker)
             tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
             progress.epoch_end()
             if on_epoch:
@@ -232,6 +236,17 @@ class Progress:
         self.state.update(phase="training", batch=done, batches=total)
         if done == 1 or time.time() - self.last >= self.every:
             self._write()
+            if self.cancellable:
+                check_cancelled(self.tracker)
+
+    cancellable = False  # True where no signal can reach the run (another node): the store says when to stop
+
+
+def check_cancelled(tracker) -> None:
+    """A run cancelled from another machine is marked KILLED in the store
+    (launcher.cancel): stop it here as a signal would, checkpoint kept."""
+    if tracker.client.get_run(tracker.run_id).info.status == "KILLED":
+        raise KeyboardInterrupt
 
 
 def finished(c, run_id: str) -> bool:

@@ -194,3 +194,17 @@ def test_a_missing_database_driver_is_one_line_within_seconds(tmp_path):
         done = _cli(["--tracking-uri", f"mssql+pyodbc://u:p@127.0.0.1:{port}/arena", "runs"], tmp_path / "h")
         assert time.perf_counter() - started < 15
     _one_line(done, r"^error: the tracking store mssql\+pyodbc://.* needs a database driver that is not installed")
+
+
+def test_cancel_of_a_run_on_another_machine_goes_through_the_store(home, tiny_config):
+    from experiments import launcher, runner
+    from experiments.mlflow_tracker import MlflowTracker, client
+
+    run_id = runner.create_run(tiny_config, home)
+    c = client(home)
+    c.update_run(run_id, status="RUNNING")
+    c.set_tag(run_id, launcher.PROC_TAG, "another-host:1234:99")  # no signal reaches it from here
+    assert launcher.cancel(home, run_id) == "stopping"
+    assert c.get_run(run_id).info.status == "KILLED"
+    with pytest.raises(KeyboardInterrupt):  # what the run on the other machine does at its next progress report
+        runner.check_cancelled(MlflowTracker(home, run_id))
