@@ -20,14 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def fill(home: Path, runs: int) -> None:
+def fill(home: Path, runs: int, db: Path | None) -> None:
+    """Record the runs through the server, or straight into its backend
+    store `db` (the same rows, much faster on a busy machine)."""
     from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
 
     from core.config import RunConfig
     from experiments.mlflow_tracker import client, experiment_id
 
-    c = client(home)
     exp = experiment_id(home, "heartbeat")
+    c = MlflowClient(tracking_uri=f"sqlite:///{db}") if db else client(home)
     params = [Param(k, v) for k, v in RunConfig().to_params().items()]
     now = int(time.time() * 1000)
     for i in range(runs):
@@ -41,6 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--uri", help="an MLflow server to use (default: start one here)")
+    ap.add_argument("--db", help="with --uri: the server's SQLite backend file, to record the runs into directly")
     args = ap.parse_args()
     from experiments import loopback as L
 
@@ -52,7 +56,8 @@ def main() -> None:
 
             home = Path(tmp) / "home"
             t0 = time.perf_counter()
-            fill(home, args.runs)
+            db = Path(args.db) if args.db else (None if args.uri else Path(tmp) / "server" / "mlflow.db")
+            fill(home, args.runs, db)
             filled = time.perf_counter() - t0
             queries.list_runs(home, limit=args.runs)  # the connection and MLflow's imports, once
             times = []
