@@ -77,7 +77,7 @@ def _wait(what: str, ready, proc: subprocess.Popen, log: Path, timeout: float) -
     raise RuntimeError(f"{what} not ready within {timeout:.0f} s; see {log}")
 
 
-def start_mlflow_server(folder: Path, timeout: float = 120.0) -> Service:
+def start_mlflow_server(folder: Path, timeout: float = 300.0) -> Service:
     """`mlflow server` on 127.0.0.1 with a SQLite backend and proxied
     artifacts (`--serve-artifacts`): clients need only its http address."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ RAY_ENV = {"RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 def start_ray_node(folder: Path, cpus: int, head: str | None = None, env: dict | None = None,
-                   timeout: float = 120.0) -> Service:
+                   timeout: float = 180.0) -> Service:
     """A Ray head (head=None) or a node joining the head at `head`, with
     `cpus` CPUs. Ray refuses loopback addresses (it replaces 127.0.0.1 by
     the machine's own address), so its address is HOST_IP:PORT as the head
