@@ -161,14 +161,11 @@ def runs_table(rep: dict) -> pd.DataFrame:
 
 
 def _parse_options(text: str) -> dict:
-    import yaml
+    from experiments.studies import parse_yaml
 
     if not text.strip():
         return {}
-    try:
-        options = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64") from None
+    options = parse_yaml(text, "other options")  # the studies' parser: no alias bombs, no key given twice
     if not isinstance(options, dict):
         raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64")
     return options

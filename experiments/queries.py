@@ -19,7 +19,9 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
     a few params and the test metrics."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"runs --limit {limit} must be between 1 and {MAX_LIMIT}")
-    if not (home / "mlflow.db").exists():
+    from experiments.settings import store_exists
+
+    if not store_exists(home):
         return []
     from experiments.launcher import reap_dead_runs
 
@@ -78,12 +80,14 @@ def _sqlite_runs(db: Path, experiment_ids: list[str], limit: int) -> list | None
     import sqlite3
     from types import SimpleNamespace
 
+    from experiments.settings import sqlite_read_only
+
     marks = ",".join("?" * len(experiment_ids))
     chosen = (f"SELECT run_uuid FROM runs WHERE experiment_id IN ({marks}) AND lifecycle_stage = 'active' "
               "ORDER BY start_time DESC, run_uuid LIMIT ?")
     args = [*(int(e) for e in experiment_ids), int(limit)]
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as con:
+        with sqlite3.connect(sqlite_read_only(db), uri=True, timeout=10) as con:
             infos = con.execute("SELECT run_uuid, name, status, experiment_id, start_time, end_time FROM runs "
                                 f"WHERE run_uuid IN ({chosen}) ORDER BY start_time DESC, run_uuid", args).fetchall()
             data = {r[0]: ({}, {}, {}) for r in infos}
