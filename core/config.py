@@ -33,6 +33,8 @@ PACKED_IMPLS = ("pack", "reverse")
 PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
+# heartbeat evaluation: Kaggle's split of the beats (the same patients on both sides), or de Chazal's DS1/DS2 records
+DATA_SPLITS = ("intra-patient", "inter-patient")
 
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
@@ -68,6 +70,8 @@ class DataConfig:
     scale_range: float = 0.0  # augmentation: amplitude x U(1-r, 1+r)
     max_shift: int = 0  # augmentation: time shift by up to this many steps
     reliable_only: bool = False  # titles: keep only rows whose label_quality is "reliable"
+    # heartbeat: "inter-patient" trains on de Chazal's DS1 records and tests on DS2 (validation: whole DS1 records)
+    split: str = "intra-patient"
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
@@ -82,6 +86,7 @@ class DataConfig:
         _check(0 <= self.scale_range < 1, f"data.scale_range={_short(self.scale_range)} must be in [0, 1)")
         _check(0 <= self.max_shift <= MAX_STEPS, f"data.max_shift={_short(self.max_shift)} must be between 0 and "
                f"{MAX_STEPS}: a beat has {MAX_STEPS} steps")
+        _choice("data.split", self.split, DATA_SPLITS)
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,8 @@ class RunConfig:
             _check(not d.reliable_only, "data.reliable_only applies to the titles workload only")
         else:
             beat_only = {"data.normalize": d.normalize != "none", "data.noise_std": d.noise_std > 0,
-                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0}
+                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0,
+                         "data.split": d.split != "intra-patient"}
             wrong = [k for k, used in beat_only.items() if used]
             _check(not wrong, f"{', '.join(wrong)} apply to the heartbeat workload only; leave them at their defaults for titles")
 
@@ -241,14 +247,28 @@ class RunConfig:
         if m.name == "tfidf":
             return "tfidf 1-2 grams + linear SVM"
         bi = "bi-" if m.bidirectional else ""
-        extra = " +weighted sampler" if self.train.sampler == "weighted" else ""
+        extra = self._treatments()
         if m.word_vectors != "none":
             extra += f" +{m.word_vectors}"
         if m.name == "mlp":
             return f"mlp {m.embedding_dim}-{m.hidden_size}" + (f"-{m.head_hidden}" if m.head_hidden else "") + extra
         if m.frame > 1:
             extra = f" frame {m.frame}" + extra
+        if self.data.split != "intra-patient":
+            extra += f" {self.data.split}"
         return f"{bi}{m.name} {m.num_layers}x{m.hidden_size}{extra}"
+
+    def _treatments(self) -> str:
+        """What a run does about imbalance and scale, for its description:
+        the sampler, the class-weighted loss and z-scored inputs."""
+        parts = []
+        if self.train.sampler != "none":
+            parts.append(f"{self.train.sampler} sampler")
+        if self.train.class_weighted_loss:
+            parts.append("class-weighted loss")
+        if self.data.normalize != "none":
+            parts.append({"zscore": "z-score"}.get(self.data.normalize, self.data.normalize))
+        return "".join(f" +{p}" for p in parts)
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -64,6 +64,23 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
         return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
 
 
+def welch_ci(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of mean(a) - mean(b) over seeds, Welch's: the difference +-
+    t(df) sqrt(s_a^2/n_a + s_b^2/n_b), df by Welch-Satterthwaite. NaN when
+    either side has fewer than 2 values; the difference itself when both are
+    constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.size < 2 or b.size < 2:
+        return float("nan"), float("nan")
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    if va + vb == 0:
+        return diff, diff
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df) * math.sqrt(va + vb))
+    return diff - half, diff + half
+
+
 # -- two models on one test set -------------------------------------------------
 @dataclass(frozen=True)
 class McNemar:
@@ -333,3 +350,150 @@ def rank_models(
         s = summaries[name]
         rows.append(Ranked(name, i, s.mean, s.low, s.high, s.n, p, q, not (q == q and q < alpha)))
     return rows
+
+
+# -- honest intervals with few seeds -------------------------------------------------
+MIN_SEEDS_FOR_T = 3  # below this a t-interval over seeds says nothing (t(0.975, 1) = 12.7)
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    method: str  # "seeds (t)", "test-set bootstrap" or "none"
+    clipped: bool  # the raw interval ran outside the metric's range and was cut to it
+    informative: bool  # False for a t-interval over fewer than MIN_SEEDS_FOR_T seeds
+
+
+def clip_interval(low: float, high: float, lo: float = 0.0, hi: float = 1.0) -> tuple[float, float, bool]:
+    """The interval cut to the metric's range [lo, hi], and whether it was cut.
+    NaN bounds stay NaN."""
+    if math.isnan(low) or math.isnan(high):
+        return low, high, False
+    c_low, c_high = min(max(low, lo), hi), max(min(high, hi), lo)
+    return c_low, c_high, (c_low, c_high) != (low, high)
+
+
+def percentile_interval(replicates: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The bootstrap percentile interval: the (1-c)/2 and (1+c)/2 quantiles of
+    the replicates. Each replicate is a score, so the interval never leaves the
+    score's range, and it needs no seed spread: it stays valid with one seed."""
+    r = np.asarray(replicates, dtype=float)
+    r = r[~np.isnan(r)]
+    if r.size == 0:
+        return float("nan"), float("nan")
+    tail = (1 - confidence) / 2
+    return float(np.quantile(r, tail)), float(np.quantile(r, 1 - tail))
+
+
+def score_interval(values: Sequence[float], replicates: Sequence[float] | None = None, lo: float = 0.0,
+                   hi: float = 1.0, confidence: float = 0.95) -> Interval:
+    """An interval for a config's mean score that stays honest at small n.
+
+    With MIN_SEEDS_FOR_T seeds or more: the t-interval over seeds, clipped to
+    [lo, hi] (flagged when cut). With fewer seeds the seed interval is
+    uninformative; with test-set bootstrap `replicates` (the config's score on
+    resampled test items, pooled over its seeds) their percentile interval is
+    used instead; without them the clipped t-interval is kept, flagged
+    uninformative (NaN with one seed)."""
+    ci = mean_ci(values, confidence)
+    if ci.n >= MIN_SEEDS_FOR_T:
+        low, high, cut = clip_interval(ci.low, ci.high, lo, hi)
+        return Interval(low, high, "seeds (t)", cut, True)
+    if replicates is not None and len(replicates):
+        low, high = percentile_interval(replicates, confidence)
+        return Interval(low, high, "test-set bootstrap", False, True)
+    low, high, cut = clip_interval(ci.low, ci.high, lo, hi)
+    return Interval(low, high, "seeds (t)" if ci.n == 2 else "none", cut, False)
+
+
+# -- how many seeds would settle it ----------------------------------------------------
+MAX_SEEDS = 1000  # beyond this the answer is "not with seeds": None
+
+
+def welch_power(diff: float, sd_a: float, sd_b: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the two-sided Welch t-test with n seeds per config, a true mean
+    difference `diff` and seed standard deviations sd_a, sd_b: the
+    non-central t with ncp = |diff| / sqrt((sd_a^2 + sd_b^2) / n) and the
+    Welch-Satterthwaite degrees of freedom (n-1)(sa^2 + sb^2)^2 / (sa^4 + sb^4)."""
+    if n < 2:
+        return float("nan")
+    va, vb = sd_a**2, sd_b**2
+    if va + vb == 0:
+        return 1.0 if diff != 0 else float(alpha)
+    df = (n - 1) * (va + vb) ** 2 / (va**2 + vb**2)
+    ncp = abs(diff) / math.sqrt((va + vb) / n)
+    crit = sps.t.ppf(1 - alpha / 2, df)
+    return float(sps.nct.sf(crit, df, ncp) + sps.nct.cdf(-crit, df, ncp))
+
+
+def seeds_to_settle(diff: float, sd_a: float, sd_b: float, alpha: float = 0.05, power: float = 0.8,
+                    max_seeds: int = MAX_SEEDS) -> int | None:
+    """Seeds per config for Welch's t-test over seeds to find a difference
+    `diff` at `alpha` with `power`, taking the observed difference and seed
+    spreads as the truth. None when it cannot be computed: no difference, a
+    spread that is unknown (NaN: fewer than two seeds) or zero, or more than
+    `max_seeds` seeds."""
+    values = (diff, sd_a, sd_b)
+    if any(v is None or math.isnan(v) for v in values) or diff == 0 or sd_a**2 + sd_b**2 == 0:
+        return None
+    # the normal approximation is a lower bound; walk up from it
+    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    n = max(2, int(z**2 * (sd_a**2 + sd_b**2) / diff**2))
+    while n <= max_seeds:
+        if welch_power(diff, sd_a, sd_b, n, alpha) >= power:
+            return n
+        n += 1
+    return None
+
+
+def seed_spread(values: Sequence[float]) -> float:
+    """Sample standard deviation over seeds (NaN with fewer than two)."""
+    x = np.asarray(values, dtype=float)
+    return float(x.std(ddof=1)) if x.size >= 2 else float("nan")
+
+
+# -- the finding, in one sentence ---------------------------------------------------------
+@dataclass(frozen=True)
+class Contest:
+    """The best config against the runner-up, as the statistics left them."""
+    best: str
+    other: str
+    metric_name: str
+    diff: float  # best minus other
+    low: float  # CI of the difference (NaN when unknown)
+    high: float
+    seeds: int  # fewest seeds of the two
+    p_adjusted: float  # Holm-adjusted p-value of the comparison (NaN: untestable)
+    alpha: float = 0.05
+    tied: int = 0  # further configs not significantly different from the best
+    configs: int = 2
+    seeds_needed: int | None = None  # seeds per config that would settle it (None: cannot be computed)
+    why_not_computed: str = ""  # said when seeds_needed is None
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def finding(c: Contest) -> str:
+    """One sentence: the best config beats the runner-up (and so every other
+    config), or these runs cannot tell them apart, with the difference, its
+    CI, the seeds and the Holm p-value; for an undecided difference, the seeds
+    that would settle it."""
+    seeds = f"{c.seeds} seed" + ("s" if c.seeds != 1 else "")
+    ci = "" if math.isnan(c.low) else f" [{c.low:.2f}, {c.high:.2f}]"
+    p = "no p-value" if math.isnan(c.p_adjusted) else f"Holm p {_p_text(c.p_adjusted)}"
+    gap = f"{c.diff:.2f} {c.metric_name}{ci} over {seeds}, {p}"
+    if not math.isnan(c.p_adjusted) and c.p_adjusted < c.alpha:
+        rest = ""
+        if c.configs > 2:
+            rest = (f", the runner-up of {c.configs} configs," if not c.tied else
+                    f" (though {c.tied} lower-ranked configs are not told apart from it)")
+        return f"{c.best} beats {c.other}{rest} by {gap}."
+    tied = f" (nor {c.tied} more configs from {c.best})" if c.tied else ""
+    if c.seeds_needed is not None:
+        settle = f"; about {c.seeds_needed} seeds per config would settle it"
+    else:
+        settle = f"; how many seeds would settle it cannot be computed ({c.why_not_computed or 'no seed spread'})"
+    return f"These runs cannot tell {c.best} from {c.other}{tied}: {c.best} leads by {gap}{settle}."

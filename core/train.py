@@ -343,10 +343,12 @@ def fit(
     on_batch: Callable[[int, int], None] | None = None,
     vocab_size: int | None = None,
     embedding_init: torch.Tensor | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Train with `cfg` (splits already on one device), log each epoch to the
     tracker, checkpoint to `checkpoint` after every epoch (resuming from it if
-    it exists), then evaluate the best (or last) weights on test. Token-id
+    it exists), then evaluate the best (or last) weights on test (`on_phase`
+    hears "testing" as that starts: a long pass with no batches to count). Token-id
     inputs (titles) need `vocab_size`; `embedding_init` seeds the embedding.
     On CPU, denormal floats are flushed to zero while it runs."""
     tracker = tracker or NullTracker()
@@ -434,6 +436,8 @@ def fit(
 
     if tc.restore_best and best_state is not None:
         model.load_state_dict(best_state)
+    if on_phase is not None:
+        on_phase("testing")
     test_eval = evaluate(model, test, num_classes, cut=cut, precision=tc.precision)
     report = M.classification_report(test_eval.y_true, test_eval.y_pred, class_names)
     return FitResult(

@@ -13,6 +13,8 @@ pages = [
     st.Page(str(ROOT / "dashboard" / "views" / "home.py"), title="Home", icon="🏠", default=True),
     st.Page(str(ROOT / "dashboard" / "views" / "data.py"), title="Data", icon="🔎", url_path="data"),
     st.Page(str(ROOT / "dashboard" / "views" / "new_run.py"), title="New run", icon="▶️", url_path="new-run"),
+    st.Page(str(ROOT / "dashboard" / "views" / "comparison.py"), title="One-click comparison", icon="🏁",
+            url_path="comparison"),
     st.Page(str(ROOT / "dashboard" / "views" / "monitor.py"), title="Monitor", icon="⏱️", url_path="monitor"),
     st.Page(str(ROOT / "dashboard" / "views" / "report.py"), title="Run report", icon="📊", url_path="report"),
     st.Page(str(ROOT / "dashboard" / "views" / "compare.py"), title="Compare", icon="⚖️", url_path="compare"),

@@ -1,20 +1,51 @@
-"""Plotly figures. Each has a title and axis labels; pages add the caption."""
+"""Plotly figures. Each has a title and axis labels; pages add the caption.
+
+Every series takes its colour from one colour-blind-safe palette (Okabe and
+Ito), set explicitly on the trace: Streamlit's light and dark chart themes and
+the HTML export (plotly's own template) would otherwise each pick their own,
+and a run keeps its colour from chart to chart when the page passes
+`run_colors`."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import plotly.graph_objects as go
+
+from core.data.heartbeat import spelled_out as _spelled  # "S supraventricular ectopic"; titles' categories unchanged
+
+# Okabe & Ito (2008), ordered so the first series are the most distinct; their
+# black is a grey here (it must show on the dark theme too) and the pale yellow
+# comes last (it is faint on white)
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#F0E442")
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def run_colors(names: Sequence[str]) -> dict[str, str]:
+    """One colour per run, by its place in the selection: the same in every chart."""
+    return {name: color(i) for i, name in enumerate(names)}
+
+
+def _log_decades(axis: dict | None = None) -> dict:
+    """A log axis ticked at whole decades (1, 10, 100...): plotly's default
+    also labels 2 and 5 between them, which reads as "5, 2" on a short axis."""
+    return {**(axis or {}), "type": "log", "dtick": 1}
+
 
 
 def class_counts_bar(names: list[str], counts: list[int], title: str, log_y: bool = False,
                      xlabel: str = "class", total: int | None = None) -> go.Figure:
     """Bars of class counts; with `total`, the hover also gives each class's share."""
     share = [c / total if total else 0.0 for c in counts]
-    fig = go.Figure(go.Bar(x=names, y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
-                           customdata=share, hovertemplate="%{x}: %{y:,}" + (" (%{customdata:.2%})" if total else "")
+    fig = go.Figure(go.Bar(x=_spelled(names), y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
+                           customdata=share, marker_color=color(0), hovertemplate="%{x}: %{y:,}" + (" (%{customdata:.2%})" if total else "")
                            + "<extra></extra>", cliponaxis=False))
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title="count" + (" (log scale)" if log_y else ""),
                       height=360, margin=dict(t=60, b=40, l=40, r=20))
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(**_log_decades())
     return fig
 
 
@@ -27,9 +58,10 @@ def _epoch_ticks(fig: go.Figure, epochs: int) -> go.Figure:
 def loss_curves(history, best_epoch: int | None) -> go.Figure:
     """Train and validation loss per epoch, the best epoch marked."""
     fig = go.Figure()
-    for key, name in (("train/loss", "train"), ("val/loss", "validation")):
+    for i, (key, name) in enumerate((("train/loss", "train"), ("val/loss", "validation"))):
         if key in history:
-            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
+            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name,
+                                     line=dict(color=color(i))))
     if best_epoch:
         fig.add_vline(x=best_epoch, line_dash="dash", line_color="gray", annotation_text=f"best epoch {best_epoch}")
     fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy", height=360,
@@ -39,10 +71,11 @@ def loss_curves(history, best_epoch: int | None) -> go.Figure:
 
 def metric_curves(history) -> go.Figure:
     fig = go.Figure()
-    for key, name in (("val/accuracy", "accuracy"), ("val/balanced_accuracy", "balanced accuracy"),
-                      ("val/macro_f1", "macro-F1")):
+    for i, (key, name) in enumerate((("val/accuracy", "accuracy"), ("val/balanced_accuracy", "balanced accuracy"),
+                                     ("val/macro_f1", "macro-F1"))):
         if key in history:
-            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
+            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name,
+                                     line=dict(color=color(i))))
     fig.update_layout(title="Validation metrics per epoch", xaxis_title="epoch", yaxis_title="score", height=360,
                       yaxis_range=[0, 1.02], margin=dict(t=60, b=40, l=40, r=20))
     return _epoch_ticks(fig, len(history))
@@ -55,7 +88,7 @@ def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalised else cm
     text = [[f"{v:.2f}" if normalised else f"{int(v):,}" for v in row] for row in values]
     show_text = len(labels) <= 20
-    fig = go.Figure(go.Heatmap(z=values, x=labels, y=labels, colorscale="Blues", text=text if show_text else None,
+    fig = go.Figure(go.Heatmap(z=values, x=_spelled(labels), y=_spelled(labels), colorscale="Blues", text=text if show_text else None,
                                texttemplate="%{text}" if show_text else None, hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
     fig.update_layout(title="Confusion matrix" + (" (share of each true class)" if normalised else " (counts)"),
                       xaxis_title="predicted class", yaxis_title="true class", height=460,
@@ -65,19 +98,22 @@ def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
 
 def per_class_bars(report: dict, labels: list[str]) -> go.Figure:
     fig = go.Figure()
-    for key in ("precision", "recall", "f1-score"):
-        fig.add_trace(go.Bar(x=labels, y=[report[n][key] for n in labels], name=key))
+    for i, key in enumerate(("precision", "recall", "f1-score")):
+        fig.add_trace(go.Bar(x=_spelled(labels), y=[report[n][key] for n in labels], name=key, marker_color=color(i)))
     fig.update_layout(title="Precision, recall and F1 per class (test)", barmode="group", xaxis_title="class",
                       yaxis_title="score", yaxis_range=[0, 1.05], height=380, margin=dict(t=60, b=40, l=40, r=20))
     return fig
 
 
-def overlaid_curves(histories: dict[str, "object"], key: str, title: str, ylabel: str) -> go.Figure:
+def overlaid_curves(histories: dict[str, "object"], key: str, title: str, ylabel: str,
+                    colors: dict[str, str] | None = None) -> go.Figure:
     """One line per run for one per-epoch metric."""
+    colors = colors or run_colors(list(histories))
     fig = go.Figure()
     for name, history in histories.items():
         if key in history:
-            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name))
+            fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name,
+                                     line=dict(color=colors.get(name, color(0)))))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=ylabel, margin=dict(t=60, b=40, l=40, r=20),
                       **_legend_below(len(histories), 400))
     return _epoch_ticks(fig, max((len(h) for h in histories.values()), default=1))
@@ -91,10 +127,12 @@ def _legend_below(n: int, plot_height: int) -> dict:
                            entrywidth=1.0, entrywidthmode="fraction")}
 
 
-def grouped_f1(reports: dict[str, dict], labels: list[str]) -> go.Figure:
+def grouped_f1(reports: dict[str, dict], labels: list[str], colors: dict[str, str] | None = None) -> go.Figure:
+    colors = colors or run_colors(list(reports))
     fig = go.Figure()
     for name, report in reports.items():
-        fig.add_trace(go.Bar(x=labels, y=[report[n]["f1-score"] for n in labels], name=name))
+        fig.add_trace(go.Bar(x=_spelled(labels), y=[report[n]["f1-score"] for n in labels], name=name,
+                             marker_color=colors.get(name, color(0))))
     fig.update_layout(title="Test F1 per class", barmode="group", xaxis_title="class", yaxis_title="F1",
                       yaxis_range=[0, 1.05], margin=dict(t=60, b=40, l=40, r=20), **_legend_below(len(reports), 400))
     return fig
@@ -109,7 +147,7 @@ def live_curves(history) -> go.Figure:
 
 # ---------------------------------------------------------------------------
 # the Data page
-CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+CLASS_COLORS = PALETTE[:5]
 
 
 def _band_color(hex_color: str, alpha: float) -> str:
@@ -178,19 +216,19 @@ def category_bars(names: list[str], counts: list[int], title: str, log_x: bool =
     """Horizontal bars for many long category names, the first name on top."""
     share = [c / total if total else 0.0 for c in counts]
     fig = go.Figure(go.Bar(y=names, x=counts, orientation="h", text=[f"{c:,}" for c in counts],
-                           textposition="outside", customdata=share,
+                           textposition="outside", customdata=share, marker_color=color(0),
                            hovertemplate="%{y}: %{x:,}" + (" (%{customdata:.2%})" if total else "") + "<extra></extra>",
                            cliponaxis=False))
     fig.update_layout(title=title, xaxis_title="titles" + (" (log scale)" if log_x else ""), yaxis_title="category",
                       height=120 + 22 * len(names), margin=dict(t=60, b=40, l=40, r=30),
                       yaxis=dict(autorange="reversed", automargin=True))
     if log_x:
-        fig.update_xaxes(type="log")
+        fig.update_xaxes(**_log_decades())
     return fig
 
 
 def title_lengths(length_counts: list[int], max_len: int, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(range(len(length_counts))), y=length_counts, name="titles"))
+    fig = go.Figure(go.Bar(x=list(range(len(length_counts))), y=length_counts, name="titles", marker_color=color(0)))
     fig.add_vline(x=max_len + 0.5, line_dash="dash", line_color="gray", annotation_text=f"max_len {max_len}")
     fig.update_layout(title=title, xaxis_title="tokens per title (stopwords dropped, before truncation)",
                       yaxis_title="titles", height=360, margin=dict(t=60, b=40, l=50, r=20))
@@ -203,15 +241,15 @@ def category_rank(full: list[int], sample: list[int], log_y: bool, title: str) -
 
     order = np.argsort(-np.asarray(full), kind="stable")
     fig = go.Figure()
-    for name, counts in (("full data", full), ("sample", sample)):
+    for k, (name, counts) in enumerate((("full data", full), ("sample", sample))):
         total = max(sum(counts), 1)
         fig.add_trace(go.Scatter(x=list(range(1, len(order) + 1)), y=[counts[i] / total for i in order],
-                                 mode="lines", name=name))
+                                 mode="lines", name=name, line=dict(color=color(k))))
     fig.update_layout(title=title, xaxis_title="category rank (most frequent first)",
                       yaxis_title="share of titles" + (" (log scale)" if log_y else ""), height=360,
                       margin=dict(t=60, b=40, l=50, r=20))
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(**_log_decades())
     return fig
 
 
@@ -233,7 +271,7 @@ def confusion_difference(matrix_a, matrix_b, labels: list[str], name_a: str, nam
     limit = max(float(np.abs(diff).max()), 0.01)
     show_text = len(labels) <= 20
     fig = go.Figure(go.Heatmap(
-        z=diff, x=labels, y=labels, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
+        z=diff, x=_spelled(labels), y=_spelled(labels), colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
         text=[[f"{v:+.2f}" for v in row] for row in diff] if show_text else None,
         texttemplate="%{text}" if show_text else None, colorbar=dict(title="B − A"),
         hovertemplate="true %{y}<br>predicted %{x}<br>B − A %{z:+.3f}<extra></extra>"))
@@ -256,7 +294,7 @@ def recall_difference(matrix_a, matrix_b, labels: list[str], name_a: str, name_b
     picked = rose + fell
     values = diff[picked]
     fig = go.Figure(go.Bar(x=values, y=[labels[i] for i in picked], orientation="h",
-                           marker_color=["#b2182b" if v > 0 else "#2166ac" for v in values],
+                           marker_color=[PALETTE[3] if v > 0 else PALETTE[0] for v in values],
                            hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     fig.update_layout(title=f"Categories whose recall rose most (red) and fell most (blue), B − A<br>"
                             f"<sup>A: {name_a} · B: {name_b} · {int((diff > 0).sum())} rose, "
@@ -267,10 +305,12 @@ def recall_difference(matrix_a, matrix_b, labels: list[str], name_a: str, name_b
     return fig
 
 
-def seconds_per_epoch(names: list[str], seconds: list[float]) -> go.Figure:
+def seconds_per_epoch(names: list[str], seconds: list[float], colors: dict[str, str] | None = None) -> go.Figure:
     """Horizontal bars: run names are long."""
+    colors = colors or run_colors(names)
     fig = go.Figure(go.Bar(y=names, x=seconds, orientation="h", text=[f"{s:.1f}" if s == s else "" for s in seconds],
-                           textposition="outside", cliponaxis=False))
+                           textposition="outside", cliponaxis=False,
+                           marker_color=[colors.get(n, color(0)) for n in names]))
     fig.update_layout(title="Seconds per epoch (mean over the run's epochs)", xaxis_title="seconds per epoch",
                       yaxis_title="run", height=140 + 28 * len(names), margin=dict(t=60, b=40, l=40, r=40),
                       yaxis=dict(autorange="reversed", automargin=True))

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import heartbeat as hb
-from core.data.sampling import class_counts, stratified_sample, stratified_split
+from core.data.sampling import class_counts, stratified_sample
 
 SPLITS = ("train", "validation", "test")
 PREPARE = {
@@ -27,11 +27,11 @@ MIN_RUNNING_SHARE = 0.01  # the mean beat stops where fewer beats of the class a
 
 
 def defaults() -> dict:
-    """The run defaults the page starts from (validation fraction and split seed)."""
+    """The run defaults the page starts from (validation fraction, split seed, evaluation split)."""
     from core.config import DataConfig
 
     d = DataConfig()
-    return {"val_fraction": d.val_fraction, "seed": d.split_seed}
+    return {"val_fraction": d.val_fraction, "seed": d.split_seed, "evaluation": d.split}
 
 
 def dataset_meta(home: Path, workload: str) -> dict | None:
@@ -78,49 +78,89 @@ def _beats(cache: str, mtime: float, with_x: bool) -> hb.Beats:
         return hb.Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"])
 
 
-def _beat_splits(beats: hb.Beats, val_fraction: float, sample: float, seed: int) -> dict[str, hb.Beats]:
-    s = hb.make_splits(beats, val_fraction, sample, seed)  # the runs' own split and sampler
+def _beat_splits(beats: hb.Beats, val_fraction: float, sample: float, seed: int,
+                 evaluation: str) -> dict[str, hb.Beats]:
+    s = hb.make_splits(beats, val_fraction, sample, seed, evaluation)  # the runs' own split and sampler
     return {"train": s.train, "validation": s.val, "test": s.test}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _heartbeat_counts(cache: str, mtime: float, sample: float, seed: int, val_fraction: float) -> dict:
+def _heartbeat_counts(cache: str, mtime: float, sample: float, seed: int, val_fraction: float,
+                      evaluation: str) -> dict:
     beats = _beats(cache, mtime, False)
-    full = _beat_splits(beats, val_fraction, 1.0, seed)
-    part = _beat_splits(beats, val_fraction, sample, seed) if sample < 1.0 else full
+    full = _beat_splits(beats, val_fraction, 1.0, seed, evaluation)
+    part = _beat_splits(beats, val_fraction, sample, seed, evaluation) if sample < 1.0 else full
     count = lambda b: class_counts(b.y, hb.NUM_CLASSES).tolist()  # noqa: E731
     return {"class_names": list(hb.CLASS_NAMES), "full": {s: count(b) for s, b in full.items()},
-            "sample": {s: count(b) for s, b in part.items()}, "sample_fraction": sample, "seed": seed}
+            "sample": {s: count(b) for s, b in part.items()}, "sample_fraction": sample, "seed": seed,
+            "evaluation": evaluation}
 
 
-def heartbeat_counts(meta: dict, sample: float, seed: int, val_fraction: float) -> dict:
+def heartbeat_counts(meta: dict, sample: float, seed: int, val_fraction: float,
+                     evaluation: str = "intra-patient") -> dict:
     """Class counts per split for the full data and for a `sample` drawn as a
-    run draws it (train and validation sampled; test always whole)."""
+    run draws it (train and validation sampled; test always whole), under the
+    intra- or inter-patient `evaluation` split. A ValueError says why a split
+    cannot be drawn (inter-patient beats built from Kaggle's CSVs)."""
     cache = Path(meta["cache"])
-    return _heartbeat_counts(str(cache), cache.stat().st_mtime, float(sample), int(seed), float(val_fraction))
+    return _heartbeat_counts(str(cache), cache.stat().st_mtime, float(sample), int(seed), float(val_fraction),
+                             str(evaluation))
 
 
-def _split_rows(beats: hb.Beats, split: str, val_fraction: float, seed: int) -> np.ndarray:
-    """Row indices of a full split, as hb.make_splits draws it (validation
-    carved from the train part by the same seeded stratified split)."""
-    if split == "test":
-        return np.flatnonzero(beats.split == 1)
-    train_part = np.flatnonzero(beats.split == 0)
-    keep, val = stratified_split(beats.y[train_part], float(val_fraction), seed)
-    return train_part[keep if split == "train" else val]
+def _split_rows(beats: hb.Beats, split: str, val_fraction: float, seed: int, evaluation: str) -> np.ndarray:
+    """Row indices of a full split, as hb.make_splits draws it."""
+    train, val, test = hb.split_indices(beats, float(val_fraction), seed, evaluation)
+    return {"train": train, "validation": val, "test": test}[split]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _record_sets(cache: str, mtime: float, seed: int, val_fraction: float) -> dict:
+    beats = _beats(cache, mtime, False)
+    count = lambda mask: class_counts(beats.y[mask], hb.NUM_CLASSES).tolist()  # noqa: E731
+    rows = [{"evaluation": "intra-patient", "set": "train (Kaggle's split)", "mask": beats.split == 0},
+            {"evaluation": "intra-patient", "set": "test (Kaggle's split)", "mask": beats.split == 1}]
+    has_records = bool(len(beats)) and bool((beats.record >= 0).any())
+    val_records: list[int] = []
+    if has_records:
+        sets = hb.record_sets(beats)
+        rows += [{"evaluation": "inter-patient", "set": "DS1 (train and validation)", "mask": sets["DS1"]},
+                 {"evaluation": "inter-patient", "set": "DS2 (test)", "mask": sets["DS2"]},
+                 {"evaluation": "left out", "set": "paced records " + ", ".join(map(str, hb.PACED)),
+                  "mask": sets["paced"]}]
+        ds1 = sets["DS1"]
+        if len(np.unique(beats.record[ds1])) >= 2 and sets["DS2"].any():  # else no inter-patient run is possible
+            val_records = hb.validation_records(beats.record[ds1], beats.y[ds1], val_fraction, seed)
+    table = []
+    for row in rows:
+        mask = row.pop("mask")
+        counts = count(mask)
+        records = len(np.unique(beats.record[mask])) if has_records else None
+        table.append({**row, "records": records, **dict(zip(hb.CLASS_NAMES, counts)), "total": int(sum(counts))})
+    return {"rows": table, "has_records": has_records, "validation_records": val_records}
+
+
+def heartbeat_record_sets(meta: dict, seed: int, val_fraction: float) -> dict:
+    """Class counts of both evaluation splits' record sets: Kaggle's train
+    and test (intra-patient; the same 48 patients on both sides), de Chazal's
+    DS1 and DS2 and the paced records left out (inter-patient; only when the
+    beats carry record ids), and the DS1 records a run with this seed and
+    validation fraction holds out for validation."""
+    cache = Path(meta["cache"])
+    return _record_sets(str(cache), cache.stat().st_mtime, int(seed), float(val_fraction))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _heartbeat_profile(cache: str, mtime: float, split: str, seed: int, val_fraction: float, example: int) -> dict:
+def _heartbeat_profile(cache: str, mtime: float, split: str, seed: int, val_fraction: float, example: int,
+                       evaluation: str) -> dict:
     beats = _beats(cache, mtime, True)
-    rows = _split_rows(beats, split, val_fraction, seed)
+    rows = _split_rows(beats, split, val_fraction, seed, evaluation)
     y, lengths = beats.y[rows], beats.length[rows]
     steps = beats.x.shape[1]
     rng = np.random.default_rng(seed)
     classes = []
     for c, name in enumerate(hb.CLASS_NAMES):
         idx = rows[y == c]  # rows of this class, in the whole array
-        entry = {"name": name, "count": int(len(idx))}
+        entry = {"name": hb.spelled_out([name])[0], "count": int(len(idx))}
         if len(idx):
             pick = int(rng.permutation(idx)[example % len(idx)])
             n = int(beats.length[pick])
@@ -145,14 +185,16 @@ def _heartbeat_profile(cache: str, mtime: float, split: str, seed: int, val_frac
                        "padding_share": float(1 - lengths.sum() / (steps * len(lengths))) if len(lengths) else 0.0}}
 
 
-def heartbeat_profile(meta: dict, split: str, seed: int, val_fraction: float, example: int = 0) -> dict:
+def heartbeat_profile(meta: dict, split: str, seed: int, val_fraction: float, example: int = 0,
+                      evaluation: str = "intra-patient") -> dict:
     """For one split: an example beat per class (cut at its true length), the
     mean beat and its standard deviation per class over the steps where the
     beats are still running (padding left out), and true-length counts."""
     if split not in SPLITS:
         raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     cache = Path(meta["cache"])
-    return _heartbeat_profile(str(cache), cache.stat().st_mtime, split, int(seed), float(val_fraction), int(example))
+    return _heartbeat_profile(str(cache), cache.stat().st_mtime, split, int(seed), float(val_fraction), int(example),
+                              str(evaluation))
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from core.data.heartbeat import spelled_out
+
 # presenter mode: no sidebar or toolbar, the full width, bigger type
 PRESENTER_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
@@ -33,6 +35,8 @@ th, td {border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: right;}
 th {background: #f6f8fa;} td:first-child, th:first-child {text-align: left;}
 .caption {color: #57606a; font-size: 0.9rem; margin: -0.4rem 0 1.6rem 0;}
 .figure {margin: 0.5rem 0;} details {margin: 0.6rem 0;} code {font-size: 0.9rem;}
+.finding {border-left: 4px solid #0072B2; background: #eef5fb; padding: 0.6rem 0.9rem; margin: 0.8rem 0;}
+.mark {border-left: 4px solid #D55E00; background: #fdf1ea; padding: 0.6rem 0.9rem; margin: 0.8rem 0;}
 """
 METRICS = (("test/accuracy", "test accuracy"), ("test/balanced_accuracy", "balanced accuracy"),
            ("test/macro_f1", "macro-F1"), ("test/loss", "test loss"))
@@ -96,6 +100,8 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
     if "epoch_seconds" in history and len(history):
         rows.append({"metric": "seconds per epoch", "value": f"{float(history['epoch_seconds'].mean()):.2f}"})
     body = ["<h2>Headline</h2>", _table(pd.DataFrame(rows))]
+    if detail.get("learned") is False:
+        body.insert(0, f'<p class="mark">{_esc(detail.get("learned_reason", ""))}</p>')
     if figures:
         body += ["<h2>Charts</h2>", _figures(figures)]
     report, confusion = detail.get("report"), detail.get("confusion")
@@ -105,13 +111,17 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
         if len(names) <= 20:
             extra = [k for k in ("macro avg", "weighted avg") if k in report]
             table = pd.DataFrame({n: report[n] for n in [*names, *extra]}).T.astype({"support": int})
+            table.index = [*spelled_out(names), *extra]  # "S supraventricular ectopic"
             body += ["<h2>Classification report (test)</h2>", _table(table, index=True)]
         else:
             ranked = per_class.sort_values("f1-score")
             body += ["<h2>Worst 10 classes by F1 (test)</h2>", _table(ranked.head(10), index=True),
                      "<h2>Best 10 classes by F1 (test)</h2>", _table(ranked.tail(10).iloc[::-1], index=True)]
     if detail.get("top_confusions"):
-        body += ["<h2>Most confused pairs</h2>", _table(pd.DataFrame(detail["top_confusions"]).head(15))]
+        confused = pd.DataFrame(detail["top_confusions"]).head(15)
+        for col in {"true", "pred"} & set(confused):
+            confused[col] = spelled_out(confused[col])
+        body += ["<h2>Most confused pairs</h2>", _table(confused)]
     body += ["<h2>Configuration</h2>", _config_table(detail["config"])]
     meta = [f"Run {detail['run_id']} · {detail.get('describe', '')} · status {detail['status']}",
             f"Workload {detail['config'].get('data.workload', '?')} · sample {detail['config'].get('data.sample', '?')}"
@@ -133,14 +143,18 @@ def differing_options(details: dict[str, dict]) -> pd.DataFrame:
 
 
 def comparison_html(workload: str, table: pd.DataFrame, details: dict[str, dict],
-                    figures: list[tuple[object, str]], generated: datetime | None = None) -> str:
-    """A comparison: the headline table (with full run ids), charts, the options
-    that differ, and each run's full configuration."""
+                    figures: list[tuple[object, str]], generated: datetime | None = None, finding: str = "") -> str:
+    """A comparison: its finding, the headline table (with full run ids), the
+    runs that did not learn, charts, the options that differ, and each run's
+    full configuration."""
     table = table.copy()
     ids = {name: d["run_id"] for name, d in details.items()}
     if "run" in table:
         table["run id"] = table["run"].map(ids).fillna(table.get("run id", ""))
-    body = ["<h2>Headline</h2>", _table(table)]
+    body = [f'<p class="finding">{_esc(finding)}</p>'] if finding else []
+    body += ["<h2>Headline</h2>", _table(table)]
+    body += [f'<p class="mark"><b>{_esc(name)}</b>: {_esc(d.get("learned_reason", ""))}</p>'
+             for name, d in details.items() if d.get("learned") is False]
     if figures:
         body += ["<h2>Charts</h2>", _figures(figures)]
     differ = differing_options(details)

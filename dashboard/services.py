@@ -36,8 +36,39 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
             "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "learned": learned_text(d.get("learned")),
         })
     return pd.DataFrame(rows)
+
+
+def learned_text(learned: bool | None) -> str:
+    """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
+    from core.diagnosis import MARK
+
+    return {True: "yes", False: MARK}.get(learned, "-")
+
+
+@st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
+def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+    """The comparison's ranking and one-sentence finding: runs that differ
+    only in their seed are seeds of one config (study_report.compare)."""
+    from experiments import study_report
+
+    # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
+    rep = study_report.compare(Path(home_dir), list(run_ids), key_metric(workload).split("/", 1)[1], n_boot=500)
+    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha")}
+
+
+def default_pair(details: dict[str, dict], order: list[str]) -> tuple[str, str]:
+    """Runs A and B of the confusion-matrix difference: the first run of
+    `order` (the table's best) and the next one whose options differ in more
+    than the seed (two seeds of one config make a dull pair)."""
+    def options(name: str) -> dict:
+        return {k: v for k, v in details[name]["config"].items() if k != "train.seed"}
+
+    first = order[0]
+    other = next((n for n in order[1:] if options(n) != options(first)), order[1])
+    return first, other
 
 
 def _treatment(sampler: str, class_weighted: bool) -> str:
@@ -60,8 +91,9 @@ def datasets(home_dir: str) -> list[dict]:
         entry.update(summary=f"{beats['beats']:,} beats ({beats['train']:,} train, {beats['test']:,} test), built from {origin}.",
                      chart={"names": list(beats["counts"]), "counts": list(beats["counts"].values()),
                             "title": "Beats per class (all splits)", "xlabel": "class"},
-                     caption="N dominates: a model that always says N is 83% accurate and useless. "
-                             "Watch balanced accuracy and macro-F1, and the recall of S and F.")
+                     caption="N (normal) dominates: a model that always says N is 83% accurate and useless. "
+                             "Watch balanced accuracy and macro-F1, and the recall of S (supraventricular "
+                             "ectopic) and F (fusion).")
     titles = tt.dataset_info(Path(home_dir))
     second = {"workload": "titles", "name": "Product titles: MercadoLibre 2019, Spanish (632 categories)",
               "ready": titles is not None}
@@ -96,6 +128,31 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     return frame
 
 
+# what each metric card measures, in one line (Run report, Compare, one-click comparison)
+METRIC_MEANING = {
+    "test/accuracy": "share of test items classified right; always N (normal) already scores 0.83 on heartbeats",
+    "test/balanced_accuracy": "mean recall over the classes: each class counts the same, however rare",
+    "test/macro_f1": "mean F1 over the classes: a rare class that is missed pulls it down",
+    "best_epoch": "the epoch whose weights were tested (best validation score)",
+}
+
+
+def run_label(r) -> str:
+    """How a run is named wherever runs are listed or picked: the name its
+    user gave it (or its default), the model, and the short id."""
+    name = getattr(r, "name", "") or ""
+    model = getattr(r, "model", "")
+    head = f"{name} · {model}" if name and name != model else model
+    return f"{head} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
+
+
+def spelled_out(labels) -> list[str]:
+    """Heartbeat class letters with their AAMI names; other labels unchanged."""
+    from core.data.heartbeat import spelled_out as spell
+
+    return spell(labels)
+
+
 def class_names() -> list[str]:
     from core.data.heartbeat import CLASS_NAMES
 
@@ -113,20 +170,57 @@ def run_detail(home_dir: str, run_id: str) -> dict:
     return d
 
 
+PER_CLASS_COLUMNS = {"recall": "sensitivity (recall)", "precision": "PPV (precision)", "f1-score": "F1",
+                     "support": "support"}
+
+
+def per_class_table(report: dict, names: list[str]) -> pd.DataFrame:
+    """A classification report as a table, one row per class then the macro and
+    weighted averages, with the names ECG papers use: sensitivity (recall)
+    and positive predictive value (precision) beside F1."""
+    rows = [n for n in [*names, "macro avg", "weighted avg"] if n in report]
+    table = pd.DataFrame({n: report[n] for n in rows}).T
+    return table[list(PER_CLASS_COLUMNS)].rename(columns=PER_CLASS_COLUMNS)
+
+
 def option_defaults() -> dict[str, str]:
     from core.config import RunConfig
 
     return RunConfig().to_params()
 
 
-def choices() -> dict[str, tuple]:
-    from core import config as C
+def option_types() -> dict[str, str]:
+    """Each option's type name ("int", "float", "bool", "str") for typed widgets."""
+    import typing
+    from dataclasses import fields
 
-    return {"data.normalize": C.NORMALIZATIONS, "model.name": C.MODEL_NAMES, "model.head_activation": C.ACTIVATIONS,
-            "model.word_vectors": C.WORD_VECTORS, "model.readout": C.READOUTS,
-            "model.packed_impl": C.PACKED_IMPLS, "train.optimizer": C.OPTIMIZERS, "train.schedule": C.SCHEDULES,
-            "train.sampler": C.SAMPLERS, "train.monitor": C.MONITOR_METRICS, "train.device": C.DEVICES,
-            "train.precision": C.PRECISIONS}
+    from core.config import SECTIONS
+
+    return {f"{section}.{f.name}": typing.get_type_hints(part)[f.name].__name__
+            for section, part in SECTIONS.items() for f in fields(part)}
+
+
+def run_presets(workload: str) -> dict[str, dict]:
+    """The presets a workload's New run form offers: its named presets (the
+    quickest first), the classroom recipe, then plain defaults."""
+    from core import presets
+
+    out = {}
+    for name, values in presets.PRESETS.items():
+        if values.get("data.workload", "heartbeat") == workload:
+            out[name] = {"label": f"{name}: {presets.DESCRIPTIONS.get(name, '')}", "overrides": dict(values)}
+    if workload in presets.CLASSROOM:
+        out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
+                            "overrides": presets.classroom(workload)}
+    out["defaults"] = {"label": "defaults: every option at its default", "overrides": {}}
+    return out
+
+
+def choices() -> dict[str, tuple]:
+    """Options with a fixed set of values (from core.options, as the CLI)."""
+    from core.options import OPTIONS
+
+    return {k: o.choices for k, o in OPTIONS.items() if o.choices and k != "data.workload"}
 
 
 def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: int) -> str:
@@ -152,26 +246,31 @@ def cancel(home_dir: str, run_id: str) -> str:
 
 
 def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
-    """A rough duration: finished runs of the same workload, model, direction
-    and samples per step give seconds per epoch per (sample fraction x hidden
-    unit); scaled to this run's sample, hidden size and epochs. None without
-    history."""
+    """A rough duration from finished runs of the same model on this
+    machine: same workload, model, direction, layers, hidden size, samples per
+    step (frame) and sample fraction; their mean seconds per epoch times this
+    run's epochs. None without such a run: a time measured on another model or
+    another sample size says little about this one."""
     frame = runs(home_dir)
     if frame.empty:
         return None
     # the listing carries each run's model, size and last epoch time: no per-run query
-    steps = frame["model.frame"].replace("", "1") if "model.frame" in frame else "1"  # runs before --frame read 1
+    def column(key: str, default: str = "") -> pd.Series:
+        return frame[key].astype(str) if key in frame else pd.Series(default, index=frame.index)
+
+    steps = column("model.frame").replace("", "1")  # runs before --frame read 1 sample a step
+    layers = column("model.num_layers").replace("", "1")
     same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])
                  & (frame["model.name"] == params["model.name"])
                  & (frame["model.bidirectional"] == params["model.bidirectional"])
+                 & (layers == str(params.get("model.num_layers", "1")))
+                 & (column("model.hidden_size") == str(params["model.hidden_size"]))
                  & (steps == str(params.get("model.frame", "1")))
+                 & ((frame["sample"].astype(float) - float(params["data.sample"])).abs() < 1e-9)
                  & frame["last_epoch_seconds"].notna()].head(20)
-    rates = [float(sec) / (float(sample) * int(hidden or 1))
-             for sec, sample, hidden in same[["last_epoch_seconds", "sample", "model.hidden_size"]].to_numpy()]
-    if not rates:
+    if same.empty:
         return None
-    size = float(params["data.sample"]) * int(params["model.hidden_size"])
-    return sum(rates) / len(rates) * size * int(params["train.epochs"])
+    return float(same["last_epoch_seconds"].astype(float).mean()) * int(params["train.epochs"])
 
 
 # ---------------------------------------------------------------------------
@@ -262,3 +361,43 @@ def confusion_pair(details: dict[str, dict]) -> dict[str, dict]:
         return {}
     labels = next(iter(with_cm.values()))["confusion"]["labels"]
     return {n: d for n, d in with_cm.items() if d["confusion"]["labels"] == labels}
+
+
+# ---------------------------------------------------------------------------
+# Monitor: where a live run is, from its own epochs and batches only
+def _duration(seconds: float) -> str:
+    return f"about {seconds:.0f} s left" if seconds < 90 else f"about {seconds / 60:.1f} min left"
+
+
+def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str | None) -> tuple[float, str]:
+    """(fraction done, one line) for a running run. Its progress tag
+    (experiments.runner.Progress) gives the phase and the batch within the
+    epoch; the time left comes from this run's own epochs (or, in its first
+    epoch, its own batches so far): never from another run or model."""
+    import json
+
+    done = len(history)
+    total = max(int(total_epochs), 1)
+    try:
+        p = json.loads(progress_json) if progress_json else {}
+    except ValueError:
+        p = {}
+    phase = p.get("phase")
+    if phase == "testing":
+        return 1.0, f"testing: {done} of {total} epochs trained, now scoring the test set (the last step)"
+    if phase in ("starting", "loading data") or (not p and not done):  # no tag yet: the process is starting
+        return 0.0, "starting: loading the data and building the model…"
+    batch, batches = int(p.get("batch", 0)), int(p.get("batches", 0))
+    within = batch / batches if batches and phase == "training" else 0.0
+    fraction = min((done + within) / total, 1.0)
+    text = f"epoch {min(done + 1, total)} of {total}"
+    if batches and phase == "training":
+        text += f", batch {batch} of {batches}"
+    per_epoch = None
+    if done and "epoch_seconds" in history:
+        per_epoch = float(history["epoch_seconds"].mean())
+    elif batch and p.get("at") and p.get("epoch_started"):
+        per_epoch = (float(p["at"]) - float(p["epoch_started"])) / batch * batches
+    if per_epoch is not None:
+        text += f" · {_duration(per_epoch * (total - done - within))}, then testing"
+    return fraction, text

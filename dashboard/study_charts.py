@@ -7,7 +7,23 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-VERDICT_COLORS = {"best": "#2a9d8f", "not different": "#8ab17d", "worse": "#e76f51"}
+from dashboard.charts import PALETTE
+
+# the shared colour-blind-safe palette: blue, sky blue, vermillion
+VERDICT_COLORS = {"best": PALETTE[0], "not different": PALETTE[5], "worse": PALETTE[3]}
+
+
+def _bounded(value: float, low: float, high: float) -> tuple[float, float]:
+    """Error-bar lengths below and above a mean, 0 where the interval is unknown."""
+    if math.isnan(low) or math.isnan(high):
+        return 0.0, 0.0
+    return max(value - low, 0.0), max(high - value, 0.0)
+
+
+def _short_label(text: str, width: int = 22) -> str:
+    """Axis labels of the parallel coordinates: long ones are cut (plotly
+    draws them on one line and clips them at the figure's edge)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def ranking(rows: list[dict], metric: str, metric_name: str) -> go.Figure:
@@ -19,14 +35,14 @@ def ranking(rows: list[dict], metric: str, metric_name: str) -> go.Figure:
         part = [r for r in rows if r["verdict"] == verdict]
         if not part:
             continue
-        low = [r[metric] - r[f"{metric}_low"] if not math.isnan(r[f"{metric}_low"]) else 0 for r in part]
-        high = [r[f"{metric}_high"] - r[metric] if not math.isnan(r[f"{metric}_high"]) else 0 for r in part]
+        bars = [_bounded(r[metric], r[f"{metric}_low"], r[f"{metric}_high"]) for r in part]
+        low, high = [b[0] for b in bars], [b[1] for b in bars]
         fig.add_trace(go.Scatter(
             x=[r[metric] for r in part], y=[r["config"] for r in part], mode="markers", name=verdict,
             marker=dict(size=10, color=color),
             error_x=dict(type="data", symmetric=False, array=high, arrayminus=low, color=color)))
-    fig.update_layout(title=f"Configs ranked by mean test {metric_name} (95% CI over seeds)",
-                      xaxis_title=f"test {metric_name}", yaxis_title="config",
+    fig.update_layout(title=f"Configs ranked by mean test {metric_name} (95% CI)",
+                      xaxis_title=f"test {metric_name}", yaxis_title="config", xaxis=dict(range=[0, 1.02]),
                       yaxis=dict(categoryorder="array", categoryarray=[r["config"] for r in rows]),
                       height=max(320, 40 * len(rows) + 120), margin=dict(t=60, b=40, l=40, r=20),
                       legend_title_text="vs best")
@@ -42,15 +58,16 @@ def parallel_coordinates(runs: pd.DataFrame, factors: list[str], metric: str, me
         values = [str(v) for v in runs[f]]
         levels = list(dict.fromkeys(values))
         label = "model" if f == "model.name" else f.split(".", 1)[-1].replace("_", " ")
-        dims.append(dict(label=label, values=[levels.index(v) for v in values],
-                         tickvals=list(range(len(levels))), ticktext=levels))
-    dims.append(dict(label=f"test {metric_name}", values=list(runs[metric])))
+        dims.append(dict(label=_short_label(label), values=[levels.index(v) for v in values],
+                         tickvals=list(range(len(levels))), ticktext=[_short_label(v, 16) for v in levels]))
+    dims.append(dict(label=f"test {metric_name}", values=list(runs[metric]), range=[0, 1]))
     fig = go.Figure(go.Parcoords(
-        line=dict(color=list(runs[metric]), colorscale="Viridis", showscale=True,
+        line=dict(color=list(runs[metric]), colorscale="Viridis", showscale=True, cmin=0, cmax=1,
                   colorbar=dict(title=dict(text=metric_name))),
-        dimensions=dims))
-    fig.update_layout(title=f"Every run of the study: factor levels and test {metric_name}", height=420,
-                      margin=dict(t=80, b=40, l=60, r=60))
+        labelangle=-20, labelside="top", dimensions=dims))
+    # room on both sides for the first and last axis's tick labels, and above for the tilted axis names
+    fig.update_layout(title=f"Every run of the study: factor levels and test {metric_name}", height=460,
+                      margin=dict(t=120, b=40, l=110, r=110))
     return fig
 
 
@@ -59,13 +76,15 @@ def factor_effect(effect: dict, metric_name: str) -> go.Figure:
     with its 95% CI."""
     levels = effect["levels"]
     means = [lv["mean"] for lv in levels]
-    up = [lv["high"] - lv["mean"] if not math.isnan(lv["high"]) else 0 for lv in levels]
-    down = [lv["mean"] - lv["low"] if not math.isnan(lv["low"]) else 0 for lv in levels]
+    # a t-interval over fewer than 3 runs says nothing: no bar rather than one from 0 to 1
+    bars = [_bounded(lv["mean"], lv["low"], lv["high"]) if lv.get("informative", True) else (0.0, 0.0)
+            for lv in levels]
+    down, up = [b[0] for b in bars], [b[1] for b in bars]
     name = effect["factor"].split(".", 1)[-1].replace("_", " ")
     fig = go.Figure(go.Bar(x=[lv["level"] for lv in levels], y=means, text=[f"{m:.3f}" for m in means],
-                           textposition="outside",
+                           textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
                            error_y=dict(type="data", symmetric=False, array=up, arrayminus=down)))
     fig.update_layout(title=f"Effect of {name}: test {metric_name} per level (all other settings pooled)",
-                      xaxis_title=name, yaxis_title=f"mean test {metric_name}", height=360,
+                      xaxis_title=name, yaxis_title=f"mean test {metric_name}", height=360, yaxis_range=[0, 1.08],
                       margin=dict(t=60, b=40, l=40, r=20))
     return fig

@@ -50,27 +50,47 @@ def report(home_dir: str, parent_id: str, finished: int) -> dict:
 
     rep = study_report.report(Path(home_dir), parent_id)
     rep["legend"] = study_report.legend(rep) if rep["rows"] else ""
+    rep["explanations"] = study_report.explanations(rep)
     return rep
 
 
+def _ci(r: dict, key: str) -> str:
+    low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
+    if low is None or low != low:
+        return f"{r[key]:.4f}"
+    return f"{r[key]:.4f} [{low:.3f}, {high:.3f}]" + (" cut" if r.get(f"{key}_clipped") else "")
+
+
 def ranked_table(rep: dict) -> pd.DataFrame:
-    """The ranked table as the page shows it: CIs as text, p-values rounded."""
+    """The ranked table as the page shows it, narrow enough for the page: the
+    key metric with its interval, the call against the best and whether each
+    config learned. The other metrics and tests: `tests_table`."""
+    from experiments import study_report
+
     m, name = rep["metric"], rep["metric_name"]
     rows = []
     for r in rep["rows"]:
-        def ci(key: str) -> str:
-            low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
-            return f"{r[key]:.4f}" if low is None or low != low else f"{r[key]:.4f} [{low:.3f}, {high:.3f}]"
-
         mark = {"best": "best", "not different": "≈ not different", "worse": "✗ worse"}[r["verdict"]]
         diff = "" if r["rank"] == 1 else (f"{r['diff']:.4f} [{r['diff_low']:.3f}, {r['diff_high']:.3f}]"
                                           if "diff_low" in r else f"{r.get('diff', float('nan')):.4f}")
         rows.append({
-            "rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": ci(m),
-            "balanced accuracy [95% CI]" if m != "balanced_accuracy" else "macro-F1 [95% CI]":
-                ci("balanced_accuracy" if m != "balanced_accuracy" else "macro_f1"),
-            "accuracy [95% CI]": ci("accuracy"), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
-            "p (Holm)": r.get("p_adjusted"), "p bootstrap": r.get("p_boot"), "p seeds": r.get("p_seeds"),
+            "rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": _ci(r, m),
+            "CI from": study_report.ci_text(r), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
+            "p (Holm)": r.get("p_adjusted"), "learned": study_report.learned_text(r),
+        })
+    return pd.DataFrame(rows)
+
+
+def tests_table(rep: dict) -> pd.DataFrame:
+    """The other metrics and every test against the best, per config."""
+    m = rep["metric"]
+    other = "balanced_accuracy" if m != "balanced_accuracy" else "macro_f1"
+    rows = []
+    for r in rep["rows"]:
+        rows.append({
+            "config": r["config"], "balanced accuracy [95% CI]" if m != "balanced_accuracy" else "macro-F1 [95% CI]":
+                _ci(r, other), "accuracy [95% CI]": _ci(r, "accuracy"),
+            "p bootstrap": r.get("p_boot"), "p seeds": r.get("p_seeds"),
             "McNemar seed pairs p<0.05": (f"{r['mcnemar_significant']}/{r['mcnemar_pairs']}"
                                           if "mcnemar_pairs" in r else ""),
             "min. detectable acc. diff.": r.get("mdd"),
@@ -78,10 +98,41 @@ def ranked_table(rep: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def few_seeds(rep: dict) -> str:
+    """A warning when some config has fewer than 3 seeds ("" otherwise)."""
+    from core.stats import MIN_SEEDS_FOR_T
+
+    few = [r for r in rep["rows"] if r["seeds"] < MIN_SEEDS_FOR_T]
+    if not few:
+        return ""
+    n = min(r["seeds"] for r in few)
+    return (f"{len(few)} of {len(rep['rows'])} configs have only {n} seed" + ("s" if n != 1 else "") +
+            f": an interval over so few seeds is uninformative (a t-interval over 2 seeds is ±12.7 standard errors). "
+            f"Their intervals come from the test-set bootstrap instead (the {rep['test_size']:,} test items "
+            f"resampled, the config's seeds pooled), which shows test-set noise only, not seed-to-seed variation. "
+            f"Run {MIN_SEEDS_FOR_T} or more seeds to see both.")
+
+
 def runs_frame(rep: dict) -> pd.DataFrame:
     """One row per finished run: factor levels, seed and test metrics."""
     rows = [{**r["levels"], "seed": r["seed"], "config": r["config"], "accuracy": r["accuracy"],
              "balanced_accuracy": r["balanced_accuracy"], "macro_f1": r["macro_f1"]} for r in rep["runs"]]
+    return pd.DataFrame(rows)
+
+
+def runs_table(rep: dict) -> pd.DataFrame:
+    """Every finished run with its seed, test metrics and whether it learned
+    (with the reason where it did not)."""
+    from core.diagnosis import MARK
+
+    notes = {r["config"]: r["note"] for r in rep["rows"]}
+    rows = []
+    for r in rep["runs"]:
+        learned = {True: "yes", False: "expected failure" if notes.get(r["config"]) else MARK}.get(r.get("learned"), "-")
+        rows.append({"config": r["config"], "seed": r["seed"], "macro-F1": r["macro_f1"],
+                     "balanced accuracy": r["balanced_accuracy"], "accuracy": r["accuracy"], "learned": learned,
+                     "why not": "" if r.get("learned") is not False else r.get("learned_reason", ""),
+                     "run id": r["run_id"][:8]})
     return pd.DataFrame(rows)
 
 
@@ -174,9 +225,14 @@ def effect_sentence(effect: dict, metric_name: str) -> str:
         if not c["matched"]:
             continue
         ci = "" if c["low"] != c["low"] else f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
+        if c["low"] == c["low"] and not c.get("informative", True):
+            ci += " (uninformative: fewer than 3 matched configs)"
         parts.append(f"{c['level']} vs {c['reference']}: {c['diff']:+.3f}{ci} over {c['matched']} matched config"
                      + ("s" if c["matched"] != 1 else ""))
     name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    few = [lv["level"] for lv in effect["levels"] if not lv.get("informative", True)]
+    if few:
+        parts.append(f"no interval on the bars of {', '.join(few)}: fewer than 3 runs each")
     if not parts:
         return f"No two configs differ only in {name}: the bars pool different other settings."
     return (f"{name}, each level against {effect['contrasts'][0]['reference']} with every other factor held equal "

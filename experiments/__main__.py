@@ -20,47 +20,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from core import config as C
+from core import options as O
 from core.presets import DESCRIPTIONS, preset_overrides
-
-HELP = {
-    "sample": "fraction of train and validation to use, class proportions kept, every class present (e.g. 0.1)",
-    "val_fraction": "heartbeat: share of train held out for validation (titles use their own validation split)",
-    "split_seed": "seed of the validation split and of the sample",
-    "normalize": "zscore: standardise beats with train statistics",
-    "noise_std": "augmentation: gaussian noise std on train beats",
-    "scale_range": "augmentation: amplitude scaled by U(1-r, 1+r)",
-    "max_shift": "augmentation: random time shift of up to this many steps",
-    "name": "model from the registry: rnn, gru, lstm read the padded beat; -packed uses the true lengths; -trimmed drops trailing steps",
-    "hidden_size": "hidden units per direction",
-    "num_layers": "stacked recurrent layers",
-    "bidirectional": "read the beat in both directions",
-    "dropout": "dropout between recurrent layers",
-    "trim_steps": "trimmed models: how many trailing steps to drop",
-    "head_hidden": "size of a hidden layer in the classifier head (0 = linear head)",
-    "head_activation": "activation of the head's hidden layer",
-    "head_dropout": "dropout in the head",
-    "epochs": "maximum epochs",
-    "batch_size": "beats per batch",
-    "optimizer": "optimizer",
-    "lr": "learning rate (peak learning rate with --schedule onecycle)",
-    "weight_decay": "weight decay",
-    "schedule": "learning-rate schedule over the run",
-    "grad_clip": "clip the gradient norm to this (0 = off)",
-    "warmup_epochs": "--schedule warmup-cosine: epochs of linear warm-up before the cosine decay",
-    "readout": "what the head reads: final = the RNN's last state (after any padding); end = the forward "
-               "state at each sequence's true end and the backward state at its start",
-    "frame": "input samples read per recurrent step (frame stacking): 4 reads a 187-sample beat in 47 steps",
-    "label_smoothing": "label smoothing of the cross-entropy",
-    "class_weighted_loss": "weight the loss by inverse class frequency",
-    "sampler": "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
-    "bucket": "batch beats of similar length and cut each batch to its longest (faster on CPU)",
-    "early_stopping": "stop after this many epochs without improvement of --monitor (0 = off)",
-    "monitor": "validation metric that picks the best epoch",
-    "restore_best": "test the best epoch's weights rather than the last",
-    "seed": "seed of initialisation, batch order, sampler and augmentation",
-    "device": "auto picks cuda, then mps, then cpu",
-    "precision": "bf16: forward passes under bfloat16 autocast (meant for GPUs; weights stay fp32)",
-}
 
 
 class UserError(Exception):
@@ -79,12 +40,8 @@ def _flag(field_name: str) -> str:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    choices = {
-        "normalize": C.NORMALIZATIONS, "name": C.MODEL_NAMES, "head_activation": C.ACTIVATIONS,
-        "optimizer": C.OPTIMIZERS, "schedule": C.SCHEDULES, "sampler": C.SAMPLERS,
-        "monitor": C.MONITOR_METRICS, "device": C.DEVICES, "readout": C.READOUTS,
-        "precision": C.PRECISIONS, "packed_impl": C.PACKED_IMPLS,
-    }
+    """One flag per RunConfig option; help and choices come from core.options
+    (the New run form reads the same table)."""
     for section, part_cls in C.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
         hints = typing.get_type_hints(part_cls)
@@ -95,13 +52,17 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             typ = hints[f.name]
             dest = f"{section}.{f.name}"
             value = getattr(default, f.name)
-            text = HELP.get(f.name, "")
+            opt = O.option(dest)
+            text = opt.help
+            if opt.workloads != O.BOTH:
+                text = f"{', '.join(opt.workloads)} only: {text}"
             if typ is bool:
                 group.add_argument(_flag(f.name), dest=dest, action=argparse.BooleanOptionalAction, default=None,
-                                   help=f"{text} (default: {'on' if value else 'off'})")
+                                   help=f"{text} (default: {'on' if value else 'off'})".replace("%", "%%"))
             else:
+                one_of = f"; one of {', '.join(opt.choices)}" if opt.choices else ""
                 group.add_argument(_flag(f.name), dest=dest, type=str, default=None, metavar=typ.__name__.upper(),
-                                   help=f"{text} (default: {value}" + (f"; one of {', '.join(choices[f.name])})" if choices.get(f.name) else ")"))
+                                   help=f"{text} (default: {value}{one_of})".replace("%", "%%"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
     k.add_argument("run_id")
 
+    ref = sub.add_parser("reference", help="full-data reference runs: import the committed records, or train more",
+                         description="Reference runs are the built-in studies' configs trained on the full data, "
+                                     "kept as small records in results/reference/. 'import' loads them into the store "
+                                     "as finished runs marked 'full data, reference' (a second import loads nothing "
+                                     "twice); 'status' lists what is recorded and what is left; 'run' trains the next "
+                                     "missing ones and writes their records (hours on a CPU).")
+    ref.add_argument("action", choices=["import", "status", "run"])
+    ref.add_argument("--seeds", type=int, default=3, help="seeds per config to plan for (default 3)")
+    ref.add_argument("--only", action="append", help="run: only this group (architectures, samplers, title-models, "
+                                                      "architectures-inter-patient); repeatable")
+    ref.add_argument("--max-runs", type=int, default=1, help="run: train at most this many (default 1)")
+    ref.add_argument("--threads", type=int, default=None, help="run: torch threads")
     st = sub.add_parser("study", help="run a study: configs x seeds, resumable, ranked with CIs and significance",
                         description="Run a built-in or custom study (a set of configs, each with several seeds) and "
                                     "print the configs ranked with confidence intervals and tests against the best. "
@@ -209,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--report", action="store_true", help="print the table of what has finished, start nothing")
     st.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the paired tests (default 1000)")
     st.add_argument("--markdown", action="store_true", help="print the ranked table as markdown")
+    st.add_argument("--json", metavar="PATH", help="also write one row per config as JSON (per-seed scores, mean, "
+                                                   "interval, learned, note)")
     _add_config_options(st)
     return parser
 
@@ -277,12 +252,13 @@ def cmd_prepare(args, home: Path) -> None:
 
 
 def _print_heartbeat(meta: dict) -> None:
-    from core.data.heartbeat import CLASS_NAMES
+    from core.data.heartbeat import CLASS_NAMES, spelled_out
 
     print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
     print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
     for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
         print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
+    print("classes (AAMI): " + ", ".join(spelled_out(CLASS_NAMES)))
 
 
 def _print_titles(meta: dict) -> None:
@@ -361,6 +337,10 @@ def cmd_run(args, home: Path) -> None:
         if workloads.dataset_info(cfg.data.workload, home) is None:
             raise UserError(f"the {cfg.data.workload} data is not prepared in {home}; run: "
                             f"python -m experiments prepare {cfg.data.workload} [--source PATH]")
+        try:
+            workloads.check_data(cfg, home)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         run_id = runner.create_run(cfg, home, args.run_name)
         print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
 
@@ -406,15 +386,20 @@ def cmd_run(args, home: Path) -> None:
     for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
         if summary.test[k] == summary.test[k]:  # tfidf has no loss
             print(f"{k:<20}{summary.test[k]:>8.4f}")
-    rows = list(summary.per_class.items())
+    from core.data.heartbeat import spelled_out
+
+    rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
     if len(rows) > 20:  # many classes: the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
         print(f"{len(rows)} classes; the five worst and five best by F1:")
         rows = rows[:5] + rows[-5:]
     width = max(8, *(len(n) + 2 for n, _ in rows))
-    print(f"{'class':<{width}}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    # sensitivity (recall) and positive predictive value (precision): the per-class measures ECG papers publish
+    print(f"{'class':<{width}}{'Se/recall':>11}{'PPV/precision':>15}{'f1':>8}{'support':>9}")
     for name, r in rows:
-        print(f"{name:<{width}}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+        print(f"{name:<{width}}{r['recall']:>11.4f}{r['precision']:>15.4f}{r['f1-score']:>8.4f}{int(r['support']):>9,}")
+    if cfg.data.split == "inter-patient":
+        print("inter-patient: tested on the DS2 records, whose patients the model never saw")
 
 
 def cmd_runs(args, home: Path) -> None:
@@ -578,6 +563,11 @@ def cmd_study(args, home: Path) -> None:
     if workloads.dataset_info(workload, home) is None:
         raise UserError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload} "
                         f"[--source PATH]")
+    try:
+        for cfg in {t.config for t in studies.trials(study, workload, overrides, seeds)}:
+            workloads.check_data(cfg, home)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if args.report:
         parent_id = args.resume or sweep.find_study(home, study, workload, seeds, overrides)
         if parent_id is None:
@@ -599,11 +589,45 @@ def cmd_study(args, home: Path) -> None:
         print(f"study {study.name} ({parent_id}): {counts['done']}/{counts['total']} runs done, "
               f"{counts['failed']} failed", file=sys.stderr)
     rep = study_report.report(home, parent_id, n_boot=args.boot)
+    if args.json:
+        import json
+
+        rows = study_report.summary_rows(rep, study.notes)
+        Path(args.json).expanduser().write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(study_report.table(rep, markdown=args.markdown))
     if rep["rows"]:
         print(study_report.legend(rep))
+        print(f"finding: {rep['finding']}")
+        for _, line in study_report.explanations(rep):
+            print(f"  {line}")
     for note in rep["notes"]:
         print(f"note: {note}")
+
+
+def cmd_reference(args, home: Path) -> None:
+    from experiments import reference
+
+    if not 1 <= args.seeds <= 10:
+        raise UserError(f"--seeds {args.seeds} must be between 1 and 10")
+    if args.action == "import":
+        reference.import_records(home)
+        return
+    only = set(args.only or [])
+    if args.action == "status":
+        records = reference.read_records()
+        print(f"{len(records)} reference record(s) in {reference.ROOT}")
+        left = reference.missing(args.seeds, only)
+        print(f"{len(left)} of {len(reference.plan(args.seeds))} planned runs ({args.seeds} seeds) have no record yet")
+        for p in left[:20]:
+            print(f"  {p.group}: {p.trial.point.label}, seed {p.trial.seed}")
+        return
+    if not 1 <= args.max_runs <= 1000:
+        raise UserError(f"--max-runs {args.max_runs} must be between 1 and 1000")
+    runner_signals()
+    for _ in range(args.max_runs):
+        if reference.run_next(home, args.seeds, only, threads=args.threads) is None:
+            print("every planned reference run has a record")
+            break
 
 
 def runner_signals() -> None:
@@ -630,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
          "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,
-         "bench": cmd_bench}[args.command](args, home)
+         "bench": cmd_bench, "reference": cmd_reference}[args.command](args, home)
     except (UserError, ValueError) as exc:
         _error(str(exc))
         return 2

@@ -11,7 +11,7 @@ SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
 MAX_LIMIT = 50_000  # MLflow's most runs per search
 # params copied into each listed run: what the ready-made comparisons group by
 ROW_PARAMS = ("model.name", "model.bidirectional", "model.num_layers", "model.hidden_size", "model.frame",
-              "train.sampler", "train.class_weighted_loss", "train.seed")
+              "train.sampler", "train.class_weighted_loss", "train.seed", "train.batch_size")
 
 
 def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> list[dict]:
@@ -147,6 +147,23 @@ def _artifact_json(home: Path, run_id: str, path: str, root: str | None = None):
         return json.load(fh)
 
 
+def learned_verdict(tags: dict, confusion: dict | None, status: str) -> tuple[bool | None, str]:
+    """Has a finished run learned? Its tags say (core.diagnosis, set when it
+    finished); a run recorded before them is judged from its confusion matrix."""
+    from core import diagnosis
+
+    recorded = {"true": True, "false": False}.get(tags.get(LEARNED_TAG, ""))
+    if recorded is not None:
+        return recorded, tags.get(REASON_TAG, "")
+    if status != "FINISHED" or not confusion:
+        return None, ""
+    try:
+        verdict = diagnosis.check(confusion["matrix"], confusion["labels"])
+    except ValueError:
+        return None, ""
+    return verdict.learned, verdict.line
+
+
 def run_detail(home: Path, run_id: str) -> dict:
     """Everything the report shows about one run, as plain data."""
     from core.config import RunConfig
@@ -163,9 +180,12 @@ def run_detail(home: Path, run_id: str) -> dict:
         sparse = _artifact_json(home, run_id, "report/confusion_sparse.json", artifacts_root)
         if sparse is not None:
             confusion = {"labels": sparse["labels"], "matrix": dense_from_sparse(sparse).tolist()}
+    learned, reason = learned_verdict(run.data.tags, confusion, run.info.status)
     return {
         "run_id": run_id,
         "name": run.info.run_name,
+        "learned": learned,  # None: not finished, or no confusion matrix to judge from
+        "learned_reason": reason,
         "status": run.info.status,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,

@@ -94,6 +94,8 @@ def execute(
         from experiments.launcher import PROC_TAG, process_identity
 
         tracker.set_tags({PROC_TAG: process_identity()})
+        progress = Progress(tracker)
+        progress.phase("loading data")
         from core.train import fit, resolve_device
         from experiments import workloads
 
@@ -111,8 +113,14 @@ def execute(
 
         def epoch_done(epoch: int, row: dict) -> None:
             tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
+            progress.epoch_end()
             if on_epoch:
                 on_epoch(epoch, row)
+
+        def batch_done(done: int, total: int) -> None:
+            progress.batch(done, total)
+            if on_batch:
+                on_batch(done, total)
 
         if cfg.model.name == "tfidf":
             from core.classical import fit_tfidf
@@ -122,8 +130,10 @@ def execute(
                                class_names, tracker=tracker)
             epoch_done(1, result.history[0])
         else:
+            progress.phase("training")
             result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done,
-                         on_batch=on_batch, vocab_size=data.vocab_size, embedding_init=data.embedding_init)
+                         on_batch=batch_done, vocab_size=data.vocab_size, embedding_init=data.embedding_init,
+                         on_phase=progress.phase)
         summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data, metric_keys)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
@@ -170,6 +180,37 @@ def class_metric_keys(class_names) -> dict[str, str]:
     return keys
 
 
+PROGRESS_TAG = "arena.progress"  # JSON: phase, batch, batches, epoch_started (unix s), at (unix s)
+PROGRESS_EVERY = 2.0  # seconds between two progress tags (each is a write to the store)
+
+
+class Progress:
+    """Where a background run is within its epoch, for the monitor: the
+    phase ("loading data", "training", "testing") and the batch, written as a
+    tag at most every PROGRESS_EVERY seconds (and at each phase change)."""
+
+    def __init__(self, tracker, every: float = PROGRESS_EVERY):
+        self.tracker, self.every = tracker, every
+        self.last = 0.0
+        self.state = {"phase": "starting", "batch": 0, "batches": 0, "epoch_started": time.time()}
+
+    def _write(self) -> None:
+        self.last = time.time()
+        self.tracker.set_tags({PROGRESS_TAG: json.dumps({**self.state, "at": round(self.last, 1)})})
+
+    def phase(self, name: str) -> None:
+        self.state.update(phase=name, batch=0, batches=0, epoch_started=round(time.time(), 1))
+        self._write()
+
+    def epoch_end(self) -> None:
+        self.state["epoch_started"] = round(time.time(), 1)  # the next epoch's batches start now
+
+    def batch(self, done: int, total: int) -> None:
+        self.state.update(phase="training", batch=done, batches=total)
+        if done == 1 or time.time() - self.last >= self.every:
+            self._write()
+
+
 def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) -> RunSummary:
     run_id = create_run(cfg, home, run_name)
     if "on_created" in callbacks:
@@ -194,7 +235,8 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     if len(class_names) <= MANY_CLASSES:
         keys = metric_keys or class_metric_keys(class_names)
         for n in class_names:
-            final[f"test/recall_{keys[n]}"] = per_class[n]["recall"]
+            final[f"test/recall_{keys[n]}"] = per_class[n]["recall"]  # sensitivity
+            final[f"test/precision_{keys[n]}"] = per_class[n]["precision"]  # positive predictive value
             final[f"test/f1_{keys[n]}"] = per_class[n]["f1-score"]
     tracker.log_metrics(final, step=len(result.history))
     tracker.log_dict(result.report, "report/classification_report.json")

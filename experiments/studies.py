@@ -523,6 +523,10 @@ def check_size(study: Study, seeds: int) -> None:
                          f"than {MAX_RUNS:,}; use fewer levels, trials or seeds")
 
 
+ARM = "arm"  # a named factor whose levels are whole configs (a one-click comparison's ticked arms)
+BARE_LABELS = ("model.name", ARM)  # factors whose level alone names a config ("gru", not "name=gru")
+
+
 # -- expansion ---------------------------------------------------------------------
 def points(study: Study) -> list[Point]:
     """Every configuration of the study (before seeds), in a stable order."""
@@ -544,7 +548,7 @@ def points(study: Study) -> list[Point]:
         for f, level in zip(study.factors, combo):
             overrides.update(level.overrides)
             levels[f.name] = level.label
-        label = " · ".join(v if k == "model.name" else f"{_short(k)}={v}" for k, v in levels.items())
+        label = " · ".join(v if k in BARE_LABELS else f"{_short(k)}={v}" for k, v in levels.items())
         out.append(Point(i, label, levels, overrides))
     return out
 

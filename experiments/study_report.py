@@ -18,11 +18,13 @@ p-values are Holm-adjusted over the comparisons with the best.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from core import diagnosis as D
 from core import stats as ST
 from experiments.mlflow_tracker import client
 from experiments.sweep import FACTOR_PREFIX, POINT_INDEX_TAG, POINT_TAG, SEED_TAG, children
@@ -47,7 +49,7 @@ def load_predictions(home: Path, run_id: str) -> tuple[np.ndarray, np.ndarray]:
 
 def finished_runs(home: Path, parent_id: str) -> list[dict]:
     """One row per finished run of the study: its config label, factor levels,
-    seed and test metrics."""
+    seed, test metrics and whether it learned (None: not recorded)."""
     rows = []
     for run in children(home, parent_id):
         if run.info.status != "FINISHED":
@@ -59,28 +61,92 @@ def finished_runs(home: Path, parent_id: str) -> list[dict]:
             "levels": {k[len(FACTOR_PREFIX):]: v for k, v in t.items() if k.startswith(FACTOR_PREFIX)},
             **{k: m.get(f"test/{k}") for k in METRIC_NAMES},
             "seconds": float(t.get("arena.wall_seconds", "nan")),
+            "recall": {k[len("test/recall_"):]: v for k, v in m.items() if k.startswith("test/recall_")},
+            **_learned_tags(t),
         })
     return sorted(rows, key=lambda r: (r["point"], r["seed"]))
 
 
+def _learned_tags(tags: dict) -> dict:
+    return {"learned": {"true": True, "false": False}.get(tags.get(D.LEARNED_TAG, "")),
+            "learned_reason": tags.get(D.REASON_TAG, "")}
+
+
+def study_notes(home: Path, parent_id: str, name: str) -> dict[str, str]:
+    """Config label -> why it is expected to fail (a teaching failure), from
+    the recorded definition (else the built-in study of that name)."""
+    from experiments import studies, sweep
+
+    try:
+        return dict(sweep.parent_definition(home, parent_id)[0].notes)
+    except Exception:  # an older study without a definition artifact
+        study = studies.BUILTIN.get(name)
+        return dict(study.notes) if study else {}
+
+
 def report(home: Path, parent_id: str, metric: str | None = None, alpha: float = 0.05, n_boot: int = 1000,
            seed: int = 0) -> dict[str, Any]:
-    """The ranked table, the runs and the factor effects as plain data."""
+    """The ranked table, the runs, the factor effects and the finding as plain
+    data. Each row also says whether every seed `learned`, and carries the
+    study's `note` for that config ("" if none)."""
     parent = client(home).get_run(parent_id)
     metric = metric or parent.data.tags.get("arena.metric", "macro_f1")
+    name = parent.data.tags.get("arena.study", "?")
     runs = finished_runs(home, parent_id)
-    out: dict[str, Any] = {"metric": metric, "metric_name": METRIC_NAMES[metric], "alpha": alpha, "n_boot": n_boot,
-                           "runs": runs, "rows": [], "effects": [], "notes": [], "test_size": 0,
-                           "study": parent.data.tags.get("arena.study", "?"), "factors": _factors(parent)}
-    if not runs:
-        return out
-    groups: dict[str, list[dict]] = {}
-    for r in runs:
-        groups.setdefault(r["config"], []).append(r)
-    scores = {name: [r[metric] for r in rs] for name, rs in groups.items()}
-    order = [row.name for row in ST.rank_models(scores)]
-    best = order[0]
+    notes = study_notes(home, parent_id, name)
+    out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes)
+    out.update(study=name, factors=_factors(parent))
+    out["effects"] = factor_effects(runs, out["factors"], metric)
+    return out
 
+
+def compare(home: Path, run_ids: list[str], metric: str = "macro_f1", alpha: float = 0.05, n_boot: int = 1000,
+            seed: int = 0) -> dict[str, Any]:
+    """The same ranking and finding for runs picked by hand: runs whose
+    options differ only in train.seed are seeds of one config."""
+    c = client(home)
+    groups: dict[tuple, list] = {}
+    for run_id in run_ids:
+        run = c.get_run(run_id)
+        if run.info.status != "FINISHED":
+            continue
+        key = tuple(sorted((k, v) for k, v in run.data.params.items() if k != "train.seed"))
+        groups.setdefault(key, []).append(run)
+    labels = _group_labels(list(groups.values()))
+    runs = []
+    for point, (members, label) in enumerate(zip(groups.values(), labels)):
+        for run in members:
+            t, m = run.data.tags, run.data.metrics
+            runs.append({"run_id": run.info.run_id, "config": label, "point": point,
+                         "seed": int(run.data.params.get("train.seed", 0)), "levels": {},
+                         **{k: m.get(f"test/{k}") for k in METRIC_NAMES}, **_learned_tags(t)})
+    return rank_runs(home, runs, metric, alpha, n_boot, seed, {})
+
+
+def _group_labels(groups: list[list]) -> list[str]:
+    """A config's name: its description; where two configs share one, the
+    options that tell them apart (the seed aside), else the first run's short id."""
+    labels = [g[0].data.tags.get("arena.describe") or g[0].info.run_name for g in groups]
+    out = list(labels)
+    for label in set(labels):
+        same = [i for i, other in enumerate(labels) if other == label]
+        if len(same) < 2:
+            continue
+        params = [groups[i][0].data.params for i in same]
+        keys = sorted(k for k in set().union(*params) if k != "train.seed"
+                      and len({p.get(k, "-") for p in params}) > 1)
+        common = {k: Counter(p.get(k, "-") for p in params).most_common(1)[0][0] for k in keys}
+        for i, p in zip(same, params):  # each config by what sets it apart from the most common values
+            parts = [f"{k.split('.', 1)[-1]}={p.get(k, '-')}" for k in keys if p.get(k, "-") != common[k]]
+            out[i] = f"{label} · {', '.join(parts[:3])}" if parts else label
+    for i, g in enumerate(groups):
+        if out.count(out[i]) > 1:
+            out[i] = f"{out[i]} · {g[0].info.run_id[:6]}"
+    return out
+
+
+def _load_all(home: Path, runs: list[dict]) -> tuple[np.ndarray | None, dict[str, np.ndarray], str]:
+    """Every run's test predictions on one shared test set, or (None, {}, why)."""
     preds, y_true = {}, None
     try:
         for r in runs:
@@ -91,31 +157,58 @@ def report(home: Path, parent_id: str, metric: str | None = None, alpha: float =
                 raise ValueError("the runs were tested on different test sets")
             preds[r["run_id"]] = yp
     except Exception as exc:  # no predictions (an older run), or different test sets: seeds only
-        out["notes"].append(f"paired tests skipped: {exc}")
-        y_true = None
+        return None, {}, f"paired tests skipped: {exc}"
+    return y_true, preds, ""
+
+
+def _fill_learned(runs: list[dict], y_true: np.ndarray | None, preds: dict[str, np.ndarray], num_classes: int) -> None:
+    """Runs recorded before the learned tag: the verdict from their predictions."""
+    from core.metrics import confusion_matrix
+
+    for r in runs:
+        if r.get("learned") is None and y_true is not None and r["run_id"] in preds:
+            v = D.check(confusion_matrix(y_true, preds[r["run_id"]], num_classes))
+            r["learned"], r["learned_reason"] = v.learned, v.line
+
+
+def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_boot: int = 1000, seed: int = 0,
+              notes: dict[str, str] | None = None) -> dict[str, Any]:
+    """Configs (runs grouped by `config`, one run per seed) ranked, tested
+    against the best, with intervals inside [0, 1], and the finding."""
+    notes = notes or {}
+    out: dict[str, Any] = {"metric": metric, "metric_name": METRIC_NAMES[metric], "alpha": alpha, "n_boot": n_boot,
+                           "runs": runs, "rows": [], "effects": [], "notes": [], "test_size": 0, "study": "",
+                           "factors": [], "finding": "No run has finished yet: nothing to compare.",
+                           "seeds_to_settle": None}
+    if not runs:
+        return out
+    groups: dict[str, list[dict]] = {}
+    for r in runs:
+        groups.setdefault(r["config"], []).append(r)
+    scores = {name: [r[metric] for r in rs] for name, rs in groups.items()}
+    order = [row.name for row in ST.rank_models(scores)]
+    best = order[0]
+
+    y_true, preds, why = _load_all(home, runs)
+    if why:
+        out["notes"].append(why)
     num_classes = int(max(y_true.max(), *(p.max() for p in preds.values())) + 1) if y_true is not None else 0
     out["test_size"] = int(y_true.size) if y_true is not None else 0
+    _fill_learned(runs, y_true, preds, num_classes)
 
-    tests: dict[str, dict] = {}
+    replicates: dict[str, dict[str, np.ndarray]] = {}
     if y_true is not None:  # every config scored on the same resampled test items: paired comparisons
         observed, replicates = ST.bootstrap_scores(
             y_true, {name: np.stack([preds[r["run_id"]] for r in rs]) for name, rs in groups.items()},
-            num_classes, metrics=[metric], n_boot=n_boot, seed=seed)
+            num_classes, metrics=list(METRIC_NAMES), n_boot=n_boot, seed=seed)
+    tests: dict[str, dict] = {}
     for name in order[1:]:
         t: dict[str, Any] = {"p_seeds": ST.welch_p(scores[best], scores[name])}
         if y_true is not None:
             boot = ST.bootstrap_difference(metric, observed[best][metric], observed[name][metric],
                                            replicates[best][metric], replicates[name][metric])
             t.update(diff=boot.difference, diff_low=boot.low, diff_high=boot.high, p_boot=boot.p_value)
-            by_seed = {r["seed"]: preds[r["run_id"]] for r in groups[name]}
-            pairs = [ST.mcnemar(y_true, preds[r["run_id"]], by_seed[r["seed"]]) for r in groups[best] if r["seed"] in by_seed]
-            if pairs:
-                discordance = float(np.mean([p.discordance for p in pairs]))
-                t.update(mcnemar_significant=sum(p.p_value < alpha for p in pairs), mcnemar_pairs=len(pairs),
-                         mcnemar_p=max(p.p_value for p in pairs), mcnemar_method=pairs[0].method,
-                         discordance=discordance,
-                         mdd=ST.min_detectable_difference(y_true.size, discordance) if discordance > 0 else float("nan"),
-                         accuracy_diff=float(np.mean([(p.a_only - p.b_only) / p.n for p in pairs])))
+            t.update(_mcnemar(y_true, preds, groups[best], groups[name], alpha))
         else:
             t["diff"] = float(np.mean(scores[best]) - np.mean(scores[name]))
         p_boot = t.get("p_boot", float("nan"))
@@ -124,19 +217,83 @@ def report(home: Path, parent_id: str, metric: str | None = None, alpha: float =
         tests[name] = t
     ranked = ST.rank_models(scores, p_values={k: v["p"] for k, v in tests.items()}, alpha=alpha)
     for row in ranked:
-        ci = {m: ST.mean_ci([r[m] for r in groups[row.name]]) for m in METRIC_NAMES}
-        t = tests.get(row.name, {})
-        out["rows"].append({
-            "rank": row.rank, "config": row.name, "seeds": row.n,
-            "levels": groups[row.name][0]["levels"],
-            **{f"{m}": ci[m].mean for m in METRIC_NAMES},
-            **{f"{m}_low": ci[m].low for m in METRIC_NAMES},
-            **{f"{m}_high": ci[m].high for m in METRIC_NAMES},
-            "verdict": "best" if row.rank == 1 else ("not different" if row.tied_with_best else "worse"),
-            "p_adjusted": row.p_adjusted, **t,
-        })
-    out["effects"] = factor_effects(runs, out["factors"], metric)
+        out["rows"].append(_row(row, groups[row.name], replicates.get(row.name), tests.get(row.name, {}), metric,
+                                notes.get(row.name, "")))
+    out["finding"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
     return out
+
+
+def _mcnemar(y_true: np.ndarray, preds: dict, best_runs: list[dict], runs: list[dict], alpha: float) -> dict:
+    by_seed = {r["seed"]: preds[r["run_id"]] for r in runs}
+    pairs = [ST.mcnemar(y_true, preds[r["run_id"]], by_seed[r["seed"]]) for r in best_runs if r["seed"] in by_seed]
+    if not pairs:
+        return {}
+    discordance = float(np.mean([p.discordance for p in pairs]))
+    return dict(mcnemar_significant=sum(p.p_value < alpha for p in pairs), mcnemar_pairs=len(pairs),
+                mcnemar_p=max(p.p_value for p in pairs), mcnemar_method=pairs[0].method, discordance=discordance,
+                mdd=ST.min_detectable_difference(y_true.size, discordance) if discordance > 0 else float("nan"),
+                accuracy_diff=float(np.mean([(p.a_only - p.b_only) / p.n for p in pairs])))
+
+
+def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, metric: str, note: str) -> dict:
+    """One ranked config: means, intervals that stay in [0, 1] (the test-set
+    bootstrap below 3 seeds), whether every seed learned, and its note."""
+    out: dict[str, Any] = {"rank": row.rank, "config": row.name, "seeds": row.n, "levels": runs[0]["levels"],
+                           "per_seed": [r[metric] for r in runs]}
+    for m in METRIC_NAMES:
+        values = [r[m] for r in runs]
+        iv = ST.score_interval(values, replicates[m] if replicates else None)
+        out.update({m: float(np.mean(values)), f"{m}_low": iv.low, f"{m}_high": iv.high, f"{m}_clipped": iv.clipped})
+        if m == metric:
+            out.update(ci_low=iv.low, ci_high=iv.high, ci_method=iv.method, ci_informative=iv.informative,
+                       ci_clipped=iv.clipped, mean=out[m])
+    failed = [r for r in runs if r.get("learned") is False]
+    unknown = sum(r.get("learned") is None for r in runs)  # older runs without the tag or predictions
+    out.update(learned=not failed and not unknown, unlearned=len(failed), learned_unknown=unknown, learned_reason=failed[0]["learned_reason"] if failed else "", note=note,
+               verdict="best" if row.rank == 1 else ("not different" if row.tied_with_best else "worse"),
+               p_adjusted=row.p_adjusted, **t)
+    return out
+
+
+def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str, alpha: float) -> tuple[str, int | None]:
+    """The study's finding in one sentence, and the seeds per config that
+    would settle an undecided lead (None: decided, or not computable)."""
+    best = rows[0]
+    if len(rows) == 1:
+        return f"Only {best['config']} has finished runs: nothing to compare yet.", None
+    if not any(r["learned"] or r.get("learned_unknown") for r in rows):
+        return (f"No config learned on every seed (best: {best['config']}, {metric_name} {best['mean']:.2f}), "
+                f"so this ranking compares failures; try: {D.ADVICE}."), None
+    other = rows[1]
+    a, b = scores[best["config"]], scores[other["config"]]
+    sd_a, sd_b = ST.seed_spread(a), ST.seed_spread(b)
+    mean_diff = float(np.mean(a) - np.mean(b))
+    decided = other["p_adjusted"] == other["p_adjusted"] and other["p_adjusted"] < alpha
+    needed = None if decided else ST.seeds_to_settle(mean_diff, sd_a, sd_b, alpha)
+    if needed is not None and needed <= min(len(a), len(b)):
+        needed = None  # the seeds already suffice for the t-test: the bootstrap is what holds the call back
+        why = "the seeds already suffice; the test-set bootstrap does not separate them"
+    elif min(len(a), len(b)) < 2:
+        why = "one seed per config gives no seed spread"
+    elif sd_a == 0 and sd_b == 0:
+        why = "the seeds agree exactly"
+    elif mean_diff == 0:
+        why = "the means are equal"
+    else:
+        why = f"more than {ST.MAX_SEEDS} seeds"
+    # the interval the sentence gives: over seeds (Welch) from 3 seeds on, else the test-set bootstrap's
+    if min(len(a), len(b)) >= ST.MIN_SEEDS_FOR_T:
+        diff, (low, high) = mean_diff, ST.welch_ci(a, b)
+        low, high, _ = ST.clip_interval(low, high, -1.0, 1.0)
+    else:
+        diff = float(other.get("diff", mean_diff))
+        low, high = float(other.get("diff_low", float("nan"))), float(other.get("diff_high", float("nan")))
+    contest = ST.Contest(
+        best=best["config"], other=other["config"], metric_name=metric_name, diff=diff, low=low, high=high,
+        seeds=min(len(a), len(b)), p_adjusted=float(other["p_adjusted"]), alpha=alpha,
+        tied=sum(r["verdict"] == "not different" for r in rows[2:]), configs=len(rows),
+        seeds_needed=needed, why_not_computed=why)
+    return ST.finding(contest), needed
 
 
 def _factors(parent) -> list[str]:
@@ -164,7 +321,9 @@ def factor_effects(runs: list[dict], factors: list[str], metric: str) -> list[di
         per_level = []
         for lv in levels:
             ci = ST.mean_ci([r[metric] for r in runs if r["levels"].get(f) == lv])
-            per_level.append({"level": lv, "mean": ci.mean, "low": ci.low, "high": ci.high, "n": ci.n})
+            low, high, cut = ST.clip_interval(ci.low, ci.high)  # a score stays in [0, 1]
+            per_level.append({"level": lv, "mean": ci.mean, "low": low, "high": high, "n": ci.n, "clipped": cut,
+                              "informative": ci.n >= ST.MIN_SEEDS_FOR_T})
         # per config means, keyed by the other factors' levels
         means: dict[tuple, dict[str, list[float]]] = {}
         for r in runs:
@@ -176,8 +335,9 @@ def factor_effects(runs: list[dict], factors: list[str], metric: str) -> list[di
             diffs = [float(np.mean(by[lv]) - np.mean(by[reference])) for by in means.values()
                      if lv in by and reference in by]
             ci = ST.mean_ci(diffs)
-            contrasts.append({"level": lv, "reference": reference, "diff": ci.mean, "low": ci.low, "high": ci.high,
-                              "matched": ci.n})
+            low, high, cut = ST.clip_interval(ci.low, ci.high, -1.0, 1.0)  # a difference of scores stays in [-1, 1]
+            contrasts.append({"level": lv, "reference": reference, "diff": ci.mean, "low": low, "high": high,
+                              "matched": ci.n, "clipped": cut, "informative": ci.n >= ST.MIN_SEEDS_FOR_T})
         effects.append({"factor": f, "levels": per_level, "contrasts": contrasts})
     return effects
 
@@ -191,7 +351,41 @@ def _ci(row: dict, m: str) -> str:
     low, high = row.get(f"{m}_low"), row.get(f"{m}_high")
     if low is None or math.isnan(low):
         return f"{_num(row[m])}"
-    return f"{_num(row[m])} [{_num(low, '.3f')}, {_num(high, '.3f')}]"
+    cut = " cut" if row.get(f"{m}_clipped") else ""
+    return f"{_num(row[m])} [{_num(low, '.3f')}, {_num(high, '.3f')}]{cut}"
+
+
+def learned_text(row: dict) -> str:
+    """The learned column: yes, the mark with the seeds that did not learn,
+    or an expected teaching failure."""
+    if row.get("learned"):
+        return "yes"
+    if row.get("note"):
+        return "expected failure"
+    if row.get("unlearned"):
+        return f"{D.MARK} ({row['unlearned']}/{row['seeds']} seeds)"
+    return "-"
+
+
+def explanations(rep: dict) -> list[tuple[str, str]]:
+    """(kind, line) per config that did not learn on every seed, or that the
+    study expected to fail: kind "expected" (the study's note: a teaching
+    failure, a lesson rather than an error), "unlearned" (the mark, the
+    reason and what to try) or "surprise" (a teaching failure that learned)."""
+    lines = []
+    for r in rep["rows"]:
+        if r.get("note") and not r.get("learned"):
+            lines.append(("expected", f"{r['config']}: expected teaching failure: {r['note']}."))
+        elif r.get("note"):
+            lines.append(("surprise", f"{r['config']}: learned, although the study expected it to fail: {r['note']}."))
+        elif r.get("unlearned"):
+            lines.append(("unlearned", f"{r['config']}: {r['unlearned']} of {r['seeds']} seeds did not learn. "
+                                       f"{r['learned_reason']}"))
+    return lines
+
+
+def ci_text(row: dict) -> str:
+    return {"seeds (t)": "seeds", "test-set bootstrap": "test bootstrap"}.get(row.get("ci_method", ""), "-")
 
 
 def _p(v: Any) -> str:
@@ -207,7 +401,7 @@ def table(rep: dict, markdown: bool = False) -> str:
     m, name = rep["metric"], rep["metric_name"]
     head = ["rank", "config", "seeds", f"{name} [95% CI]", "balanced acc. [95% CI]" if m != "balanced_accuracy" else
             "macro-F1 [95% CI]", "accuracy [95% CI]", f"Δ {name} vs best [95% CI]", "p boot", "p seeds", "p Holm",
-            "vs best", "McNemar", "MDD acc."]
+            "vs best", "McNemar", "MDD acc.", "CI from", "learned"]
     other = "balanced_accuracy" if m != "balanced_accuracy" else "macro_f1"
     lines = []
     for r in rep["rows"]:
@@ -216,7 +410,7 @@ def table(rep: dict, markdown: bool = False) -> str:
         mcn = "-" if "mcnemar_pairs" not in r else f"{r['mcnemar_significant']}/{r['mcnemar_pairs']} p<{rep['alpha']:g}"
         lines.append([str(r["rank"]), r["config"], str(r["seeds"]), _ci(r, m), _ci(r, other), _ci(r, "accuracy"), diff,
                       _p(r.get("p_boot")), _p(r.get("p_seeds")), _p(r.get("p_adjusted")), r["verdict"], mcn,
-                      _num(r.get("mdd"), ".4f")])
+                      _num(r.get("mdd"), ".4f"), ci_text(r), learned_text(r)])
     if markdown:
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         out += ["| " + " | ".join(row) + " |" for row in lines]
@@ -228,9 +422,77 @@ def table(rep: dict, markdown: bool = False) -> str:
 
 def legend(rep: dict) -> str:
     n = rep["test_size"]
-    return (f"Ranked by mean test {rep['metric_name']} over seeds (t-interval). Δ: best minus this config, paired "
+    few = min((r["seeds"] for r in rep["rows"]), default=0) < ST.MIN_SEEDS_FOR_T
+    seeds = (f"With fewer than {ST.MIN_SEEDS_FOR_T} seeds a t-interval over seeds is uninformative: those configs' "
+             f"intervals are the test-set bootstrap's instead (percentile, test items resampled, the config's seeds "
+             f"pooled; 'CI from: test bootstrap'). " if few else "")
+    return (f"Ranked by mean test {rep['metric_name']} over seeds (95% t-interval over seeds, cut to [0, 1] where "
+            f"marked 'cut'). {seeds}Δ: best minus this config, paired "
             f"bootstrap over the {n:,} test items ({rep['n_boot']} resamples). p boot: bootstrap; p seeds: Welch's t-test "
             f"over seeds; p Holm: the larger of the two, Holm-adjusted over the comparisons with the best. "
             f"vs best: 'worse' when p Holm < {rep['alpha']:g}, 'not different' otherwise. McNemar: seed pairs (same seed) "
             f"whose accuracies differ significantly; MDD acc.: the smallest accuracy difference McNemar's test detects "
             f"on this test set (alpha 0.05, power 0.8) at the pairs' discordance rate.")
+
+
+def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One plain row per config (the study command's --json): the test metric of
+    each seed, its mean and 95% interval over seeds (within [0, 1]), whether
+    every seed learned, the per-class recalls, and the study's note on the
+    config (why it is expected to fail, where it is a lesson)."""
+    notes = notes or {}
+    metric = rep["metric"]
+    by_config: dict[str, list[dict]] = {}
+    for r in rep["runs"]:
+        by_config.setdefault(r["config"], []).append(r)
+    out = []
+    for row in rep["rows"]:
+        runs = sorted(by_config.get(row["config"], []), key=lambda r: r["seed"])
+        ci = ST.mean_ci([r[metric] for r in runs])
+        recall = {}
+        for name in sorted({k for r in runs for k in r.get("recall", {})}):
+            values = [r["recall"][name] for r in runs if r.get("recall", {}).get(name) is not None]
+            rc = ST.mean_ci(values)
+            recall[name] = {"mean": rc.mean, "ci_low": _clip(rc.low), "ci_high": _clip(rc.high), "per_seed": values}
+        out.append({
+            "config": row["config"], "rank": row["rank"], "metric": metric, "seeds": len(runs),
+            "per_seed": [r[metric] for r in runs], "seed_ids": [r["seed"] for r in runs],
+            "mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high),
+            "learned": all(r.get("learned") is True for r in runs),
+            "note": notes.get(row["config"], ""),
+            "accuracy": row.get("accuracy"), "balanced_accuracy": row.get("balanced_accuracy"),
+            "macro_f1": row.get("macro_f1"), "recall": recall,
+            "seconds": [r["seconds"] for r in runs], "verdict": row.get("verdict"),
+        })
+    return out
+
+
+def _clip(value: float) -> float | None:
+    """Within the metric's range; None (JSON null) where there is no interval (one seed)."""
+    return None if value != value else min(1.0, max(0.0, value))
+
+
+def reference_scores(home: Path, study: str, metric: str = "macro_f1") -> dict[str, dict[str, Any]]:
+    """The full-data reference runs of a built-in study's configs (imported
+    with `reference import`), per config label: mean test metric over seeds,
+    its interval (within [0, 1]) and the seed scores. Empty when none are loaded."""
+    from experiments.reference import REFERENCE_TAG
+
+    c = client(home)
+    exps = [e.experiment_id for e in c.search_experiments()]
+    if not exps:
+        return {}
+    runs = c.search_runs(exps, filter_string=f"tags.`{REFERENCE_TAG}` = 'true' and tags.`arena.study` = '{study}'",
+                         max_results=5000)
+    by: dict[str, list[float]] = {}
+    for r in runs:
+        if r.data.tags.get("arena.kind") == "study" or r.info.status != "FINISHED":
+            continue
+        value = r.data.metrics.get(f"test/{metric}")
+        if value is not None:
+            by.setdefault(r.data.tags.get(POINT_TAG, "?"), []).append(float(value))
+    out = {}
+    for config, values in by.items():
+        ci = ST.mean_ci(values)
+        out[config] = {"mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high), "seeds": values}
+    return out

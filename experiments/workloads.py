@@ -34,6 +34,18 @@ def dataset_info(workload: str, home: Path) -> dict | None:
     return tt.dataset_info(home)
 
 
+def check_data(cfg: RunConfig, home: Path) -> None:
+    """Refuse, before a run is recorded, a config its prepared data cannot
+    serve: an inter-patient split needs beats built from the raw records."""
+    if cfg.data.workload != "heartbeat" or cfg.data.split != "inter-patient":
+        return
+    from core.data import heartbeat as hb
+
+    meta = hb.dataset_info(home) or {}
+    if meta.get("kind") == "kaggle-csv":
+        raise ValueError(hb.NO_RECORDS)
+
+
 def prepare(workload: str, source: Path | None, home: Path, progress=None, log=print, **options) -> dict:
     if workload == "heartbeat":
         from core.data import heartbeat as hb
@@ -58,7 +70,7 @@ def _heartbeat(cfg: RunConfig, home: Path, device) -> RunData:
     from core.train import TensorSplit
 
     beats = hb.load_beats(home)
-    splits = hb.make_splits(beats, cfg.data.val_fraction, cfg.data.sample, cfg.data.split_seed)
+    splits = hb.make_splits(beats, cfg.data.val_fraction, cfg.data.sample, cfg.data.split_seed, cfg.data.split)
     to = lambda b: TensorSplit.from_arrays(b.x, b.length, b.y, device)  # noqa: E731
     return RunData(to(splits.train), to(splits.val), to(splits.test), list(hb.CLASS_NAMES))
 

@@ -62,6 +62,21 @@ def records_dir(tmp_path_factory) -> Path:
     return folder
 
 
+# record names chosen from de Chazal's sets: DS1 (train), DS2 (test), paced (left out)
+INTERPATIENT_RECORDS = {"DS1": ["101", "106", "108", "109"], "DS2": ["100", "103"], "paced": ["102"]}
+
+
+@pytest.fixture(scope="session")
+def interpatient_records_dir(tmp_path_factory) -> Path:
+    """Seven small raw records, four of them DS1, two DS2 and one paced."""
+    folder = tmp_path_factory.mktemp("mitdb-interpatient")
+    names = sorted(n for group in INTERPATIENT_RECORDS.values() for n in group)
+    for i, name in enumerate(names):
+        write_record(folder, name, n_beats=44, seed=i)
+    (folder / "RECORDS").write_text("".join(f"{n}\n" for n in names))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def kaggle_dir(tmp_path_factory) -> Path:
     from core.data.heartbeat import write_kaggle_csv

@@ -29,6 +29,9 @@ from core.data.files import no_space, sha256_file, temporary_name
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 
 CLASS_NAMES = ("N", "S", "V", "F", "Q")
+# the AAMI (ANSI/AAMI EC57) names of the five classes, shown beside the letters
+CLASS_LONG_NAMES = {"N": "normal", "S": "supraventricular ectopic", "V": "ventricular ectopic", "F": "fusion",
+                    "Q": "unknown / paced"}
 NUM_CLASSES = 5
 BEAT_LENGTH = 187
 RECIPE_VERSION = "mitbih-kaggle-v1"
@@ -40,6 +43,13 @@ KAGGLE_TOTALS = (90589, 2779, 7236, 803, 8039)
 KAGGLE_TEST_COUNTS = (18118, 556, 1448, 162, 1608)
 TEST_FRACTION = 0.2
 SPLIT_SEED = 2018
+# de Chazal, O'Dwyer & Reilly (2004): the inter-patient split of the MIT-BIH records. No patient
+# is on both sides; the four paced records (102, 104, 107, 217) are left out, as in the paper.
+DS1 = (101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208, 209, 215, 220, 223, 230)
+DS2 = (100, 103, 105, 111, 113, 117, 121, 123, 200, 202, 210, 212, 213, 214, 219, 221, 222, 228, 231, 232, 233, 234)
+PACED = (102, 104, 107, 217)
+VAL_DRAWS = 100  # seeded record subsets tried for an inter-patient validation set (enough to keep the
+# classes on both sides and near their shares, few enough that other seeds pick other records)
 
 # AAMI mapping of MIT-BIH beat symbols
 AAMI = {
@@ -54,6 +64,15 @@ MAX_ARCHIVE_BYTES = 2 * 1024**3  # refuse to unpack more than this (zip bombs)
 MAX_CSV_LINE_BYTES = 64 * 1024  # a Kaggle line is about 4.7 KB (188 values as %.18e)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+def spelled_out(labels: Iterable[str]) -> list[str]:
+    """Class labels with their AAMI names ("S supraventricular ectopic") when
+    they are the heartbeat classes; other labels (title categories) as they are."""
+    labels = [str(x) for x in labels]
+    if not labels or not set(labels) <= set(CLASS_NAMES):
+        return labels
+    return [f"{x} {CLASS_LONG_NAMES[x]}" for x in labels]
 
 
 # ---------------------------------------------------------------------------
@@ -561,14 +580,97 @@ class Splits:
     test: Beats
 
 
-def make_splits(beats: Beats, val_fraction: float, sample: float, seed: int) -> Splits:
-    """Train/val carved from the fixed train part (stratified, seeded); the
-    sample keeps a fraction of train and val with every class; test is whole."""
-    train_all = beats.subset(beats.split == 0)
-    test = beats.subset(beats.split == 1)
-    train_idx, val_idx = stratified_split(train_all.y, float(val_fraction), seed)
-    train, val = train_all.subset(train_idx), train_all.subset(val_idx)
+def make_splits(beats: Beats, val_fraction: float, sample: float, seed: int, split: str = "intra-patient") -> Splits:
+    """Train, validation and test of a run (see `split_indices`); the sample
+    keeps a fraction of train and val with every class; test is whole."""
+    train_idx, val_idx, test_idx = split_indices(beats, val_fraction, seed, split)
+    train, val, test = beats.subset(train_idx), beats.subset(val_idx), beats.subset(test_idx)
     if sample < 1.0:
         train = train.subset(stratified_sample(train.y, sample, seed))
         val = val.subset(stratified_sample(val.y, sample, seed + 1))
     return Splits(train, val, test)
+
+
+# ---------------------------------------------------------------------------
+# inter-patient evaluation (de Chazal et al. 2004)
+NO_RECORDS = ("the inter-patient split needs the record each beat comes from, and beats built from Kaggle's CSVs "
+              "carry none (the CSVs drop it); prepare the data from the raw MIT-BIH records: python -m experiments "
+              "prepare heartbeat [--source FOLDER_OR_ARCHIVE_OF_MITDB_RECORDS], or use --split intra-patient")
+
+
+def require_records(beats: Beats) -> None:
+    """The inter-patient split assigns beats by record: refuse beats without record ids."""
+    if len(beats) and (beats.record < 0).all():
+        raise ValueError(NO_RECORDS)
+
+
+def record_sets(beats: Beats) -> dict[str, np.ndarray]:
+    """Row masks of DS1, DS2 and the paced records (records outside all three: in none)."""
+    return {"DS1": np.isin(beats.record, DS1), "DS2": np.isin(beats.record, DS2), "paced": np.isin(beats.record, PACED)}
+
+
+def split_indices(beats: Beats, val_fraction: float, seed: int,
+                  split: str = "intra-patient") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of train, validation and test. Intra-patient: validation carved
+    from Kaggle's fixed train part (stratified by beat, seeded), test = its
+    test part. Inter-patient: train and validation from the DS1 records,
+    validation as whole records (`validation_records`), test = DS2."""
+    if split == "intra-patient":
+        train_part, test = np.flatnonzero(beats.split == 0), np.flatnonzero(beats.split == 1)
+        keep, val = stratified_split(beats.y[train_part], float(val_fraction), seed)
+        return train_part[keep], train_part[val], test
+    if split != "inter-patient":
+        raise ValueError(f"split {split!r} is not valid; choose intra-patient or inter-patient")
+    require_records(beats)
+    sets = record_sets(beats)
+    ds1, test = np.flatnonzero(sets["DS1"]), np.flatnonzero(sets["DS2"])
+    for name, rows in (("DS1", ds1), ("DS2", test)):
+        if len(rows) == 0:
+            raise ValueError(f"the prepared heartbeat data holds no {name} record, so the inter-patient split is "
+                             "empty; prepare it from all 48 MIT-BIH records")
+    held = np.isin(beats.record[ds1], validation_records(beats.record[ds1], beats.y[ds1], val_fraction, seed))
+    return ds1[~held], ds1[held], test
+
+
+def validation_records(record: np.ndarray, y: np.ndarray, val_fraction: float, seed: int,
+                       draws: int = VAL_DRAWS) -> list[int]:
+    """Whole records held out for validation (never single beats, so no
+    patient is on both sides of train and validation).
+
+    A seeded search: each draw shuffles the records and takes them in that
+    order until about `val_fraction` of the beats is held out (the prefix just
+    below and the one just above the target are both candidates). The best
+    candidate has, in this order: the fewest classes missing from train, the
+    fewest classes missing from validation (counting only classes that two or
+    more records hold, the others cannot be on both sides), then each class's
+    share held out closest to `val_fraction`. Same labels and seed, same records."""
+    names = np.unique(record)
+    if len(names) < 2:
+        raise ValueError(f"an inter-patient validation set needs at least 2 training records, found {len(names)}; "
+                         "prepare the data from all 48 MIT-BIH records")
+    num_classes = int(max(y.max(initial=0) + 1, NUM_CLASSES))
+    per_record = np.stack([class_counts(y[record == r], num_classes) for r in names])  # (R, C)
+    total = per_record.sum(axis=0)  # (C,)
+    present = total > 0
+    shared = (per_record > 0).sum(axis=0) >= 2  # classes that can be on both sides
+    target = val_fraction * total.sum()
+
+    def score(chosen: np.ndarray) -> tuple:
+        held = per_record[chosen].sum(axis=0)
+        kept = total - held
+        share = np.divide(held, total, out=np.zeros(num_classes), where=present)
+        return (int((present & (kept == 0)).sum()), int((shared & (held == 0)).sum()),
+                float(np.abs(share[present] - val_fraction).sum()))
+
+    rng = np.random.default_rng(seed)
+    best, best_score = None, None
+    for _ in range(draws):
+        order = rng.permutation(len(names))
+        sizes = np.cumsum(per_record[order].sum(axis=1))
+        above = int(np.searchsorted(sizes, target)) + 1  # records until the target is reached
+        for k in sorted({max(1, above - 1), min(above, len(names) - 1)}):
+            chosen = np.sort(order[:k])
+            s = score(chosen)
+            if best_score is None or s < best_score:
+                best, best_score = chosen, s
+    return [int(r) for r in names[best]]

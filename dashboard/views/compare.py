@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, export, services, state  # noqa: E402
+from dashboard import charts, export, links, services, state  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 
 
@@ -21,14 +21,16 @@ home = services.require_home()
 runs = services.runs(str(home))
 finished = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
 if finished.empty:
-    st.info("Nothing to compare yet: finish at least two runs of one workload, for example")
-    st.code(".venv/bin/python benchmarks/variants.py --workload heartbeat --sample 0.1 --epochs 20", language="bash")
+    st.info("Nothing to compare yet: finish at least two runs of one workload (or run a study on the Studies page).")
+    links.new_run()
     st.stop()
 
 
 def select(key: str, picked_key: str, run_ids: list[str], message: str) -> None:
     st.session_state[key] = run_ids
     st.session_state[picked_key] = message
+    for suffix in ("a", "b"):  # a new grouping gets a fresh pair A/B (two different configs)
+        st.session_state.pop(state.COMPARE_CM + suffix, None)
 
 
 controls = st.expander("Selection", expanded=False) if presenter else st.container()
@@ -55,17 +57,28 @@ with controls:
                                       disabled=not models)
             buttons = st.columns(2)
             variant_ids = services.variant_study(runs, workload, sample, how)
+            why_not = {
+                "variants": "" if len(variant_ids) >= 2 else
+                f"Needs finished runs of two or more recurrent variants at sample {sample:g} without a sampler or "
+                f"class-weighted loss; there {'is one' if variant_ids else 'is none'}.",
+            }
             buttons[0].button(
                 "RNN vs packed vs trimmed RNN vs GRU vs LSTM (uni and bi)", width="stretch",
-                disabled=len(variant_ids) < 2, on_click=select,
+                disabled=len(variant_ids) < 2, on_click=select, help=why_not["variants"] or None,
                 args=(runs_key, picked_key, variant_ids,
                       f"{len(variant_ids)} variants at sample {sample:g}, the {how} run of each, no sampler."))
             sampler_ids = services.sampler_study(runs, workload, sample, model, how) if models else []
+            why_not["sampler"] = "" if len(sampler_ids) >= 2 else (
+                f"Needs one model (same variant and size) run at sample {sample:g} with two or more of: no sampler, "
+                f"the weighted sampler, class-weighted loss, both.")
             buttons[1].button(
                 "The effect of the sampler: none vs weighted vs class-weighted loss", width="stretch",
-                disabled=len(sampler_ids) < 2, on_click=select,
+                disabled=len(sampler_ids) < 2, on_click=select, help=why_not["sampler"] or None,
                 args=(runs_key, picked_key, sampler_ids,
                       f"{model} at sample {sample:g}: the {how} run per treatment."))
+            for where, reason in zip(buttons, why_not.values()):
+                if reason:
+                    where.caption(reason)
             if st.session_state.get(picked_key):
                 st.caption("Picked: " + st.session_state[picked_key])
 
@@ -82,7 +95,17 @@ names_by_id = pool.set_index("run_id")["name"]
 details = {f"{names_by_id[r]} · {r[:6]}": services.run_detail(str(home), r) for r in chosen}
 key = "balanced accuracy" if workload == "titles" else "macro-F1"
 table = services.compare_rows(details).sort_values(key, ascending=False)
+colors = charts.run_colors(list(details))  # a run keeps its colour in every chart
 figures: list[tuple] = []  # (figure, caption) for the HTML export
+
+result = services.compare_finding(str(home), tuple(chosen), workload)
+decided = len(result["rows"]) > 1 and result["rows"][1]["verdict"] == "worse" and result["rows"][0]["learned"]
+(st.success if decided else st.info)(result["finding"], icon=":material/lightbulb:")
+for note in result["notes"]:
+    st.caption(note)
+unlearned = {name: d for name, d in details.items() if d.get("learned") is False}
+if unlearned:
+    st.warning("\n\n".join(f"**{name}**: {d['learned_reason']}" for name, d in unlearned.items()))
 
 
 def show(fig, caption: str, where=st) -> None:
@@ -93,7 +116,7 @@ def show(fig, caption: str, where=st) -> None:
 
 scores = ("test accuracy", "balanced accuracy", "macro-F1")
 if presenter:
-    shown = table[["run", "model", "sample", *scores, "epochs", "s/epoch", "sampler"]]
+    shown = table[["run", "model", "sample", *scores, "epochs", "s/epoch", "sampler", "learned"]]
     st.table(shown.style.format({**{k: "{:.4f}" for k in scores}, "s/epoch": "{:.1f}", "sample": "{:g}"},
                                 na_rep="-"), hide_index=True)
 else:
@@ -107,7 +130,7 @@ else:
 export_area = controls if presenter else st.container()
 export_area.download_button(
     "Download this comparison as HTML", on_click="ignore", icon=":material/download:",
-    data=lambda: export.comparison_html(workload, table, details, figures, datetime.now()),
+    data=lambda: export.comparison_html(workload, table, details, figures, datetime.now(), finding=result["finding"]),
     file_name=f"rnn-arena-comparison-{workload}-{datetime.now():%Y%m%d-%H%M}.html", mime="text/html",
     help="One self-contained file (charts included, opens offline): the table, the charts and each run's options.")
 
@@ -115,21 +138,22 @@ left, right = st.columns(2)
 histories = {name: d["history"] for name, d in details.items()}
 metric, metric_name = ("val/balanced_accuracy", "balanced accuracy") if workload == "titles" else ("val/macro_f1",
                                                                                                   "macro-F1")
-show(charts.overlaid_curves(histories, metric, f"Validation {metric_name}", "score"),
+show(charts.overlaid_curves(histories, metric, f"Validation {metric_name}", "score", colors),
      "Curves that keep rising have not finished learning.", left)
-show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-entropy"),
+show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-entropy", colors),
      "A validation loss that turns up while the score stalls is overfitting.", right)
 
 reports = {name: d["report"] for name, d in details.items() if d["report"]}
 names = next((d["confusion"]["labels"] for d in details.values() if d["confusion"]), [])
 if reports and 0 < len(names) <= 20:
-    show(charts.grouped_f1(reports, names),
-         "The minority classes (S and F for heartbeats) separate the models; N is easy for all of them."
+    show(charts.grouped_f1(reports, names, colors),
+         "The minority classes (for heartbeats S supraventricular ectopic and F fusion) separate the models; "
+         "N (normal) is easy for all of them."
          if workload == "heartbeat" else "Classes where the bars differ most are where the models disagree.")
 
 timed = table.dropna(subset=["s/epoch"])
 if len(timed):
-    show(charts.seconds_per_epoch(list(timed["run"]), list(timed["s/epoch"])),
+    show(charts.seconds_per_epoch(list(timed["run"]), list(timed["s/epoch"]), colors),
          "The cost side of the table: packed sequences and bidirectional layers cost time per epoch. Compare only "
          "runs timed on the same machine under the same load.")
 
@@ -137,9 +161,13 @@ pair = services.confusion_pair(details)
 if len(pair) >= 2:
     st.subheader("Where two runs differ")
     pair_names = list(pair)
-    for suffix, default in (("a", pair_names[0]), ("b", pair_names[1])):
-        if st.session_state.get(state.COMPARE_CM + suffix) not in pair_names:
-            st.session_state[state.COMPARE_CM + suffix] = default
+    ranked = [n for n in table["run"] if n in pair]  # best first
+    first, second = services.default_pair(pair, ranked)
+    key_a, key_b = state.COMPARE_CM + "a", state.COMPARE_CM + "b"
+    if st.session_state.get(state.COMPARE_PAIR_FOR) != pair_names:
+        # a new selection (a ready-made grouping, runs added or removed): the default pair, never A = B
+        st.session_state[key_a], st.session_state[key_b] = first, second
+        st.session_state[state.COMPARE_PAIR_FOR] = pair_names
     pick_area = controls if presenter else st.container()
     pick = pick_area.columns(2)
     run_a = pick[0].selectbox("Run A (reference)", pair_names, key=state.COMPARE_CM + "a")

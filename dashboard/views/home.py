@@ -8,7 +8,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, services  # noqa: E402
+from dashboard import charts, links, services  # noqa: E402
 
 st.title("RNN Arena")
 st.markdown(
@@ -50,16 +50,16 @@ for entry in services.datasets(str(home)):
 st.header("Runs")
 runs = services.runs(str(home))
 if runs.empty:
-    st.info("No runs yet. Start one from a terminal:")
-    st.code(".venv/bin/python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5",
-            language="bash")
+    st.info("No runs yet.")
+    links.new_run()
 else:
     counts = runs["status"].value_counts()
     cols = st.columns(4)
     for col, status in zip(cols, ["FINISHED", "RUNNING", "FAILED", "KILLED"]):
         col.metric(status.lower(), int(counts.get(status, 0)))
     shown = runs.head(50)[["started", "status", "workload", "model", "sample", "epochs", "test/accuracy",
-                           "test/balanced_accuracy", "test/macro_f1", "name", "run_id"]]
+                           "test/balanced_accuracy", "test/macro_f1", "learned", "name", "run_id"]].copy()
+    shown["learned"] = shown["learned"].map(services.learned_text)
     st.dataframe(
         shown, hide_index=True, width="stretch",
         column_config={

@@ -9,7 +9,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, services  # noqa: E402
+from dashboard import charts, links, services  # noqa: E402
 
 st.title("Monitor")
 home = services.require_home()
@@ -22,6 +22,7 @@ def live() -> None:
     active = runs[runs["status"].isin(["RUNNING", "QUEUED"])] if not runs.empty else runs
     if active.empty:
         st.info("Nothing is running. Start a run from the New run page; it will appear here.")
+        links.new_run()
     for r in active.itertuples():
         with st.container(border=True):
             top = st.columns([4, 1])
@@ -34,18 +35,19 @@ def live() -> None:
             services.run_detail.clear()
             d = services.run_detail(str(home), r.run_id)
             hist, total = d["history"], int(d["config"]["train.epochs"])
-            done = len(hist)
-            eta = ""
-            if done and "epoch_seconds" in hist:
-                eta = f" · about {hist['epoch_seconds'].mean() * (total - done) / 60:.1f} min left"
-            st.progress(done / total, text=f"epoch {done} of {total}{eta}")
-            if done >= 1:
+            fraction, line = services.live_progress(hist, total, d["tags"].get("arena.progress"))
+            st.progress(fraction, text=line)
+            if len(hist) >= 1:
                 st.plotly_chart(charts.live_curves(hist), width="stretch", key=f"curve_{r.run_id}")
     recent = runs[~runs["status"].isin(["RUNNING", "QUEUED"])].head(10) if not runs.empty else runs
     if not recent.empty:
         st.subheader("Latest finished, failed and stopped runs")
-        st.dataframe(recent[["started", "status", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
-                             "error", "run_id"]], hide_index=True, width="stretch")
+        shown = recent[["started", "status", "name", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
+                        "learned", "error", "run_id"]].copy()
+        shown["learned"] = shown["learned"].map(services.learned_text)
+        st.dataframe(shown, hide_index=True, width="stretch")
+        for r in recent[recent["learned"] == False].itertuples():  # noqa: E712 (None means unknown)
+            st.warning(f"**{r.name}** (`{r.run_id[:8]}`): {r.learned_reason}")
         st.caption("A run whose process died shows as FAILED with the reason; a stopped (KILLED) run can be resumed "
                    "with `.venv/bin/python -m experiments run --resume RUN_ID`.")
 

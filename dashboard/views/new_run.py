@@ -1,5 +1,8 @@
-"""New run: every RunConfig option in a form, presets, an estimate of the
-time; submitting starts the run in the background and opens the monitor."""
+"""New run, for a learner: pick the workload, then only its options, the
+basics first and the rest under "advanced"; typed widgets bounded as the
+config allows, each with the help text the CLI's --help prints (one table,
+core.options). Starting the run trains it in the background and opens the
+monitor."""
 import sys
 from pathlib import Path
 
@@ -9,69 +12,87 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core import options as O  # noqa: E402
 from core import presets  # noqa: E402
 from core.config import _to_str  # noqa: E402
 from dashboard import services, state  # noqa: E402
 
-PRESETS = {**{f"{name}: {presets.DESCRIPTIONS[name]}": {k: _to_str(v) for k, v in values.items()}
-               for name, values in presets.PRESETS.items()}, "defaults": {}}
-GROUPS = {
-    "Data": ["data.workload", "data.sample", "data.val_fraction", "data.split_seed", "data.normalize", "data.noise_std",
-             "data.scale_range", "data.max_shift", "data.reliable_only"],
-    "Model": ["model.name", "model.bidirectional", "model.hidden_size", "model.num_layers", "model.dropout",
-              "model.trim_steps", "model.head_hidden", "model.head_activation", "model.head_dropout",
-              "model.embedding_dim", "model.word_vectors", "model.freeze_embeddings", "model.readout",
-              "model.packed_impl", "model.frame"],
-    "Training": ["train.epochs", "train.batch_size", "train.optimizer", "train.lr", "train.weight_decay",
-                 "train.schedule", "train.warmup_epochs", "train.grad_clip", "train.label_smoothing", "train.class_weighted_loss",
-                 "train.sampler", "train.bucket", "train.early_stopping", "train.monitor", "train.restore_best",
-                 "train.seed", "train.device", "train.precision"],
-}
+WORKLOADS = {"heartbeat": "Heartbeats (MIT-BIH, 5 AAMI classes)", "titles": "Product titles (632 categories)"}
+SECTIONS = {"data": "Data", "model": "Model", "train": "Training"}
 
 st.title("New run")
 home = services.require_home()
 
-preset = st.selectbox("Preset", list(PRESETS), help="fills the form; change anything before starting")
-defaults = {**services.option_defaults(), **PRESETS[preset]}
-choices = services.choices()
-workloads = ("heartbeat", "titles")
+workload = st.radio("Workload", list(WORKLOADS), format_func=WORKLOADS.get, horizontal=True,
+                    help=O.option("data.workload").help)
+choices = services.run_presets(workload)
+preset = st.selectbox("Start from", list(choices), format_func=lambda k: choices[k]["label"],
+                      help="fills the form below; change anything before starting")
+values = {**services.option_defaults(), **{k: _to_str(v) for k, v in choices[preset]["overrides"].items()},
+          "data.workload": workload}
+types = services.option_types()
 
 
-def widget(key: str, value: str):
-    label = key.split(".", 1)[1].replace("_", " ")
-    wkey = f"{state.FORM_PREFIX}{preset}:{key}"
-    if key == "data.workload":
-        return st.selectbox(label, workloads, index=workloads.index(value), key=wkey)
-    if key in choices:
-        options = list(choices[key])
-        return st.selectbox(label, options, index=options.index(value), key=wkey)
-    if value in ("true", "false"):
-        return "true" if st.checkbox(label, value=value == "true", key=wkey) else "false"
-    return st.text_input(label, value=value, key=wkey)
+def widget(opt: O.Option, value: str) -> str:
+    """One typed widget for an option, its help from core.options; returns the
+    value as the config's text."""
+    key = f"{state.FORM_PREFIX}{workload}:{preset}:{opt.key}"
+    typ = types.get(opt.key, "str")
+    options = O.choices_for(opt.key, workload)
+    if options:
+        options = list(options)
+        return st.selectbox(opt.label, options, index=options.index(value) if value in options else 0, key=key,
+                            help=opt.help)
+    if typ == "bool":
+        return _to_str(st.checkbox(opt.label, value=value == "true", key=key, help=opt.help))
+    if typ == "int" and opt.low is not None:
+        low, high = int(opt.low), int(opt.high)
+        number = st.number_input(opt.label, min_value=low, max_value=high, value=min(max(int(value), low), high),
+                                 step=1, key=key, help=opt.help)
+        return str(int(number))
+    if typ == "float" and opt.low is not None:
+        low, high = float(opt.low), float(opt.high)
+        number = st.number_input(opt.label, min_value=low, max_value=high, value=min(max(float(value), low), high),
+                                 step=opt.step or 0.1, format="%g", key=key, help=opt.help)
+        return _to_str(float(number))
+    return st.text_input(opt.label, value=value, key=key, help=opt.help)
 
 
-with st.form("new_run"):
-    params = {}
-    for group, keys in GROUPS.items():
-        st.subheader(group)
-        cols = st.columns(3)
-        for i, key in enumerate(keys):
-            with cols[i % 3]:
-                params[key] = str(widget(key, defaults[key]))
-    name = st.text_input("Run name (optional)")
-    slots = st.number_input("Runs training at once", min_value=1, max_value=8, value=1,
-                            help="queued runs wait for a free slot and start one after another")
-    submitted = st.form_submit_button("Start run", type="primary")
+def fields(opts: list[O.Option], params: dict) -> None:
+    cols = st.columns(3)
+    for i, opt in enumerate(opts):
+        with cols[i % 3]:
+            params[opt.key] = widget(opt, values[opt.key])
+
+
+params = dict(values)  # the other workload's options keep their defaults
+shown = O.for_workload(workload)
+st.subheader("Basics")
+fields([o for o in shown if o.basic], params)
+with st.expander("Advanced options"):
+    for section, title in SECTIONS.items():
+        part = [o for o in shown if not o.basic and o.key.startswith(section + ".")]
+        if part:
+            st.markdown(f"**{title}**")
+            fields(part, params)
+
+cols = st.columns([3, 1])
+name = cols[0].text_input("Run name (optional)", help="shown wherever runs are listed or picked; default: a "
+                                                      "description of the model")
+slots = cols[1].number_input("Runs training at once", min_value=1, max_value=8, value=1,
+                             help="queued runs wait for a free slot and start one after another")
 
 estimate = services.estimate_seconds(str(home), params)
 if estimate is not None:
-    st.caption(f"Estimated time: about {estimate / 60:.0f} min, from finished runs of the same model on this machine.")
+    st.caption(f"Estimated time: about {estimate / 60:.1f} min, from finished runs of the same model on this machine.")
 else:
-    st.caption("No estimate yet: no finished run of this model. A 10% sample with 5 epochs takes a minute or two on a laptop.")
+    st.caption("No estimate yet: no finished run of this model here. A 10% sample with 5 epochs takes a minute or "
+               "two on a laptop.")
 
-if submitted:
+if st.button("Start run", type="primary"):
     try:
-        run_id = services.launch(str(home), params, name, int(slots))
+        with st.spinner("Starting the run in the background…"):  # feedback at once: the start takes seconds
+            run_id = services.launch(str(home), params, name, int(slots))
     except ValueError as exc:
         st.error(str(exc))
     else:

@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, export, services  # noqa: E402
+from dashboard import charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 
 
@@ -20,13 +20,11 @@ home = services.require_home()
 
 runs = services.runs(str(home))
 if runs.empty:
-    st.info("No runs yet. Start one, then come back here to read its report:")
-    st.code(".venv/bin/python -m experiments run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5",
-            language="bash")
+    st.info("No runs yet. Start one, then come back here to read its report.")
+    links.new_run()
     st.stop()
 
-labels = {r.run_id: f"{r.model} · {r.workload} · sample {r.sample:g} · {r.status} · {r.run_id[:8]}"
-          for r in runs.itertuples()}
+labels = {r.run_id: services.run_label(r) + (" · ⚠" if r.learned is False else "") for r in runs.itertuples()}
 wanted = st.query_params.get("run")
 ids = list(labels)
 controls = st.expander("Selection", expanded=False) if presenter else st.container()
@@ -46,12 +44,18 @@ elif d["status"] in ("RUNNING", "SCHEDULED"):
             "test metrics appear when it finishes.")
 elif d["status"] == "KILLED":
     st.warning(f"This run was stopped. Resume it with: .venv/bin/python -m experiments run --resume {run_id}")
+if d.get("learned") is False:
+    st.warning(d["learned_reason"], icon=":material/warning:")
+elif d.get("learned"):
+    st.caption("✓ Learned: no class takes 98% of the predictions and macro-F1 is clear of always predicting the most "
+               "frequent class.")
 
 cols = st.columns(4)
 for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/balanced_accuracy", "balanced accuracy"),
                                    ("test/macro_f1", "macro-F1"), ("best_epoch", "best epoch")]):
     value = m.get(key)
     col.metric(name, "-" if value is None else (f"{int(value)}" if key == "best_epoch" else f"{value:.4f}"))
+    col.caption(services.METRIC_MEANING[key])
 if presenter:
     st.markdown(f"**{d['describe']}** · {d['config']['data.workload']} · sample {float(d['config']['data.sample']):g}"
                 f" · {len(d['history'])} epochs · run `{run_id[:8]}`")
@@ -97,10 +101,17 @@ if report and confusion:
     if len(names) <= 20:
         show(charts.per_class_bars(report, names),
              "Minority classes with low recall are the ones the model misses; compare them across runs.")
-        table = pd.DataFrame({n: report[n] for n in [*names, "macro avg", "weighted avg"]}).T
         if not presenter:
-            st.dataframe(table.style.format({"precision": "{:.4f}", "recall": "{:.4f}", "f1-score": "{:.4f}",
-                                             "support": "{:,.0f}"}), width="stretch")
+            table = services.per_class_table(report, names)
+            st.dataframe(table.style.format({c: "{:,.0f}" if c == "support" else "{:.4f}" for c in table.columns}),
+                         width="stretch")
+            ecg = d["config"].get("data.workload") == "heartbeat"
+            st.caption("Sensitivity (Se, recall): share of each true class the model found. Positive predictive "
+                       "value (PPV, +P, precision): share of the predictions of a class that are right."
+                       + (" ECG papers publish these two per class (S = SVEB, V = VEB) beside F1." if ecg else ""))
+            if d["config"].get("data.split") == "inter-patient":
+                st.caption("Inter-patient run: tested on de Chazal's DS2 records, whose patients the model never "
+                           "saw in training; compare it with published DS2 results, not with intra-patient runs.")
         normalised = (controls if presenter else st).toggle("normalise rows (share of each true class)", value=True)
         show(charts.confusion_heatmap(confusion["matrix"], names, normalised),
              "Rows are true classes, columns predictions; the diagonal is what the model got right.")
@@ -116,7 +127,10 @@ if report and confusion:
                 where.dataframe(part, width="stretch")
     if d["top_confusions"] and not presenter:
         st.markdown("**Most confused pairs**")
-        st.dataframe(pd.DataFrame(d["top_confusions"]).head(15), hide_index=True, width="stretch")
+        confused = pd.DataFrame(d["top_confusions"]).head(15)
+        for col in {"true", "pred"} & set(confused):
+            confused[col] = services.spelled_out(confused[col])
+        st.dataframe(confused, hide_index=True, width="stretch")
 
 if presenter:
     st.stop()

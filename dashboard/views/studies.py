@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import services, state, study_charts  # noqa: E402
+from dashboard import links, services, state, study_charts  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
 st.title("Studies")
@@ -23,8 +23,9 @@ recorded = ss.studies(home_dir)
 with st.expander("Start a study", expanded=not recorded):
     ready = ss.prepared_workloads(home_dir)
     if not ready:
-        st.info("Prepare a dataset first (see the Home page), for example: "
+        st.info("Prepare a dataset first (the Home page says how), for example: "
                 "`python -m experiments prepare heartbeat --source PATH`.")
+        links.page("home.py", "How to prepare a dataset (Home)", "🏠")
     else:
         builtins = ss.builtin_studies()
         choice = st.selectbox("Study", [*builtins, ss.CUSTOM],
@@ -108,15 +109,38 @@ if not rep["rows"]:
     st.stop()
 
 metric, name = rep["metric"], rep["metric_name"]
+st.subheader("Finding")
+decided = len(rep["rows"]) > 1 and rep["rows"][1]["verdict"] == "worse" and rep["rows"][0]["learned"]
+(st.success if decided else st.info)(rep["finding"], icon=":material/lightbulb:")
+if rep["seeds_to_settle"]:
+    st.caption(f"Seeds to settle it: about {rep['seeds_to_settle']} per config, from the observed difference and "
+               f"seed spread (Welch's t-test, alpha {rep['alpha']:g}, power 0.8).")
+few = ss.few_seeds(rep)
+if few:
+    st.warning(few, icon=":material/warning:")
+for kind, line in rep["explanations"]:
+    if kind == "unlearned":
+        st.warning(line)
+    else:  # an expected teaching failure: a lesson, not an error
+        st.info(line, icon=":material/school:")
+
 st.subheader("Ranking")
 table = ss.ranked_table(rep)
 st.dataframe(table, hide_index=True, width="stretch", column_config={
-    k: st.column_config.NumberColumn(k, format="%.4f") for k in ("p (Holm)", "p bootstrap", "p seeds",
-                                                                 "min. detectable acc. diff.")})
+    "p (Holm)": st.column_config.NumberColumn("p (Holm)", format="%.4f"),
+    "config": st.column_config.TextColumn("config", width="medium")})
+with st.expander("Other metrics and every test against the best"):
+    st.dataframe(ss.tests_table(rep), hide_index=True, width="stretch", column_config={
+        k: st.column_config.NumberColumn(k, format="%.4f") for k in ("p bootstrap", "p seeds",
+                                                                     "min. detectable acc. diff.")})
 st.caption(rep["legend"])
 st.plotly_chart(study_charts.ranking(rep["rows"], metric, name), width="stretch")
-st.caption("Dots are means over seeds, bars their 95% t-intervals; green configs are not significantly different "
-           "from the best, red ones are worse (Holm-corrected).")
+st.caption("Dots are means over seeds, bars their 95% intervals (see 'CI from' in the table); dark blue is the best, "
+           "light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")
+
+with st.expander("Every run, seed by seed"):
+    st.dataframe(ss.runs_table(rep), hide_index=True, width="stretch", column_config={
+        k: st.column_config.NumberColumn(k, format="%.4f") for k in ("macro-F1", "balanced accuracy", "accuracy")})
 
 st.subheader("The sweep")
 runs = ss.runs_frame(rep)

@@ -15,7 +15,8 @@ configs = st.builds(
     RunConfig,
     data=st.builds(DataConfig, sample=st.floats(0.001, 1.0), val_fraction=st.floats(0.01, 0.9),
                    split_seed=st.integers(0, 2**31), normalize=st.sampled_from(["none", "zscore"]),
-                   noise_std=st.floats(0, 1), scale_range=st.floats(0, 0.99), max_shift=st.integers(0, 50)),
+                   noise_std=st.floats(0, 1), scale_range=st.floats(0, 0.99), max_shift=st.integers(0, 50),
+                   split=st.sampled_from(["intra-patient", "inter-patient"])),
     model=st.builds(ModelConfig, name=st.sampled_from(RECURRENT_NAMES), hidden_size=st.integers(1, 512),
                     num_layers=st.integers(1, 4), bidirectional=st.booleans(), dropout=st.floats(0, 0.9),
                     trim_steps=st.integers(0, 100), head_hidden=st.integers(0, 256),
@@ -108,3 +109,15 @@ def test_config_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_split_option_defaults_refuses_titles_and_reads_old_runs():
+    old_run = {k: v for k, v in RunConfig().to_params().items() if k != "data.split"}  # recorded before the option
+    assert RunConfig.from_params(old_run).data.split == "intra-patient"
+    cfg = RunConfig(data=DataConfig(split="inter-patient"))
+    assert RunConfig.from_params(cfg.to_params()) == cfg and cfg.to_params()["data.split"] == "inter-patient"
+    assert cfg.describe().endswith("inter-patient") and "patient" not in RunConfig().describe()
+    with pytest.raises(ValueError, match="data.split='by-beat' is not valid; choose one of: intra-patient, inter-patient"):
+        DataConfig(split="by-beat").validate()
+    with pytest.raises(ValueError, match="data.split apply to the heartbeat workload only"):
+        RunConfig(data=DataConfig(workload="titles", split="inter-patient"), model=ModelConfig(name="mlp"))

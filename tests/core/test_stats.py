@@ -175,3 +175,79 @@ def test_bootstrap_scores_of_many_models_pair_up_like_paired_bootstrap():
                                   reps["a"]["macro_f1"], reps["b"]["macro_f1"])
     # the same items resampled for every model: a pair of the three is the two-model bootstrap
     assert diff == S.paired_bootstrap(y, a, b, 5, metrics=["macro_f1"], n_boot=300, seed=2)["macro_f1"]
+
+
+# -- honest intervals, seeds to settle, the finding --------------------------------------
+def test_score_interval_never_leaves_the_range_and_says_when_seeds_are_too_few():
+    two = S.score_interval([0.05, 0.13])  # the t-interval would be [-0.42, 0.60]
+    raw = S.mean_ci([0.05, 0.13])
+    assert raw.low < 0 and two.low == 0.0 and two.high == pytest.approx(raw.high)
+    assert two.clipped and not two.informative and two.method == "seeds (t)"
+    reps = np.random.default_rng(0).beta(2, 20, size=2000)
+    boot = S.score_interval([0.05, 0.13], replicates=reps)
+    assert boot.method == "test-set bootstrap" and boot.informative and not boot.clipped
+    assert (boot.low, boot.high) == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])))
+    three = S.score_interval([0.97, 0.99, 0.999])
+    t = S.mean_ci([0.97, 0.99, 0.999])
+    assert three.method == "seeds (t)" and three.informative and three.clipped and three.high == 1.0
+    assert three.low == pytest.approx(t.low)
+    inside = S.score_interval([0.5, 0.52, 0.51])
+    assert not inside.clipped and (inside.low, inside.high) == pytest.approx((S.mean_ci([0.5, 0.52, 0.51]).low,
+                                                                              S.mean_ci([0.5, 0.52, 0.51]).high))
+    one = S.score_interval([0.4])
+    assert math.isnan(one.low) and one.method == "none" and not one.informative
+
+
+def test_clip_interval():
+    assert S.clip_interval(-1.04, 1.224) == (0.0, 1.0, True)
+    assert S.clip_interval(0.2, 0.3) == (0.2, 0.3, False)
+    assert S.clip_interval(-1.5, -0.2, -1, 1) == (-1.0, -0.2, True)
+    low, high, cut = S.clip_interval(float("nan"), float("nan"))
+    assert math.isnan(low) and not cut
+
+
+def test_welch_power_matches_the_noncentral_t_and_a_simulation():
+    # equal spreads and n: Welch's df is Student's 2(n-1), the textbook power
+    n, d = 10, 1.0
+    crit = sps.t.ppf(0.975, 2 * n - 2)
+    ncp = d / math.sqrt(2 / n)
+    expected = sps.nct.sf(crit, 2 * n - 2, ncp) + sps.nct.cdf(-crit, 2 * n - 2, ncp)
+    assert S.welch_power(d, 1.0, 1.0, n) == pytest.approx(expected)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.03, 0.02, size=(4000, 6)), rng.normal(0.0, 0.04, size=(4000, 6))
+    simulated = np.mean(sps.ttest_ind(a, b, axis=1, equal_var=False).pvalue < 0.05)
+    assert S.welch_power(0.03, 0.02, 0.04, 6) == pytest.approx(simulated, abs=0.03)
+
+
+def test_seeds_to_settle_against_textbook_sample_sizes():
+    # Cohen's d 1.0 and 0.5 at alpha 0.05, power 0.8: 16.71 and 63.77 per group (two-sample t-test)
+    assert S.seeds_to_settle(1.0, 1.0, 1.0) == 17
+    assert S.seeds_to_settle(0.05, 0.1, 0.1) == 64
+    n = S.seeds_to_settle(0.02, 0.015, 0.03)
+    assert S.welch_power(0.02, 0.015, 0.03, n) >= 0.8 > S.welch_power(0.02, 0.015, 0.03, n - 1)
+    assert S.seeds_to_settle(0.0, 0.1, 0.1) is None  # nothing to settle
+    assert S.seeds_to_settle(0.1, float("nan"), 0.1) is None  # one seed: no spread
+    assert S.seeds_to_settle(0.1, 0.0, 0.0) is None
+    assert S.seeds_to_settle(1e-4, 0.2, 0.2) is None  # beyond MAX_SEEDS
+
+
+def test_finding_sentences():
+    won = S.finding(S.Contest("bi-GRU", "GRU", "macro-F1", 0.12, 0.08, 0.16, 3, 0.004, configs=2))
+    assert won == "bi-GRU beats GRU by 0.12 macro-F1 [0.08, 0.16] over 3 seeds, Holm p 0.004."
+    open_ = S.finding(S.Contest("bi-GRU", "GRU", "macro-F1", 0.03, -0.01, 0.07, 2, 0.31, tied=2, configs=5,
+                                seeds_needed=9))
+    assert open_.startswith("These runs cannot tell bi-GRU from GRU (nor 2 more configs from bi-GRU): bi-GRU leads by "
+                            "0.03 macro-F1 [-0.01, 0.07] over 2 seeds, Holm p 0.310")
+    assert open_.endswith("about 9 seeds per config would settle it.")
+    unknown = S.finding(S.Contest("A", "B", "accuracy", 0.01, float("nan"), float("nan"), 1, float("nan"),
+                                  why_not_computed="one seed per config gives no seed spread"))
+    assert "no p-value" in unknown and "cannot be computed (one seed per config gives no seed spread)" in unknown
+    assert unknown.count(".") <= 3  # one sentence (decimals aside)
+
+
+def test_welch_ci_against_scipy():
+    a, b = [0.53, 0.50, 0.56], [0.27, 0.12, 0.41, 0.30]
+    want = sps.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert S.welch_ci(a, b) == pytest.approx((want.low, want.high))
+    assert all(math.isnan(v) for v in S.welch_ci([0.5], b))
+    assert S.welch_ci([0.5, 0.5], [0.2, 0.2]) == pytest.approx((0.3, 0.3))

@@ -160,3 +160,39 @@ def test_listing_and_details_read_fast_match_mlflow(arena, monkeypatch):
     for a, b in zip(fast_details, (q.run_detail(home, i) for i in ids.values())):
         assert a["report"] == b["report"] and a["confusion"] == b["confusion"] and a["report"] is not None
         assert a["top_confusions"] == b["top_confusions"]
+
+
+def test_the_comparison_states_its_finding_with_seeds_of_one_config(page, arena):
+    from experiments import study_report
+
+    at, (home, ids) = page, arena
+    rep = study_report.compare(home, list(at.multiselect[0].value), "macro_f1")
+    shown = [m.value for m in (*at.success, *at.info)]
+    assert rep["finding"] in shown
+    by_config = {r["config"]: r for r in rep["rows"]}
+    assert len(by_config) == 4  # five runs: the GRU's two seeds are one config
+    two = [r for r in rep["rows"] if r["seeds"] == 2]
+    assert len(two) == 1 and sorted(two[0]["per_seed"]) == sorted(
+        services.runs(str(home)).set_index("run_id").loc[[ids["gru"], ids["gru seed 1"]], "test/macro_f1"])
+    for r in rep["rows"]:  # every interval inside [0, 1]; below 3 seeds, the test-set bootstrap's
+        assert 0 <= r["ci_low"] <= r["ci_high"] <= 1 and r["ci_method"] == "test-set bootstrap"
+    if any(r["learned"] for r in rep["rows"]):
+        assert rep["rows"][0]["config"] in rep["finding"] and rep["rows"][1]["config"] in rep["finding"]
+    else:  # one epoch on the fixture's 300 beats: nothing learns, and the finding says so
+        assert rep["finding"].startswith(f"No config learned on every seed (best: {rep['rows'][0]['config']}")
+        assert len(at.warning) == 1 and at.warning[0].value.count("⚠ not learned") == 5
+    assert "learned" in at.dataframe[0].value.columns
+
+
+def test_the_default_pair_is_two_configs_and_a_grouping_never_sets_a_equal_b(page):
+    at = page
+    a = next(s for s in at.selectbox if s.label == "Run A (reference)").value
+    b = next(s for s in at.selectbox if s.label == "Run B").value
+    assert a != b and not (a.startswith("same ·") and b.startswith("same ·"))  # not two seeds of one GRU
+    for button in (2, 1):  # the sampler grouping, then the variants
+        at.button[button].click().run()
+        assert not at.exception
+        a = next(s for s in at.selectbox if s.label == "Run A (reference)").value
+        b = next(s for s in at.selectbox if s.label == "Run B").value
+        assert a != b
+        assert any("Confusion matrix difference" in s for s in _titles(at))

@@ -155,3 +155,39 @@ def test_data_page_never_imports_torch(beats_home):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_both_evaluation_splits_per_record_set(home, interpatient_records_dir):
+    hb.prepare(interpatient_records_dir, home, log=lambda m: None)
+    beats = hb.load_beats(home)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("Why intra-patient scores are higher" in m.value and "0.8834" in m.value for m in at.markdown)
+    table = at.dataframe[0].value.set_index("set")
+    sets = hb.record_sets(beats)
+    for name, mask, records in (("DS1 (train and validation)", sets["DS1"], 4), ("DS2 (test)", sets["DS2"], 2),
+                                ("paced records 102, 104, 107, 217", sets["paced"], 1),
+                                ("train (Kaggle's split)", beats.split == 0, 7)):
+        row = table.loc[name]
+        assert row["total"] == int(mask.sum()) and row["records"] == records
+        assert [row[c] for c in hb.CLASS_NAMES] == class_counts(beats.y[mask], 5).tolist()
+
+    inter = hb.make_splits(beats, 0.1, 1.0, 2018, "inter-patient")  # the run defaults, inter-patient
+    at.radio[2].set_value("inter-patient").run()
+    assert not at.exception
+    assert _metrics(at)["beats in train"] == f"{len(inter.train):,}"
+    held = ", ".join(str(r) for r in sorted(set(inter.val.record.tolist())))
+    assert any(f"holds out the whole DS1 records {held} for validation" in c.value for c in at.caption)
+    at.radio[1].set_value("test").run()
+    assert _metrics(at)["beats in test"] == f"{int(sets['DS2'].sum()):,}"
+    profile = ds.heartbeat_profile(ds.dataset_meta(home, "heartbeat"), "validation", 2018, 0.1, 0, "inter-patient")
+    assert [c["count"] for c in profile["classes"]] == class_counts(inter.val.y, 5).tolist()
+
+
+def test_inter_patient_on_kaggle_csvs_says_why(beats_home):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert set(at.dataframe[0].value["evaluation"]) == {"intra-patient"}  # no record ids: no DS1/DS2 rows
+    assert any("drop the record of each beat" in c.value for c in at.caption)
+    at.radio[2].set_value("inter-patient").run()
+    assert not at.exception
+    assert "needs the record each beat comes from" in at.error[0].value

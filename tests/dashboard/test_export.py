@@ -56,6 +56,7 @@ def test_run_report_is_self_contained():
     assert page.count('class="plotly-graph-div"') == 2 and "Rows are true classes." in page
     assert "seconds per epoch" in page and "3.00" in page
     assert "<td>50</td>" in page and "50.0000" not in page  # supports are counts
+    assert "S supraventricular ectopic" in page and "Q unknown / paced" in page  # AAMI names beside the letters
 
 
 def test_run_report_without_charts_has_no_bundle():
@@ -88,3 +89,33 @@ def test_comparison_is_self_contained():
 def test_presenter_css_hides_the_sidebar():
     assert export.PRESENTER_CSS.startswith("<style>")
     assert 'stSidebar"]' in export.PRESENTER_CSS and "display: none" in export.PRESENTER_CSS
+
+
+def test_exports_carry_the_mark_the_finding_and_the_page_colours():
+    from core.diagnosis import MARK, check
+
+    d = _detail("abcdefabcdefabcdefabcdefabcdef12", "all-N", 0.18)
+    all_n = [[10, 0, 0, 0, 0]] * 5
+    verdict = check(all_n, NAMES)
+    d.update(confusion={"labels": NAMES, "matrix": all_n}, learned=verdict.learned, learned_reason=verdict.line)
+    page = export.run_report_html(d, [])
+    assert MARK in page and "predicts N for 100.0% of the test items" in page
+    ok = _detail("0123456789abcdef0123456789abcdef", "gru", 0.6111) | {"learned": True, "learned_reason": ""}
+    details = {"gru · 012345": ok, "all-N · abcdef": d}
+    table = services.compare_rows(details)
+    assert list(table["learned"]) == ["yes", MARK]
+    colors = charts.run_colors(list(details))
+    fig = charts.overlaid_curves({n: x["history"] for n, x in details.items()}, "val/loss", "loss", "ce", colors)
+    finding = "These runs cannot tell gru from all-N: gru leads by 0.43 macro-F1 over 1 seed, no p-value."
+    page = export.comparison_html("heartbeat", table, details, [(fig, "")], finding=finding)
+    assert html_escape(finding) in page and MARK in page and "all-N · abcdef" in page
+    # the colours the page drew are the colours the export draws (plotly's own template underneath)
+    assert [t.line.color for t in fig.data] == [charts.PALETTE[0], charts.PALETTE[1]]
+    for c in charts.PALETTE[:2]:
+        assert c in page
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)

@@ -59,3 +59,17 @@ def test_home_shows_the_titles_dataset(home, titles_dir):
     assert not at.exception
     text = _text(at)
     assert "8 categories" in text and "Ready: 161 titles (97 train, 32 validation, 32 test)" in text, text[-600:]
+
+
+def test_empty_pages_link_to_new_run(home):
+    """No runs yet: Home, Run report, Compare and Monitor point to the New run
+    page (a link in the app), not to a terminal."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    for page in ("views/home.py", "views/report.py", "views/compare.py", "views/monitor.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert [link.proto.page for link in at.get("page_link")] == ["new-run"], page
+        assert not any("experiments run" in c.value for c in at.code), page

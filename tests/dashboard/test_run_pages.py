@@ -21,31 +21,60 @@ def _new_run_page(home):
 
 
 def _field(at, label):
-    return next(w for w in at.text_input if w.label == label)
+    return next(w for w in at.number_input if w.label == label)
+
+
+def _start(at):
+    next(b for b in at.button if b.label == "Start run").click().run()
 
 
 def test_form_refuses_an_impossible_config(home, kaggle_dir):
     hb.prepare(kaggle_dir, home, log=lambda m: None)
     at = _new_run_page(home)
-    _field(at, "hidden size").set_value("-1")
-    at.button[0].click().run()
+    _field(at, "epochs").set_value(2).run()
+    _field(at, "warmup epochs").set_value(5.0).run()  # each in bounds, together impossible
+    _start(at)
     assert not at.exception
-    assert "model.hidden_size=-1 must be a positive integer" in at.error[0].value
+    assert "train.warmup_epochs=5.0 must be between 0 and train.epochs (2)" in at.error[0].value
     assert list_runs(home) == []
+
+
+def test_form_shows_only_the_workloads_options_basics_first_with_help(home):
+    from core import options as O
+
+    at = _new_run_page(home)
+    labels = [w.label for kind in ("number_input", "selectbox", "checkbox", "text_input") for w in at.get(kind)]
+    assert "normalize" in labels and "word vectors" not in labels
+    assert {o.label for o in O.for_workload("heartbeat")} <= set(labels)
+    widgets = [w for kind in ("number_input", "selectbox", "checkbox") for w in at.get(kind)]
+    by_label = {w.label: w for w in widgets}
+    assert by_label["hidden size"].help == O.OPTIONS["model.hidden_size"].help
+    assert by_label["hidden size"].min == 1 and by_label["hidden size"].max == 4096
+    assert "tfidf" not in by_label["name"].options  # heartbeat: recurrent models only
+    assert all(w.help for w in widgets if w.label in {o.label for o in O.OPTIONS.values()})
+    assert at.expander[0].label == "Advanced options"
+    basics = {o.label for o in O.for_workload("heartbeat") if o.basic}
+    assert not basics & {w.label for w in at.expander[0].get("number_input")}
+
+    at.radio[0].set_value("titles").run()
+    assert not at.exception
+    labels = [w.label for kind in ("number_input", "selectbox", "checkbox") for w in at.get(kind)]
+    assert "word vectors" in labels and "normalize" not in labels and "frame" not in labels
+    assert "tfidf" in next(w for w in at.selectbox if w.label == "name").options
 
 
 def test_form_without_data_points_home(home):
     at = _new_run_page(home)
-    at.button[0].click().run()
+    _start(at)
     assert "not prepared yet" in at.error[0].value
 
 
 def test_submitted_run_trains_in_the_background_and_shows_on_the_monitor(home, kaggle_dir):
     hb.prepare(kaggle_dir, home, log=lambda m: None)
     at = _new_run_page(home)
-    _field(at, "epochs").set_value("200")
-    _field(at, "hidden size").set_value("8")
-    at.button[0].click().run()
+    _field(at, "epochs").set_value(200).run()
+    _field(at, "hidden size").set_value(8).run()
+    _start(at)
     assert not at.exception
     runs = list_runs(home)
     assert len(runs) == 1

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import heartbeat as hb
 from experiments import studies as S
+from experiments import study_report
 from experiments import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     hb.prepare(kaggle_dir, home, log=lambda m: None)
     study = S.Study(name="page", base=TINY, seeds=2, factors=(
         S.Factor("model.bidirectional", (S.Level("false", {"model.bidirectional": False}),
-                                         S.Level("true", {"model.bidirectional": True}))),))
+                                         S.Level("true", {"model.bidirectional": True}))),),
+        notes={"bidirectional=false": "one direction reads the padding last"})
     sweep.run_study(home, study, "heartbeat", workers=1, log=lambda m: None)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
@@ -40,6 +42,34 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert len(charts) == 3  # ranking, parallel coordinates, the factor's effect
     captions = " ".join(c.value for c in at.caption)
     assert "Holm" in captions and "bidirectional, each level against false" in captions
+    # the finding, computed from the statistics, in one sentence
+    rep = study_report.report(home, sweep.list_studies(home)[0]["parent_id"])
+    shown = [e.value for e in (*at.success, *at.info)]
+    assert rep["finding"] in shown and table["config"].iloc[0] in rep["finding"]
+    # two seeds: the seed interval is called uninformative; intervals stay in [0, 1]
+    assert any("uninformative" in w.value and "test-set bootstrap" in w.value for w in at.warning)
+    assert set(table["CI from"]) == {"test bootstrap"}
+    for text in table["macro-F1 [95% CI]"]:
+        low, high = (float(v) for v in text.split("[")[1].split("]")[0].split(","))
+        assert 0 <= low <= high <= 1
+    # every config says whether it learned; the note explains the expected failure, as a lesson not an error
+    learned = dict(zip(table["config"], table["learned"]))
+    by_row = {r["config"]: r for r in rep["rows"]}
+    for config, text in learned.items():
+        if by_row[config]["learned"]:
+            assert text == "yes"
+        elif by_row[config]["note"]:
+            assert text == "expected failure"
+        else:
+            assert text.startswith("⚠ not learned")
+    assert any("one direction reads the padding last" in i.value for i in at.info)
+    assert not any("one direction reads the padding last" in e.value for e in (*at.warning, *at.error))
+    per_run = at.dataframe[2].value  # every run, seed by seed, with its own mark
+    assert len(per_run) == 4 and set(per_run["seed"]) == {0, 1}
+    for r in rep["runs"]:
+        row = per_run[per_run["run id"] == r["run_id"][:8]].iloc[0]
+        assert (row["learned"] == "yes") == bool(r["learned"])
+        assert row["why not"] == ("" if r["learned"] else r["learned_reason"])
 
 
 def test_start_a_custom_study_from_the_form(home, kaggle_dir):

@@ -51,6 +51,8 @@ def test_home_option_overrides_the_environment(tmp_path, records_dir, capsys, mo
     (["run", "heartbeat", "--schedule", "warmup-cosine", "--epochs", "2", "--warmup-epochs", "3"],
      "--warmup-epochs 3.0 must be between 0 and train.epochs (2)"),
     (["run", "heartbeat", "--readout", "middle"], "--readout 'middle' is not valid; choose one of: final, end"),
+    (["run", "heartbeat", "--split", "by-beat"], "--split 'by-beat' is not valid; choose one of: intra-patient, inter-patient"),
+    (["run", "titles", "--split", "inter-patient"], "data.split apply to the heartbeat workload only"),
 ])
 def test_user_errors_are_one_line(home, argv, message, capsys):
     assert main(argv) == 2
@@ -87,6 +89,7 @@ def test_subprocess_exit_status_and_help(tmp_path):
     helped = subprocess.run([sys.executable, "-m", "experiments", "run", "--help"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "--bidirectional" in helped.stdout and "--sample" in helped.stdout
+    assert "--split" in helped.stdout and "inter-patient" in helped.stdout
 
 
 def test_preset_fills_options_and_explicit_options_win():
@@ -98,3 +101,45 @@ def test_preset_fills_options_and_explicit_options_win():
     assert (cfg.train.epochs, cfg.model.hidden_size) == (3, 32)
     titles = _config_from_args(build_parser().parse_args(["run", "--preset", "titles-mlp"]))
     assert (titles.data.workload, titles.model.name) == ("titles", "mlp")
+
+
+def test_inter_patient_run_tests_on_ds2_and_reports_sensitivity_and_ppv(home, interpatient_records_dir, capsys):
+    from core.data import heartbeat as hb
+    from experiments.queries import list_runs
+    from experiments.runner import load_config
+
+    assert main(["prepare", "heartbeat", "--source", str(interpatient_records_dir)]) == 0
+    capsys.readouterr()
+    assert main(["run", "heartbeat", "--split", "inter-patient", "--epochs", "1", "--hidden-size", "8", "--quiet",
+                 "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    beats = hb.load_beats(home)
+    assert f"test {int(hb.record_sets(beats)['DS2'].sum()):,}" in captured.err  # the DS2 beats, all of them
+    assert "Se/recall" in captured.out and "PPV/precision" in captured.out and "tested on the DS2 records" in captured.out
+    run_id = list_runs(home, "heartbeat")[0]["run_id"]
+    assert load_config(home, run_id).data.split == "inter-patient"
+
+
+def test_inter_patient_on_kaggle_csvs_says_why_and_records_nothing(home, kaggle_dir, capsys):
+    assert main(["prepare", "heartbeat", "--source", str(kaggle_dir)]) == 0
+    capsys.readouterr()
+    for argv in (["run", "heartbeat", "--split", "inter-patient", "--epochs", "1"],
+                 ["study", "architectures", "--split", "inter-patient", "--report"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "needs the record each beat comes from" in err and "prepare heartbeat" in err and err.count("\n") == 1
+    assert main(["runs"]) == 0 and "no runs recorded" in capsys.readouterr().out
+
+
+def test_studies_take_the_split_option(home, interpatient_records_dir, capsys):
+    from experiments import studies
+    from experiments.__main__ import build_parser
+
+    args = build_parser().parse_args(["study", "architectures", "--split", "inter-patient"])
+    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    trials = studies.trials(studies.builtin("architectures"), "heartbeat", overrides, 1)
+    assert trials and all(t.config.data.split == "inter-patient" for t in trials)
+    assert main(["prepare", "heartbeat", "--source", str(interpatient_records_dir)]) == 0
+    capsys.readouterr()
+    assert main(["study", "architectures", "--split", "inter-patient", "--report"]) == 0
+    assert "has not been started" in capsys.readouterr().out

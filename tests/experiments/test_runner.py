@@ -144,3 +144,26 @@ def test_run_detail_for_the_report(prepared, tiny_config):
     assert d["report"]["macro avg"]["support"] == 100
     with pytest.raises(ValueError, match="no run"):
         run_detail(prepared, "missing")
+
+
+def test_a_run_reports_its_phase_and_batches_for_the_monitor(prepared, tiny_config, monkeypatch):
+    """The progress tag moves from loading to training (batch by batch) to
+    testing, read back while the run trains."""
+    seen = []
+    real = runner.MlflowTracker.set_tags
+
+    def spy(self, tags):
+        if runner.PROGRESS_TAG in tags:
+            seen.append(json.loads(tags[runner.PROGRESS_TAG]))
+        return real(self, tags)
+
+    monkeypatch.setattr(runner.MlflowTracker, "set_tags", spy)
+    monkeypatch.setattr(runner.Progress.__init__, "__defaults__", (0.0,))  # a tag every batch: this run is tiny
+    summary = runner.run(tiny_config, prepared)
+    phases = [p["phase"] for p in seen]
+    assert phases[0] == "loading data" and phases[-1] == "testing"
+    batches = [p for p in seen if p["phase"] == "training" and p["batches"]]
+    assert batches and all(1 <= p["batch"] <= p["batches"] for p in batches)
+    assert batches[-1]["batch"] == batches[-1]["batches"]
+    tags = client(prepared).get_run(summary.run_id).data.tags
+    assert json.loads(tags[runner.PROGRESS_TAG])["phase"] == "testing"

@@ -149,7 +149,8 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
     study = S.Study(name="rep", base=TINY, seeds=2, factors=(
         S.Factor("model.name", (S.Level("gru", {"model.name": "gru"}), S.Level("rnn", {"model.name": "rnn"}))),
         S.Factor("model.bidirectional", (S.Level("false", {"model.bidirectional": False}),
-                                         S.Level("true", {"model.bidirectional": True})))))
+                                         S.Level("true", {"model.bidirectional": True})))),
+        notes={"rnn · bidirectional=false": "a lesson"})
     opened, _ = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
     rep = study_report.report(prepared, opened.parent_id, n_boot=100)
     rows = rep["rows"]
@@ -167,6 +168,19 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
     assert bi["matched"] == 2 and bi["reference"] == "false"
     text = study_report.table(rep, markdown=True)
     assert text.count("\n") == 5 and "| 1 |" in text
+    # two seeds: the seed interval is uninformative, the test-set bootstrap's stands in, inside [0, 1]
+    for r in rows:
+        assert r["ci_method"] == "test-set bootstrap" and r["ci_informative"]
+        for m in ("macro_f1", "accuracy", "balanced_accuracy"):
+            assert 0 <= r[f"{m}_low"] <= r[f"{m}_high"] <= 1
+        assert isinstance(r["learned"], bool) and r["per_seed"] and len(r["per_seed"]) == 2
+    assert {r["config"]: r["note"] for r in rows}["rnn · bidirectional=false"] == "a lesson"
+    assert sum(bool(r["note"]) for r in rows) == 1
+    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["config"] in rep["finding"]
+    assert rep["seeds_to_settle"] is None or rep["seeds_to_settle"] > 2
+    for e in rep["effects"]:
+        assert all(0 <= lv["low"] <= lv["high"] <= 1 for lv in e["levels"] if lv["low"] == lv["low"])
+    assert "with fewer than 3 seeds" in study_report.legend(rep).lower()
 
 
 def _wait_until(predicate, timeout, what):
@@ -276,3 +290,41 @@ def test_ray_runs_the_same_sweep(prepared):  # about 20 s, most of it starting R
     assert all(r.info.status == "FINISHED" and "test/macro_f1" in r.data.metrics for r in runs)
     # each run trained in a Ray worker process, not in this one
     assert all(int(r.data.tags[PROC_TAG].split(":")[1]) != os.getpid() for r in runs)
+
+
+def _rows(*specs):
+    """Ranked rows as rank_runs makes them: (config, per-seed scores, verdict, Holm p, learned)."""
+    rows = []
+    for rank, (config, scores, verdict, p, learned) in enumerate(specs, start=1):
+        rows.append({"config": config, "rank": rank, "seeds": len(scores), "mean": sum(scores) / len(scores),
+                     "verdict": verdict, "p_adjusted": p, "learned": learned, "diff": 0.0})
+    best = rows[0]["mean"]
+    for r in rows[1:]:
+        r.update(diff=best - r["mean"], diff_low=best - r["mean"] - 0.02, diff_high=best - r["mean"] + 0.02)
+    return rows, {r["config"]: list(s[1]) for r, s in zip(rows, specs)}
+
+
+def test_the_finding_sentence_from_the_ranking():
+    from core import stats as core_stats
+
+    rows, scores = _rows(("bi-GRU", [0.90, 0.92, 0.91], "best", float("nan"), True),
+                         ("GRU", [0.78, 0.80, 0.79], "worse", 0.004, True),
+                         ("RNN", [0.2, 0.25, 0.22], "worse", 0.001, False))
+    finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
+    low, high = core_stats.welch_ci([0.90, 0.92, 0.91], [0.78, 0.80, 0.79])  # 3 seeds: the interval over seeds
+    assert finding == (f"bi-GRU beats GRU, the runner-up of 3 configs, by 0.12 macro-F1 [{low:.2f}, {high:.2f}] over "
+                       "3 seeds, Holm p 0.004.") and seeds is None and (low, high) != (0.10, 0.14)
+    rows, scores = _rows(("bi-GRU", [0.90, 0.84], "best", float("nan"), True),
+                         ("GRU", [0.86, 0.82], "not different", 0.6, True))
+    finding, seeds = study_report._finding(rows, scores, "macro-F1", 0.05)
+    # 2 seeds: the test-set bootstrap's interval of the difference
+    assert finding.startswith("These runs cannot tell bi-GRU from GRU: bi-GRU leads by 0.03 macro-F1 [0.01, 0.05]")
+    from core.stats import seed_spread, seeds_to_settle
+
+    assert seeds == seeds_to_settle(0.03, seed_spread([0.90, 0.84]), seed_spread([0.86, 0.82])) and seeds > 2
+    assert f"about {seeds} seeds per config would settle it" in finding
+    rows, scores = _rows(("A", [0.7], "best", float("nan"), True), ("B", [0.6], "not different", 0.2, True))
+    finding, seeds = study_report._finding(rows, scores, "accuracy", 0.05)
+    assert seeds is None and "cannot be computed (one seed per config gives no seed spread)" in finding
+    rows, scores = _rows(("A", [0.7], "best", float("nan"), True))
+    assert study_report._finding(rows, scores, "accuracy", 0.05)[0] == "Only A has finished runs: nothing to compare yet."

@@ -1,0 +1,84 @@
+"""Reference runs: a record per finished run, resumable from the records
+that exist, and an import that loads each record once as a reference run."""
+import json
+
+import numpy as np
+import pytest
+
+from core.data import heartbeat as hb
+from experiments import reference as R
+from experiments import study_report
+from experiments.__main__ import main
+from experiments.mlflow_tracker import client, experiment_id
+
+
+@pytest.fixture
+def tiny_reference(home, kaggle_dir, tmp_path, monkeypatch):
+    """Two planned heartbeat runs on the tiny fixture, records under tmp_path."""
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    monkeypatch.setattr(R, "ROOT", tmp_path / "reference")
+    monkeypatch.setattr(R, "REFERENCE_TRAINING", {"heartbeat": {"data.sample": 1.0, "train.epochs": 1,
+                                                                "model.hidden_size": 4, "train.device": "cpu"}})
+    arch = R.S.builtin("architectures")
+    monkeypatch.setattr(R, "groups", lambda: [("architectures", arch, "heartbeat",
+                                               {"_keep": {"gru · bidirectional=false", "rnn-packed · bidirectional=false"}})])
+    return home
+
+
+def test_predictions_pack_to_small_integers_and_back():
+    y = np.array([0, 4, 3, 3, 1] * 1000)
+    packed = R.pack(y)
+    assert packed["dtype"] == "uint8" and len(packed["zlib_b64"]) < 200
+    assert np.array_equal(R.unpack(packed), y)
+    wide = np.array([0, 631, 5])
+    assert R.pack(wide)["dtype"] == "uint16" and np.array_equal(R.unpack(R.pack(wide)), wide)
+    broken = dict(packed, n=3)
+    with pytest.raises(ValueError, match="hold 5000 items, not 3"):
+        R.unpack(broken)
+
+
+def test_records_resume_and_import_once(tiny_reference, capsys):
+    home = tiny_reference
+    assert len(R.plan(seeds=1)) == 2
+    first = R.run_next(home, seeds=1, log=lambda m: None)
+    assert first is not None and first.exists()
+    rec = json.loads(first.read_text())
+    assert rec["history"]["val/macro_f1"] and set(rec["test"]) >= {"accuracy", "macro_f1", "balanced_accuracy"}
+    assert rec["params"]["data.sample"] == "1.0" and rec["params"]["train.epochs"] == "1"
+    assert rec["params"]["data.normalize"] == "zscore"  # the classroom recipe, apart from the amount of training
+    # a new process (another machine) carries on from the records that exist
+    assert [p.trial.point.label for p in R.missing(seeds=1)] == ["gru · bidirectional=false"]
+    assert R.run_next(home, seeds=1, log=lambda m: None) is not None
+    assert R.run_next(home, seeds=1, log=lambda m: None) is None
+    total = sum(p.stat().st_size for p in R.ROOT.rglob("*.json"))
+    assert total < 30_000  # small: curves, metrics and predictions as integers
+
+    fresh = home.parent / "fresh-home"
+    fresh.mkdir()
+    assert R.import_records(fresh, log=lambda m: None) == 2
+    assert R.import_records(fresh, log=lambda m: None) == 0  # nothing twice
+    c = client(fresh)
+    exp = experiment_id(fresh, "heartbeat")
+    runs = c.search_runs([exp], filter_string="tags.`arena.reference` = 'true'")
+    children = [r for r in runs if r.data.tags.get("arena.kind") != "study"]
+    assert len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
+    assert all("full data, reference" in r.data.tags["arena.describe"] for r in children)
+    # the imported runs form a study that the report ranks with paired tests on the same test set
+    parent = children[0].data.tags["mlflow.parentRunId"]
+    rep = study_report.report(fresh, parent, n_boot=50)
+    assert len(rep["rows"]) == 2 and rep["test_size"] > 0 and not rep["notes"]
+    y_true, y_pred = study_report.load_predictions(fresh, children[0].info.run_id)
+    assert y_true.size == y_pred.size == rep["test_size"]
+    # a classroom study's page sets each config beside its reference
+    scores = study_report.reference_scores(fresh, "architectures")
+    assert set(scores) == {"gru · bidirectional=false", "rnn-packed · bidirectional=false"}
+    assert all(len(v["seeds"]) == 1 and 0 <= v["mean"] <= 1 for v in scores.values())
+    assert study_report.reference_scores(fresh, "samplers") == {}
+
+
+def test_reference_cli_import_says_how_many(tiny_reference, capsys):
+    assert main(["reference", "status", "--seeds", "1"]) == 0
+    assert "2 of 2 planned runs" in capsys.readouterr().out
+    assert main(["reference", "import"]) == 0
+    assert "no reference records" in capsys.readouterr().out
+    assert main(["reference", "run", "--seeds", "0"]) == 2
