@@ -51,6 +51,9 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
             "error": t.get("error", ""),
             "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),  # None: not finished, or older
             "learned_reason": t.get(REASON_TAG, ""),
+            "reference": t.get("arena.reference") == "true",  # a full-data reference run (results/reference)
+            "study": t.get("arena.study", ""),
+            "point": t.get("arena.point", ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
             **{k: p.get(k, "") for k in ROW_PARAMS},
             "last_epoch_seconds": m.get("epoch_seconds"),
