@@ -448,9 +448,8 @@ def fit(
 
 def _unreadable(exc: Exception) -> str:
     """Why a checkpoint could not be loaded, in a few words."""
-    import pickle
-
-    if isinstance(exc, pickle.UnpicklingError):
+    # torch.load(weights_only=True) raises pickle's UnpicklingError (told by name: no pickle import here)
+    if type(exc).__name__ == "UnpicklingError":
         return "it holds Python objects besides weights; they are not loaded, as loading them could run code"
     first = (str(exc).strip().splitlines() or [""])[0]
     first = first if len(first) <= 100 else first[:100] + "..."

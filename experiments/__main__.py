@@ -626,6 +626,8 @@ def cmd_reference(args, home: Path) -> None:
         return
     if not 1 <= args.max_runs <= 1000:
         raise UserError(f"--max-runs {args.max_runs} must be between 1 and 1000")
+    _bounded("--threads", args.threads, 1, max_threads(),
+             f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
     runner_signals()
     for _ in range(args.max_runs):
         if reference.run_next(home, args.seeds, only, threads=args.threads) is None:

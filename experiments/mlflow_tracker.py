@@ -125,7 +125,7 @@ def _open_remote_store(uri: str, make_client: Any) -> Any:
     if scheme in NETWORK_SCHEMES and parsed.hostname:
         start = f"mlflow server --port {parsed.port or NETWORK_SCHEMES[scheme]}" if scheme.startswith("http") else \
             f"the {scheme} database server"
-        _reachable(uri, parsed.hostname, parsed.port or NETWORK_SCHEMES[scheme], start)
+        _reachable(uri, parsed.hostname, parsed.port or NETWORK_SCHEMES[scheme], start, scheme.startswith("http"))
     try:
         inner = make_client()
         inner.search_experiments(max_results=1)
@@ -141,14 +141,26 @@ def _open_remote_store(uri: str, make_client: Any) -> Any:
                          "that the server is running") from None
 
 
-def _reachable(uri: str, host: str, port: int, start: str) -> None:
+def _reachable(uri: str, host: str, port: int, start: str, http: bool = False) -> None:
+    """A ValueError in one line unless the server accepts a connection (and,
+    for http(s), answers a request) within CONNECT_SECONDS: MLflow's own
+    client retries a silent server for minutes."""
     import socket
 
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as sock:
+            if http:
+                sock.settimeout(CONNECT_SECONDS)
+                # any answer will do (an HTTPS server answers plain text with an error or closes): it is alive
+                sock.sendall(f"HEAD /health HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+                try:
+                    sock.recv(1)
+                except ConnectionResetError:
+                    pass  # it answered by closing the connection: alive
             return
     except OSError as exc:
-        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+        why = f"no answer within {CONNECT_SECONDS:.0f} s" if isinstance(exc, TimeoutError) else \
+            (exc.strerror or type(exc).__name__).lower()
         raise ValueError(f"cannot reach the tracking server at {uri} ({why}); start it ({start}), or unset "
                          f"{ENV_TRACKING_URI} to use the store in the data folder") from None
 

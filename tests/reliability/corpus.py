@@ -707,6 +707,10 @@ def cases() -> list[Case]:
              with_tracking_uri(lambda: f"http://127.0.0.1:{free_port(False)}"),
              r"cannot reach the tracking server at http://127\.0\.0\.1:\d+ \(connection refused\); start it",
              note="no answer after 90 s"))
+    add(Case("uri-silent-server", T, "a tracking URI whose port accepts connections and never answers", store_home,
+             with_tracking_uri(lambda: f"http://127.0.0.1:{free_port(True)}"),
+             r"cannot reach the tracking server at http://127\.0\.0\.1:\d+ \(no answer within 5 s\); start it",
+             note="MLflow's client waits and retries for minutes"))
     add(Case("uri-missing-driver", T, "a database URI whose driver is not installed", store_home,
              with_tracking_uri(lambda: f"mysql://user@127.0.0.1:{free_port(True)}/db"),
              r"the tracking store mysql://user@127\.0\.0\.1:\d+/db needs a database driver that is not installed"))
