@@ -87,14 +87,17 @@ def main() -> None:
     inter = [(c, rs) for (g, c), rs in groups.items() if g == "architectures-inter-patient"]
     if inter:
         print("\n### Inter-patient (DS1 -> DS2) beside published figures\n")
-        print("| model | accuracy | F1 S (SVEB) | F1 V (VEB) |")
-        print("|---|---|---|---|")
+        print("| model | accuracy | F1 S (SVEB) | F1 V (VEB) | Se S | PPV S | Se V | PPV V |")
+        print("|---|---|---|---|---|---|---|---|")
         for source, acc, fs, fv in PUBLISHED_DS2:
-            print(f"| {source} | {acc:.4f} | {fs if fs is not None else '-'} | {fv if fv is not None else '-'} |")
+            print(f"| {source} | {acc:.4f} | {fs if fs is not None else '-'} | {fv if fv is not None else '-'} "
+                  "| - | - | - | - |")
         for c, recs in sorted(inter):
+            per_class = [cell([r["test"][f"{m}_{k}"] for r in recs if f"{m}_{k}" in r["test"]])
+                         for k in ("S", "V") for m in ("recall", "precision")]
             print(f"| RNN Arena {c} | {cell([r['test']['accuracy'] for r in recs])} | "
                   f"{cell([v for r in recs if (v := f1_of(r, 'S')) is not None])} | "
-                  f"{cell([v for r in recs if (v := f1_of(r, 'V')) is not None])} |")
+                  f"{cell([v for r in recs if (v := f1_of(r, 'V')) is not None])} | " + " | ".join(per_class) + " |")
     print(f"\n({len(records)} records; python benchmarks/reference_tables.py)")
 
 
