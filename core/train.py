@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from core import metrics as M
+from core import samplers
 from core.config import RECURRENT_NAMES, DataConfig, RunConfig, TrainConfig
 from core.models import build_model, count_parameters
 from core.tracking import NullTracker, Tracker
@@ -372,7 +373,7 @@ def fit(
         weight=class_weights.float().to(device) if tc.class_weighted_loss else None,
         label_smoothing=tc.label_smoothing,
     )
-    sample_weights = class_weights[train.y.cpu()] if tc.sampler == "weighted" else None
+    sample_weights = samplers.get(tc.sampler).weights(train.y, class_weights)  # None: a plain shuffle
     augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
     augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
     # packed models ignore padding, so cutting batches is free for them; trimmed

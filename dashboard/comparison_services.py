@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.workloads import get as get_workload
+
 QUESTIONS = {
     "variants": "Which recurrent variant?",
     "samplers": "What does a sampler change?",
@@ -105,7 +107,7 @@ def _own_study(workload: str, factors: dict[str, list[Any]]):
         made.append(S._values(key, values))
     return S.Study(name="own factors", description="Your own factors on the classroom recipe.",
                    factors=tuple(made), seeds=1, recipe="classroom", workload=workload,
-                   metric="balanced_accuracy" if workload == "titles" else "macro_f1")
+                   metric=get_workload(workload).key_metric)
 
 
 def base_study(question: str, workload: str, factors: dict[str, list[Any]] | None = None):

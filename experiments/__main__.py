@@ -22,6 +22,7 @@ from pathlib import Path
 from core import config as C
 from core import options as O
 from core.presets import DESCRIPTIONS, preset_overrides
+from core.workloads import get as get_workload
 
 
 class UserError(Exception):
@@ -234,41 +235,14 @@ def cmd_prepare(args, home: Path) -> None:
     source = Path(args.source).expanduser() if args.source else None
     if args.min_freq < 1 or args.max_vocab < 1:
         raise UserError("--min-freq and --max-vocab must be at least 1")
-    options = {"min_freq": args.min_freq, "max_vocab": args.max_vocab} if args.workload == "titles" else {}
+    options = {name: getattr(args, name) for name in get_workload(args.workload).prepare_options}
     meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr),
                              **options)
     if bar is not None:
         bar.close()
-    (_print_heartbeat if args.workload == "heartbeat" else _print_titles)(meta)
+    print("\n".join(get_workload(args.workload).describe_prepared(meta)))
     built = "reused from the cache" if meta.get("reused") else f"built in {meta['build_seconds']:.1f} s"
     print(f"{built}: {meta['cache']}")
-
-
-def _print_heartbeat(meta: dict) -> None:
-    from core.data.heartbeat import CLASS_NAMES, spelled_out
-
-    print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
-    print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
-    for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
-        print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
-    print("classes (AAMI): " + ", ".join(spelled_out(CLASS_NAMES)))
-
-
-def _print_titles(meta: dict) -> None:
-    from core.data import titles as tt
-
-    stats = tt.summaries(tt.load_titles(Path(meta["cache"]).parents[1]))
-    counts = meta["counts"]
-    print(f"titles: {sum(counts.values()):,} rows from {meta['source']} ({meta['kind']}): "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    print(f"categories {meta['num_classes']:,}   vocabulary {meta['vocab_size']:,} (with [PAD], [UNK])   "
-          f"max_len {meta['max_len']}")
-    print("tokens per title: " + ", ".join(f"{k} {v:.2f}" for k, v in meta.get("tokens_per_title", {}).items()))
-    print("[UNK] share of tokens: " + ", ".join(f"{k} {v:.2%}" for k, v in stats["unk_share"].items()))
-    if "tokenize_titles_per_second" in meta:
-        print(f"preprocessing: {meta['tokenize_titles_per_second']:,} titles/s")
-    if meta.get("dropped_categories"):
-        print(f"dropped {meta['dropped_categories']} categories with fewer than 3 rows ({meta['dropped_rows']} rows)")
 
 
 def cmd_run(args, home: Path) -> None:
@@ -511,7 +485,7 @@ def cmd_study(args, home: Path) -> None:
             study = studies.builtin(args.name)
         else:
             raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
-        workload = args.workload or study.workload or "heartbeat"
+        workload = args.workload or study.workload or C.DataConfig.workload
         if study.workload and args.workload and args.workload != study.workload:
             raise UserError(f"study {study.name} is for the {study.workload} workload; drop --workload {args.workload}")
         seeds = args.seeds if args.seeds is not None else study.seeds

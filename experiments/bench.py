@@ -383,15 +383,20 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     from core.train import flush_denormals, resolve_device
     from experiments import workloads
 
+    from core.workloads import all_workloads, get
+
+    target = get(workload).quality_target
     if quality:
-        if workload != "heartbeat":
-            raise ValueError("--quality is defined for the heartbeat workload (accuracy 0.985 and macro-F1 0.92)")
+        if target is None:
+            raise ValueError("--quality is defined for the " + ", ".join(
+                f"{w.name} workload (accuracy {w.quality_target[0]:g} and macro-F1 {w.quality_target[1]:g})"
+                for w in all_workloads() if w.quality_target))
         overrides = preset_overrides(quality_preset)
         if seed is not None:
             overrides = {**overrides, "train.seed": seed}
         arena_cfg = RunConfig().replace(**overrides)
-        if arena_cfg.data.workload != "heartbeat" or arena_cfg.data.sample < 1.0:
-            raise ValueError(f"--quality-preset {quality_preset} is not a full-data heartbeat preset")
+        if arena_cfg.data.workload != workload or arena_cfg.data.sample < 1.0:
+            raise ValueError(f"--quality-preset {quality_preset} is not a full-data {workload} preset")
     device = resolve_device(device_name)
     base = RunConfig().replace(**{"data.workload": workload})
     if workloads.dataset_info(workload, home) is None:
@@ -405,7 +410,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         f"s/epoch = train size / train samples per second; the arena flushes denormals to zero on CPU, as its "
         f"trainer does, the plain loop keeps the default; peak MB: "
         + ("CUDA peak allocated" if device.type == "cuda" else "peak resident memory added by the loop"))
-    all_variants = heartbeat_variants() if workload == "heartbeat" else titles_variants()
+    all_variants = titles_variants() if get(workload).tokens else heartbeat_variants()
     if variants:
         unknown = [v for v in variants if v not in {x.label for x in all_variants}]
         if unknown:
@@ -421,15 +426,17 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     log(format_table(rows))
 
     if quality:
-        log("\n# time to quality: validation accuracy >= 0.985 and macro-F1 >= 0.92, then test at that epoch")
+        acc_target, f1_target = target
+        log(f"\n# time to quality: validation accuracy >= {acc_target:g} and macro-F1 >= {f1_target:g}, then test at "
+            "that epoch")
         log(f"arena, preset {quality_preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
         with flush_denormals(device):  # as core.train.fit runs
-            arena = time_to_quality(arena_cfg, data, device, num_classes, 0.985, 0.92, max_epochs, log)
+            arena = time_to_quality(arena_cfg, data, device, num_classes, acc_target, f1_target, max_epochs, log)
         plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
         plain_secs, plain_note = None, ""
         if plain_quality:
             log("plain loop (notebook preset):")
-            plain = _plain_to_quality(data, device, num_classes, max_epochs, log)
+            plain = _plain_to_quality(data, device, num_classes, acc_target, f1_target, max_epochs, log)
             plain_secs = plain["seconds"] if plain["reached"] else None
             plain_note = (f"plain reached it at epoch {plain['epochs']}" if plain["reached"]
                           else f"plain did not reach it in {plain['epochs']} epochs")
@@ -449,11 +456,11 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
                 arena_metric=arena["test"]["macro_f1"], metric="test macro_f1",
                 arena_seconds_to_quality=arena["seconds"] if arena["reached"] else None,
                 plain_seconds_to_quality=plain_secs, notes=[plain_note] if plain_note else [])
-        test_ok = arena["test"]["accuracy"] >= 0.985 and arena["test"]["macro_f1"] >= 0.92
+        test_ok = arena["test"]["accuracy"] >= acc_target and arena["test"]["macro_f1"] >= f1_target
         q.notes.append(f"arena {'reached' if arena['reached'] else 'did NOT reach'} the validation target "
                        f"{'at' if arena['reached'] else 'by'} epoch {arena['epochs']}; test there: accuracy "
                        f"{arena['test']['accuracy']:.4f}, macro-F1 {arena['test']['macro_f1']:.4f} "
-                       f"({'meets' if test_ok else 'MISSES'} the test target 0.985 / 0.92)")
+                       f"({'meets' if test_ok else 'MISSES'} the test target {acc_target:g} / {f1_target:g})")
         rows.append(q)
         speedup = f"{q.ratio:.2f}x" if np.isfinite(q.ratio) else "n/a"
         log("\n| | epochs | seconds | test accuracy | test macro-F1 | speed-up |\n|---|---|---|---|---|---|")
@@ -469,7 +476,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     return rows
 
 
-def _plain_to_quality(data, device, num_classes, max_epochs, log) -> dict:
+def _plain_to_quality(data, device, num_classes, target_acc, target_f1, max_epochs, log) -> dict:
     """The notebook loop, epoch after epoch, until the validation targets."""
     import torch
     from torch import nn
@@ -498,7 +505,7 @@ def _plain_to_quality(data, device, num_classes, max_epochs, log) -> dict:
         val = evaluate(model, data.val, num_classes).metrics
         elapsed = time.perf_counter() - start
         log(f"  epoch {epoch:3d}  {elapsed:7.1f}s  val acc {val['accuracy']:.4f}  macro-F1 {val['macro_f1']:.4f}")
-        if val["accuracy"] >= 0.985 and val["macro_f1"] >= 0.92:
+        if val["accuracy"] >= target_acc and val["macro_f1"] >= target_f1:
             return {"reached": True, "seconds": elapsed, "epochs": epoch}
     return {"reached": False, "seconds": time.perf_counter() - start, "epochs": max_epochs}
 

@@ -370,10 +370,11 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
 
 
 def _class_names(rec: dict[str, Any], num_classes: int) -> list[str]:
-    if rec["workload"] == "heartbeat":
-        from core.data.heartbeat import CLASS_NAMES
+    from core.workloads import get
 
-        return list(CLASS_NAMES)
+    fixed = get(rec["workload"]).class_names
+    if fixed:
+        return list(fixed)
     path = labels_path(rec["workload"], rec["split"], rec["test_labels"], Path(rec["_path"]).parent.parent)
     known = json.loads(path.read_text(encoding="utf-8")).get("class_names", {})
     return [known.get(str(i), f"category {i}") for i in range(num_classes)]

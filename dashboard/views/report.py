@@ -105,10 +105,9 @@ if report and confusion:
             table = services.per_class_table(report, names)
             st.dataframe(table.style.format({c: "{:,.0f}" if c == "support" else "{:.4f}" for c in table.columns}),
                          width="stretch")
-            ecg = d["config"].get("data.workload") == "heartbeat"
             st.caption("Sensitivity (Se, recall): share of each true class the model found. Positive predictive "
                        "value (PPV, +P, precision): share of the predictions of a class that are right."
-                       + (" ECG papers publish these two per class (S = SVEB, V = VEB) beside F1." if ecg else ""))
+                       + services.workload(d["config"]["data.workload"]).per_class_note)
             if d["config"].get("data.split") == "inter-patient":
                 st.caption("Inter-patient run: tested on de Chazal's DS2 records, whose patients the model never "
                            "saw in training; compare it with published DS2 results, not with intra-patient runs.")
