@@ -23,6 +23,7 @@ from core import config as C
 from core import options as O
 from core.presets import DESCRIPTIONS, preset_overrides
 from core.workloads import get as get_workload
+from experiments.tags import PROC_TAG, QUEUE_TAG, STATUS_TAG
 
 
 class UserError(Exception):
@@ -266,7 +267,7 @@ def cmd_run(args, home: Path) -> None:
         if status == "FINISHED":
             raise UserError(f"run {run_id} already FINISHED; start a new run instead")
         if status == "RUNNING":
-            from experiments.launcher import PROC_TAG, is_alive
+            from experiments.launcher import is_alive
 
             identity = client(home).get_run(run_id).data.tags.get(PROC_TAG, "")
             if is_alive(identity):
@@ -400,7 +401,7 @@ def cmd_worker(args, home: Path) -> None:
     def stop_queued() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        c.set_tag(args.run_id, "arena.status_detail", "cancelled while queued")
+        c.set_tag(args.run_id, STATUS_TAG, "cancelled while queued")
         c.set_terminated(args.run_id, status="KILLED")
         raise SystemExit(130)
 
@@ -412,7 +413,7 @@ def cmd_worker(args, home: Path) -> None:
     except KeyboardInterrupt:
         stop_queued()
     with slot:
-        c.set_tag(args.run_id, launcher.QUEUE_TAG, "started")
+        c.set_tag(args.run_id, QUEUE_TAG, "started")
         try:
             summary = runner.execute(args.run_id, home)
         except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
+from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
 
 
 presenter = presenter_mode.header("Run report", "the headline numbers and the charts only. The run picker stays reachable under 'Selection'")
@@ -38,9 +39,9 @@ except ValueError as exc:
 
 m = d["metrics"]
 if d["status"] == "FAILED":
-    st.error(f"This run failed: {d['tags'].get('error', 'no message recorded')}")
+    st.error(f"This run failed: {d['tags'].get(ERROR_TAG, 'no message recorded')}")
 elif d["status"] in ("RUNNING", "SCHEDULED"):
-    st.info(f"This run is still {d['status'].lower()} (epoch {d['tags'].get('arena.epoch', '0')}); "
+    st.info(f"This run is still {d['status'].lower()} (epoch {d['tags'].get(EPOCH_TAG, '0')}); "
             "test metrics appear when it finishes.")
 elif d["status"] == "KILLED":
     st.warning(f"This run was stopped. Resume it with: .venv/bin/python -m experiments run --resume {run_id}")
