@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.config import RECURRENT_NAMES
 from experiments.settings import arena_home
 
 
@@ -254,8 +255,7 @@ def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
 
 # ---------------------------------------------------------------------------
 # Compare: ready-made groupings for the two questions of the original studies
-SEQUENCE_ORDER = ("rnn", "rnn-packed", "rnn-trimmed", "gru", "gru-packed", "gru-trimmed",
-                  "lstm", "lstm-packed", "lstm-trimmed")
+SEQUENCE_ORDER = RECURRENT_NAMES  # the recurrent models, cell by cell: padded, packed, trimmed
 TREATMENTS = ("no sampler", "weighted sampler", "class-weighted loss", "sampler + weighted loss")
 
 
