@@ -128,6 +128,26 @@ def make_batches(
     return [batches[i] for i in shuffle]
 
 
+def epoch_batches(tc: TrainConfig, split: TensorSplit, generator: torch.Generator,
+                  weights: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One epoch's index batches as the config asks: its batch size, bucketed
+    by length when `train.bucket`, drawn by the sampler's `weights` if any."""
+    return make_batches(len(split), tc.batch_size, generator, split.lengths if tc.bucket else None, weights)
+
+
+def cuts_batches(cfg: RunConfig) -> bool:
+    """Whether a batch is cut to its longest sequence. Packed models ignore
+    padding, so cutting is free for them; trimmed models count their dropped
+    steps from the full padded length, so never cut."""
+    mode = cfg.model.sequence_mode if cfg.model.name in RECURRENT_NAMES else "packed"
+    return mode == "packed" or (cfg.train.bucket and mode != "trimmed")
+
+
+def sample_weights(tc: TrainConfig, y: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """The sampler's per-item draw weights for labels y; None: a plain shuffle."""
+    return samplers.get(tc.sampler).weights(y, inverse_frequency(y, num_classes))
+
+
 def _take(split: TensorSplit, idx: torch.Tensor, cut: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     idx = idx.to(split.y.device)
     x, lengths, y = split.x[idx], split.lengths[idx], split.y[idx]
@@ -271,6 +291,40 @@ def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: boo
     return Evaluation(loss_sum / max(len(split), 1), y_true, y_pred, probs.numpy(), cm, M.summary(cm))
 
 
+def train_and_validate(
+    model: nn.Module,
+    train: TensorSplit,
+    val: TensorSplit,
+    num_classes: int,
+    batches: Sequence[torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    tc: TrainConfig,
+    *,
+    cut: bool,
+    scheduler=None,
+    augment: Callable | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, float], Evaluation]:
+    """One epoch of `fit`: train on `batches`, then evaluate on val. Returns
+    the epoch's metrics row (what is logged per epoch) and the validation."""
+    ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
+                         scheduler=scheduler, augment=augment, on_batch=on_batch, precision=tc.precision)
+    start = time.perf_counter()
+    ev = evaluate(model, val, num_classes, cut=cut, precision=tc.precision)
+    row = {
+        "train/loss": ep.loss,
+        "val/loss": ev.loss,
+        "val/accuracy": ev.metrics["accuracy"],
+        "val/balanced_accuracy": ev.metrics["balanced_accuracy"],
+        "val/macro_f1": ev.metrics["macro_f1"],
+        "epoch_seconds": ep.seconds + time.perf_counter() - start,
+        "samples_per_second": ep.samples / ep.seconds if ep.seconds > 0 else 0.0,
+        "lr": optimizer.param_groups[0]["lr"],
+    }
+    return row, ev
+
+
 # ---------------------------------------------------------------------------
 # fit
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -373,13 +427,10 @@ def fit(
         weight=class_weights.float().to(device) if tc.class_weighted_loss else None,
         label_smoothing=tc.label_smoothing,
     )
-    sample_weights = samplers.get(tc.sampler).weights(train.y, class_weights)  # None: a plain shuffle
+    weights = sample_weights(tc, train.y, num_classes)  # None: a plain shuffle
     augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
     augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
-    # packed models ignore padding, so cutting batches is free for them; trimmed
-    # models count their dropped steps from the full padded length, so never cut
-    mode = cfg.model.sequence_mode if cfg.model.name in RECURRENT_NAMES else "packed"
-    cut = mode == "packed" or (tc.bucket and mode != "trimmed")
+    cut = cuts_batches(cfg)
 
     history: list[dict[str, float]] = []
     best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
@@ -400,21 +451,9 @@ def fit(
     for epoch in range(start_epoch + 1, tc.epochs + 1):
         if tc.early_stopping and bad_epochs >= tc.early_stopping:
             break  # no improvement for `early_stopping` epochs
-        batches = make_batches(len(train), tc.batch_size, generator, train.lengths if tc.bucket else None, sample_weights)
-        ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
-                             scheduler=scheduler, augment=augment, on_batch=on_batch, precision=tc.precision)
-        start = time.perf_counter()
-        ev = evaluate(model, val, num_classes, cut=cut, precision=tc.precision)
-        row = {
-            "train/loss": ep.loss,
-            "val/loss": ev.loss,
-            "val/accuracy": ev.metrics["accuracy"],
-            "val/balanced_accuracy": ev.metrics["balanced_accuracy"],
-            "val/macro_f1": ev.metrics["macro_f1"],
-            "epoch_seconds": ep.seconds + time.perf_counter() - start,
-            "samples_per_second": ep.samples / ep.seconds if ep.seconds > 0 else 0.0,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+        batches = epoch_batches(tc, train, generator, weights)
+        row, ev = train_and_validate(model, train, val, num_classes, batches, optimizer, loss_fn, tc, cut=cut,
+                                     scheduler=scheduler, augment=augment, on_batch=on_batch)
         history.append(row)
         tracker.log_metrics(row, step=epoch)
         value = ev.loss if tc.monitor == "loss" else ev.metrics[tc.monitor]

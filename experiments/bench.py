@@ -222,13 +222,13 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
     import torch
     from torch import nn
 
-    from core.train import make_batches, make_optimizer, make_scheduler, train_one_epoch
+    from core.train import cuts_batches, epoch_batches, make_optimizer, make_scheduler, train_one_epoch
 
     gen = torch.Generator().manual_seed(seed)
-    order = make_batches(len(split), cfg.train.batch_size, gen, split.lengths if cfg.train.bucket else None)
+    order = epoch_batches(cfg.train, split, gen)
     opt = make_optimizer(model, cfg.train)
     sched = make_scheduler(opt, cfg.train, max(1, math.ceil(len(split) / cfg.train.batch_size)))
-    cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     loss_fn = nn.CrossEntropyLoss()
     train_one_epoch(model, split, order[:warmup], opt, loss_fn, cut=cut, grad_clip=cfg.train.grad_clip, scheduler=sched)
     _sync(split.y.device)
@@ -238,10 +238,10 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
 
 
 def arena_eval(model, cfg: RunConfig, split, limit: int, num_classes: int) -> tuple[float, int]:
-    from core.train import TensorSplit, evaluate
+    from core.train import TensorSplit, cuts_batches, evaluate
 
     sub = TensorSplit(split.x[:limit], split.lengths[:limit], split.y[:limit])
-    cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     start = time.perf_counter()
     evaluate(model, sub, num_classes, cut=cut)
     _sync(split.y.device)
@@ -335,7 +335,7 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     from torch import nn
 
     from core.models import build_model
-    from core.train import evaluate, make_batches, make_optimizer, make_scheduler, train_one_epoch
+    from core.train import cuts_batches, epoch_batches, evaluate, make_optimizer, make_scheduler, train_and_validate
 
     tc = cfg.train
     torch.manual_seed(tc.seed)
@@ -344,13 +344,12 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     opt = make_optimizer(model, tc)
     sched = make_scheduler(opt, tc, math.ceil(len(data.train) / tc.batch_size))
     loss_fn = nn.CrossEntropyLoss()
-    cut = cfg.model.sequence_mode == "packed" or (tc.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     start = time.perf_counter()
     for epoch in range(1, min(max_epochs, tc.epochs) + 1):
-        batches = make_batches(len(data.train), tc.batch_size, gen, data.train.lengths if tc.bucket else None)
-        train_one_epoch(model, data.train, batches, opt, loss_fn, cut=cut, grad_clip=tc.grad_clip, scheduler=sched,
-                        precision=tc.precision)
-        val = evaluate(model, data.val, num_classes, cut=cut, precision=tc.precision).metrics
+        batches = epoch_batches(tc, data.train, gen)
+        val = train_and_validate(model, data.train, data.val, num_classes, batches, opt, loss_fn, tc, cut=cut,
+                                 scheduler=sched)[1].metrics
         elapsed = time.perf_counter() - start
         log(f"  epoch {epoch:3d}  {elapsed:7.1f}s  val acc {val['accuracy']:.4f}  macro-F1 {val['macro_f1']:.4f}")
         if val["accuracy"] >= target_acc and val["macro_f1"] >= target_f1:
