@@ -21,8 +21,10 @@ from pathlib import Path
 
 from core import config as C
 from core import options as O
+from core.metrics import MANY_CLASSES
 from core.presets import DESCRIPTIONS, preset_overrides
 from core.workloads import get as get_workload
+from core.workloads import quality_targets
 from experiments.tags import PROC_TAG, QUEUE_TAG, STATUS_TAG
 
 
@@ -119,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train and evaluate samples/s, seconds per epoch and peak memory of RNN Arena's "
                                    "trainer and of the plain notebook-style loop (DataLoader, padded, batch 128, Adam "
                                    "1e-3) on the same model and data in one process, with the ratios; --quality adds "
-                                   "the wall time until validation accuracy 0.985 and macro-F1 0.92. Records nothing "
+                                   f"the wall time until the workload's targets ({quality_targets()}). Records nothing "
                                    "in MLflow. Example: bench heartbeat --threads 2 --json bench.json")
     b.add_argument("workload", choices=C.WORKLOADS)
     b.add_argument("--device", default="auto", choices=C.DEVICES)
@@ -334,7 +336,7 @@ def cmd_run(args, home: Path) -> None:
     from core.data.heartbeat import spelled_out
 
     rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
-    if len(rows) > 20:  # many classes: the worst and best five by F1
+    if len(rows) > MANY_CLASSES:  # the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
         print(f"{len(rows)} classes; the five worst and five best by F1:")
         rows = rows[:5] + rows[-5:]

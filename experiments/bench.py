@@ -382,14 +382,12 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     from core.train import flush_denormals, resolve_device
     from experiments import workloads
 
-    from core.workloads import all_workloads, get
+    from core.workloads import get, quality_targets
 
     target = get(workload).quality_target
     if quality:
         if target is None:
-            raise ValueError("--quality is defined for the " + ", ".join(
-                f"{w.name} workload (accuracy {w.quality_target[0]:g} and macro-F1 {w.quality_target[1]:g})"
-                for w in all_workloads() if w.quality_target))
+            raise ValueError(f"--quality is defined for these workloads' targets: {quality_targets()}")
         overrides = preset_overrides(quality_preset)
         if seed is not None:
             overrides = {**overrides, "train.seed": seed}

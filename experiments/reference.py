@@ -346,7 +346,6 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
     import io
 
     from core import metrics as M
-    from experiments.runner import MANY_CLASSES
 
     y_pred = unpack(rec["test_pred"])
     if y_pred.size != y_true.size:
@@ -362,7 +361,7 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
     report = M.classification_report(y_true, y_pred, names)
     tracker.log_dict(report, "report/classification_report.json")
     tracker.log_dict(M.top_confusions(cm, names, 50), "report/top_confusions.json")
-    if len(names) <= MANY_CLASSES:
+    if len(names) <= M.MANY_CLASSES:
         tracker.log_dict({"labels": names, "matrix": cm.tolist()}, "report/confusion_matrix.json")
         tracker.log_text(M.report_table(report, names), "report/classification_report.txt")
     else:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.config import RunConfig, to_json
+from core.metrics import MANY_CLASSES
 from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
 from experiments.tags import (
     DESCRIBE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, ERROR_TRACEBACK_TAG, ERROR_TYPE_TAG,
@@ -184,9 +185,6 @@ def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) ->
     if "on_created" in callbacks:
         callbacks.pop("on_created")(run_id)
     return execute(run_id, home, **callbacks)
-
-
-MANY_CLASSES = 20  # above this, the confusion matrix is stored sparse and reports are summarised
 
 
 def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data) -> RunSummary:

@@ -14,7 +14,7 @@ REGISTRY: dict[str, Workload] = {w.name: w for w in (heartbeat.WORKLOAD, titles.
 NAMES = tuple(REGISTRY)
 
 __all__ = ["INPUT_KINDS", "NAMES", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
-           "spelled_out"]
+           "quality_targets", "spelled_out"]
 
 
 def get(name: str) -> Workload:
@@ -31,6 +31,13 @@ def all_workloads() -> list[Workload]:
 def names(**features) -> tuple[str, ...]:
     """Names of the workloads whose attributes equal `features`: names(tokens=True)."""
     return tuple(w.name for w in REGISTRY.values() if all(getattr(w, k) == v for k, v in features.items()))
+
+
+def quality_targets() -> str:
+    """The targets `bench --quality` trains to, for help and messages:
+    "heartbeat: validation accuracy 0.985 and macro-F1 0.92"."""
+    return "; ".join(f"{w.name}: validation accuracy {w.quality_target[0]:g} and macro-F1 {w.quality_target[1]:g}"
+                     for w in REGISTRY.values() if w.quality_target)
 
 
 def spelled_out(labels) -> list[str]:

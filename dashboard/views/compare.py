@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services, state  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 
@@ -144,7 +145,7 @@ show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-ent
 
 reports = {name: d["report"] for name, d in details.items() if d["report"]}
 names = next((d["confusion"]["labels"] for d in details.values() if d["confusion"]), [])
-if reports and 0 < len(names) <= 20:
+if reports and 0 < len(names) <= MANY_CLASSES:
     show(charts.grouped_f1(reports, names, colors),
          services.workload(workload).f1_note)
 
@@ -174,7 +175,7 @@ if len(pair) >= 2:
     else:
         cm_a, cm_b = pair[run_a]["confusion"]["matrix"], pair[run_b]["confusion"]["matrix"]
         labels_ab = pair[run_a]["confusion"]["labels"]
-        if len(labels_ab) <= 20:
+        if len(labels_ab) <= MANY_CLASSES:
             show(charts.confusion_difference(cm_a, cm_b, labels_ab, run_a, run_b),
                  "Each row is a true class, normalised to shares. Red on the diagonal: B gets that class right more "
                  "often than A; blue off the diagonal: B makes that mistake less often. A pale map means the two "

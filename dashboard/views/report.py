@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
@@ -99,7 +100,7 @@ report, confusion = d["report"], d["confusion"]
 if report and confusion:
     names = confusion["labels"]
     st.subheader("Test set")
-    if len(names) <= 20:
+    if len(names) <= MANY_CLASSES:
         show(charts.per_class_bars(report, names),
              "Minority classes with low recall are the ones the model misses; compare them across runs.")
         if not presenter:
