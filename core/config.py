@@ -8,6 +8,7 @@ run lives here, so the CLI, the dashboard and sweeps all build the same object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import typing
@@ -40,6 +41,7 @@ DATA_SPLITS = tuple(dict.fromkeys(s for w in W.all_workloads() for s in w.evalua
 
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
+MAX_STEPS = 187  # samples in a heartbeat (the longest sequence a shift or trim can act on)
 
 
 def _short(value: typing.Any, limit: int = 40) -> typing.Any:
@@ -77,12 +79,16 @@ class DataConfig:
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
         _check(0.0 < self.sample <= 1.0, f"data.sample={_short(self.sample)} must be in (0, 1], e.g. 0.1 for a 10% sample")
-        _check(0.0 < self.val_fraction < 1.0, f"data.val_fraction={_short(self.val_fraction)} must be in (0, 1)")
+        _check(0.01 <= self.val_fraction <= 0.9,
+               f"data.val_fraction={_short(self.val_fraction)} must be between 0.01 and 0.9: less leaves (almost) no "
+               "validation items to pick the best epoch, more leaves too little to train on")
         _check(0 <= self.split_seed <= MAX_SEED, f"data.split_seed={_short(self.split_seed)} must be between 0 and {MAX_SEED}")
         _choice("data.normalize", self.normalize, NORMALIZATIONS)
-        _check(self.noise_std >= 0, f"data.noise_std={_short(self.noise_std)} must be >= 0")
+        _check(0 <= self.noise_std <= 1, f"data.noise_std={_short(self.noise_std)} must be between 0 and 1: beats are "
+               "scaled to [0, 1], so stronger noise drowns them")
         _check(0 <= self.scale_range < 1, f"data.scale_range={_short(self.scale_range)} must be in [0, 1)")
-        _check(self.max_shift >= 0, f"data.max_shift={_short(self.max_shift)} must be >= 0")
+        _check(0 <= self.max_shift <= MAX_STEPS, f"data.max_shift={_short(self.max_shift)} must be between 0 and "
+               f"{MAX_STEPS}: a beat has {MAX_STEPS} steps")
         _choice("data.split", self.split, DATA_SPLITS)
 
 
@@ -120,7 +126,8 @@ class ModelConfig:
         _check(self.hidden_size <= 4096, f"model.hidden_size={_short(self.hidden_size)} is too large (max 4096)")
         _check(1 <= self.num_layers <= 16, f"model.num_layers={_short(self.num_layers)} must be between 1 and 16")
         _check(0.0 <= self.dropout < 1.0, f"model.dropout={_short(self.dropout)} must be in [0, 1)")
-        _check(self.trim_steps >= 0, f"model.trim_steps={_short(self.trim_steps)} must be >= 0")
+        _check(0 <= self.trim_steps < MAX_STEPS, f"model.trim_steps={_short(self.trim_steps)} must be between 0 and "
+               f"{MAX_STEPS - 1}: a beat has {MAX_STEPS} steps and at least one must stay")
         _check(0 <= self.head_hidden <= 65_536,
                f"model.head_hidden={_short(self.head_hidden)} must be between 0 and 65536 (0 = no hidden layer)")
         _choice("model.head_activation", self.head_activation, ACTIVATIONS)
@@ -158,14 +165,17 @@ class TrainConfig:
         _check(1 <= self.batch_size <= 65_536, f"train.batch_size={_short(self.batch_size)} must be between 1 and 65536")
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _check(0.0 < self.lr < 10.0, f"train.lr={_short(self.lr)} must be in (0, 10)")
-        _check(self.weight_decay >= 0, f"train.weight_decay={_short(self.weight_decay)} must be >= 0")
+        _check(0 <= self.weight_decay <= 10, f"train.weight_decay={_short(self.weight_decay)} must be between 0 and "
+               "10: stronger decay pulls every weight to zero within a few steps")
         _choice("train.schedule", self.schedule, SCHEDULES)
         _check(0.0 <= self.warmup_epochs <= self.epochs,
                f"train.warmup_epochs={_short(self.warmup_epochs)} must be between 0 and train.epochs ({self.epochs})")
-        _check(self.grad_clip >= 0, f"train.grad_clip={_short(self.grad_clip)} must be >= 0 (0 = off)")
+        _check(0 <= self.grad_clip <= 1e6, f"train.grad_clip={_short(self.grad_clip)} must be between 0 and 1e6 "
+               "(0 = off; a larger limit never clips)")
         _check(0.0 <= self.label_smoothing < 1.0, f"train.label_smoothing={_short(self.label_smoothing)} must be in [0, 1)")
         _choice("train.sampler", self.sampler, SAMPLERS)
-        _check(self.early_stopping >= 0, f"train.early_stopping={_short(self.early_stopping)} must be >= 0 (0 = off)")
+        _check(0 <= self.early_stopping <= 10_000, f"train.early_stopping={_short(self.early_stopping)} must be "
+               "between 0 and 10000 (0 = off; runs have at most 10000 epochs)")
         _choice("train.monitor", self.monitor, MONITOR_METRICS)
         _check(0 <= self.seed <= MAX_SEED, f"train.seed={_short(self.seed)} must be between 0 and {MAX_SEED}")
         _choice("train.device", self.device, DEVICES)
@@ -220,7 +230,7 @@ class RunConfig:
         parts = {}
         for section, part_cls in SECTIONS.items():
             kwargs = {}
-            hints = typing.get_type_hints(part_cls)
+            hints = _hints(part_cls)
             for f in fields(part_cls):
                 key = f"{section}.{f.name}"
                 if key in params:
@@ -314,8 +324,15 @@ def _from_str(key: str, text: typing.Any, typ: type) -> typing.Any:
         raise ValueError(f"{key}={_short(text)!r} is not a valid {typ.__name__}") from None
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, type]:
+    """The field types of a config class (typing.get_type_hints is slow: a
+    study validates thousands of configs)."""
+    return typing.get_type_hints(cls)
+
+
 def _check_types(part: typing.Any) -> None:
-    hints = typing.get_type_hints(type(part))
+    hints = _hints(type(part))
     for f in fields(part):
         value = getattr(part, f.name)
         typ = hints[f.name]

@@ -248,6 +248,46 @@ def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,
     return RecurrentClassifier(cfg, num_features, num_classes, vocab_size, embedding_init)
 
 
+_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5, vocab_size: int | None = None) -> int:
+    """The parameters build_model(cfg, ...) will have, counted without building it."""
+    def head(inputs: int) -> int:
+        if cfg.head_hidden:
+            return inputs * cfg.head_hidden + cfg.head_hidden + cfg.head_hidden * num_classes + num_classes
+        return inputs * num_classes + num_classes
+
+    embedding = vocab_size * cfg.embedding_dim if vocab_size else 0
+    if cfg.name == "mlp":
+        return embedding + cfg.embedding_dim * cfg.hidden_size + cfg.hidden_size + head(cfg.hidden_size)
+    gates, h = _GATES[cfg.cell], cfg.hidden_size
+    directions = 2 if cfg.bidirectional else 1
+    inputs = (cfg.embedding_dim if vocab_size else num_features) * cfg.frame
+    total = 0
+    for layer in range(cfg.num_layers):
+        width = inputs if layer == 0 else h * directions
+        total += directions * gates * h * (width + h + 2)
+    return embedding + total + head(h * directions)
+
+
+def training_bytes(cfg: ModelConfig, batch_size: int, steps: int, num_features: int = 1, num_classes: int = 5,
+                   vocab_size: int | None = None) -> int:
+    """A lower estimate of the memory that training the model takes: fp32
+    weights, gradients, two optimizer moments and the best epoch's copy
+    (5 copies), plus what the backward pass keeps per time step of a batch."""
+    params = parameter_count(cfg, num_features, num_classes, vocab_size)
+    if cfg.name == "mlp":
+        activations = batch_size * steps * cfg.embedding_dim + batch_size * cfg.hidden_size * 4
+    else:
+        directions = 2 if cfg.bidirectional else 1
+        per_step = cfg.num_layers * directions * cfg.hidden_size * (_GATES[cfg.cell] + 2)
+        activations = batch_size * -(-steps // cfg.frame) * per_step + batch_size * cfg.head_hidden * 2
+        if vocab_size:
+            activations += batch_size * steps * cfg.embedding_dim
+    return 4 * (5 * params + activations)
+
+
 def neural_models() -> list[str]:
     return [n for n in list_models() if n != "tfidf"]
 

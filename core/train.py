@@ -24,8 +24,9 @@ from torch.utils.data import WeightedRandomSampler
 
 from core import metrics as M
 from core import samplers
+from core.data.files import temporary_name
 from core.config import RECURRENT_NAMES, DataConfig, RunConfig, TrainConfig
-from core.models import build_model, count_parameters
+from core.models import build_model, count_parameters, parameter_count, training_bytes
 from core.tracking import NullTracker, Tracker
 
 EVAL_BATCH = 256  # on CPU, recurrent batches past a few hundred evaluate slower per beat; a GPU wants more
@@ -412,6 +413,7 @@ def fit(
     torch.manual_seed(tc.seed)
     generator = torch.Generator().manual_seed(tc.seed)
     num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
+    check_memory(cfg, min(tc.batch_size, len(train)), train.x.shape[1], num_features, num_classes, vocab_size, device)
     model = build_model(cfg.model, num_features=num_features, num_classes=num_classes,
                         vocab_size=vocab_size, embedding_init=embedding_init).to(device)
     optimizer = make_optimizer(model, tc)
@@ -435,17 +437,21 @@ def fit(
     history: list[dict[str, float]] = []
     best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
     if checkpoint is not None and checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and "scheduler" in state:
-            scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        history = [dict(zip(state["history_keys"], map(float, row))) for row in state["history"].tolist()]
-        best_value = float(state["best_value"]) if history else None
-        best_epoch, bad_epochs = int(state["best_epoch"]), int(state["bad_epochs"])
-        best_state = state.get("best_model")
+        try:
+            state = torch.load(checkpoint, map_location=device, weights_only=True)  # no pickled code runs
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None and "scheduler" in state:
+                scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            history = [dict(zip(state["history_keys"], map(float, row))) for row in state["history"].tolist()]
+            best_value = float(state["best_value"]) if history else None
+            best_epoch, bad_epochs = int(state["best_epoch"]), int(state["bad_epochs"])
+            best_state = state.get("best_model")
+        except Exception as exc:  # damaged, foreign, or carrying pickled objects: refuse it, say which file
+            raise ValueError(f"the checkpoint {checkpoint} cannot be resumed from ({_unreadable(exc)}); delete it "
+                             "to train this run again from its first epoch") from None
         start_epoch = len(history)
 
     for epoch in range(start_epoch + 1, tc.epochs + 1):
@@ -480,6 +486,54 @@ def fit(
     )
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why a checkpoint could not be loaded, in a few words."""
+    # torch.load(weights_only=True) raises pickle's UnpicklingError (told by name: no pickle import here)
+    if type(exc).__name__ == "UnpicklingError":
+        return "it holds Python objects besides weights; they are not loaded, as loading them could run code"
+    first = (str(exc).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 100 else first[:100] + "..."
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Memory free for a new model on `device`: the GPU's free memory, or
+    the machine's available RAM (Linux); None when it cannot be told."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    free = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # a container's own limit (cgroup v2) can be far below the machine's memory
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            free.append(int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return max(0, min(free)) if free else None
+
+
+def check_memory(cfg: RunConfig, batch_size: int, steps: int, num_features: int, num_classes: int,
+                 vocab_size: int | None, device: torch.device) -> None:
+    """Refuse, before anything is allocated, a model that would not fit in
+    memory (rather than an allocator error minutes later, or the machine
+    swapping)."""
+    need = training_bytes(cfg.model, batch_size, steps, num_features, num_classes, vocab_size)
+    free = available_bytes(device)
+    if free is not None and need > free:
+        params = parameter_count(cfg.model, num_features, num_classes, vocab_size)
+        gib = 1 << 30
+        raise ValueError(f"{cfg.describe()} with {params:,} parameters needs about {need / gib:.1f} GiB to train but "
+                         f"only {free / gib:.1f} GiB is free on {device.type}; use a smaller model.hidden_size, "
+                         "model.num_layers, model.head_hidden or train.batch_size")
+
+
 def _save_checkpoint(path, model, optimizer, scheduler, generator, history, best_value, best_epoch, bad_epochs, best_state) -> None:
     keys = list(history[0]) if history else []
     state = {
@@ -498,6 +552,9 @@ def _save_checkpoint(path, model, optimizer, scheduler, generator, history, best
     if best_state is not None:
         state["best_model"] = best_state
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # never a half-written checkpoint
+    tmp = temporary_name(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # never a half-written checkpoint
+    finally:
+        tmp.unlink(missing_ok=True)

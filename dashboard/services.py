@@ -113,6 +113,18 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     return frame
 
 
+def references_for(pool: pd.DataFrame, run_ids: list[str]) -> list[str]:
+    """The full-data reference runs (results/reference, imported) of the same
+    study config as each of these runs, every seed; none for a run outside a
+    built-in study or for a reference run itself."""
+    if pool.empty or "reference" not in pool:
+        return []
+    refs = pool[pool["reference"]]
+    picked = pool[pool["run_id"].isin(run_ids) & ~pool["reference"] & (pool["point"] != "")]
+    wanted = set(zip(picked["study"], picked["point"]))
+    return [r.run_id for r in refs.itertuples() if (r.study, r.point) in wanted and r.run_id not in run_ids]
+
+
 # what each metric card measures, in one line (Run report, Compare, one-click comparison)
 METRIC_MEANING = {
     "test/accuracy": "share of test items classified right; always N (normal) already scores 0.83 on heartbeats",

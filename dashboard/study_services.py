@@ -22,6 +22,24 @@ def builtin_studies() -> dict[str, str]:
     return {name: studies.describe(s) for name, s in studies.BUILTIN.items()}
 
 
+def study_defaults(name: str, workload: str) -> dict:
+    """What the Start form offers for a built-in study on a workload: the
+    sample and epochs of its recipe (the classroom recipe, so that an
+    unchanged form runs what the benchmark measured) and the workloads it
+    runs on; a custom study starts from the plain defaults."""
+    from core.presets import CLASSROOM
+    from experiments import studies
+
+    study = studies.BUILTIN.get(name)
+    workloads = [study.workload] if study is not None and study.workload else list(CLASSROOM)
+    values = {"data.sample": 0.1, "train.epochs": 10}
+    if study is not None and workload in workloads:
+        values.update({k: v for k, v in {**studies.recipe_overrides(study, workload), **study.base}.items()
+                       if k in values})
+    return {"sample": float(values["data.sample"]), "epochs": int(values["train.epochs"]), "workloads": workloads,
+            "recipe": study.recipe if study is not None else "none"}
+
+
 def example_yaml() -> str:
     from experiments import studies
 
@@ -78,6 +96,12 @@ def ranked_table(rep: dict) -> pd.DataFrame:
             "CI from": study_report.ci_text(r), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
             "p (Holm)": r.get("p_adjusted"), "learned": study_report.learned_text(r),
         })
+        ref = rep.get("reference", {}).get(r["config"])
+        if rep.get("reference"):
+            rows[-1]["full data, reference"] = (
+                "" if ref is None else
+                f"{ref['mean']:.4f}" + (f" [{ref['ci_low']:.3f}, {ref['ci_high']:.3f}]" if ref["ci_low"] is not None
+                                        else "") + f" ({len(ref['seeds'])} seed{'s' if len(ref['seeds']) > 1 else ''})")
     return pd.DataFrame(rows)
 
 
@@ -137,14 +161,11 @@ def runs_table(rep: dict) -> pd.DataFrame:
 
 
 def _parse_options(text: str) -> dict:
-    import yaml
+    from experiments.studies import parse_yaml
 
     if not text.strip():
         return {}
-    try:
-        options = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64") from None
+    options = parse_yaml(text, "other options")  # the studies' parser: no alias bombs, no key given twice
     if not isinstance(options, dict):
         raise ValueError("other options must be 'option: value' lines, e.g. model.hidden_size: 64")
     return options

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with: prepare heartbeat, then run heartbeat --sample 0.1 --epochs 3, then runs.",
     )
     parser.add_argument("--home", help="data folder (downloads, cache, MLflow store); default $RNN_ARENA_HOME or ./.rnn-arena")
+    parser.add_argument("--tracking-uri", help="the MLflow store: an MLflow server (http://HOST:5000) or a database "
+                                               "URI; default $RNN_ARENA_TRACKING_URI, else the SQLite file in the "
+                                               "data folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("prepare", help="download or import a dataset and build it",
@@ -112,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the models in the registry")
 
-    w = sub.add_parser("worker", help="train a recorded run when a slot is free (used by the dashboard)")
+    # internal (the dashboard starts it for a run it recorded): no help=, so --help does not list it
+    w = sub.add_parser("worker", description="internal: train a recorded, not yet finished run when a slot is free")
     w.add_argument("run_id")
     w.add_argument("--slots", type=int, default=1, help="how many runs may train at once")
     w.add_argument("--threads", type=int, default=None)
@@ -163,10 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     "Running the same command again resumes: finished runs are skipped, interrupted "
                                     "ones run again. Run options (--sample, --epochs, --hidden-size ...) apply to "
                                     "every config; the study's factors override them. "
-                                    "Example: study architectures --sample 0.1 --seeds 3 --epochs 10")
+                                    "Example: study architectures --seeds 3 (the classroom recipe)")
     st.add_argument("name", nargs="?", help="a built-in study (see --list), or a name for --file's study")
     st.add_argument("--list", action="store_true", help="list the built-in studies and the studies recorded here")
-    st.add_argument("--file", help="a custom study: YAML (base, factors, search, seeds) or a Python file defining STUDY")
+    st.add_argument("--file", help="a custom study in YAML: data only (name, base, factors, search, seeds...); "
+                                   "nothing in it runs")
+    st.add_argument("--allow-code", action="store_true",
+                    help="let --file name a Python file defining STUDY; its code RUNS with your rights: only for "
+                         "files you wrote or trust")
     st.add_argument("--resume", metavar="STUDY_RUN_ID", help="continue a recorded study by its run id (see --list)")
     st.add_argument("--workload", choices=C.WORKLOADS, default=None, help="default: the study's own, else heartbeat")
     st.add_argument("--seeds", type=int, default=None, help="seeds per config, train.seed 0..N-1 (default: the study's, 3)")
@@ -238,6 +246,8 @@ def cmd_prepare(args, home: Path) -> None:
     source = Path(args.source).expanduser() if args.source else None
     if args.min_freq < 1 or args.max_vocab < 1:
         raise UserError("--min-freq and --max-vocab must be at least 1")
+    _bounded("--min-freq", args.min_freq, 1, 1_000_000, "no word occurs in more titles than that")
+    _bounded("--max-vocab", args.max_vocab, 1, 10_000_000, "the embedding of a larger vocabulary would not fit")
     options = {name: getattr(args, name) for name in get_workload(args.workload).prepare_options}
     meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr),
                              **options)
@@ -248,15 +258,38 @@ def cmd_prepare(args, home: Path) -> None:
     print(f"{built}: {meta['cache']}")
 
 
+def _bounded(flag: str, value: int | None, low: int, high: int, why: str) -> None:
+    """A numeric option outside [low, high]: one line with the reason."""
+    if value is None:
+        return
+    if value < low:
+        raise UserError(f"{flag} {value} must be at least {low}")
+    if value > high:
+        raise UserError(f"{flag} {_cut(value)} must be at most {high:,}: {why}")
+
+
+def _cut(value, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def max_threads() -> int:
+    return 4 * (os.cpu_count() or 1)
+
+
+def _set_threads(threads: int | None) -> None:
+    _bounded("--threads", threads, 1, max_threads(),
+             f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def cmd_run(args, home: Path) -> None:
     from experiments import runner
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads {args.threads} must be at least 1")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    _set_threads(args.threads)
     if args.resume:
         try:
             cfg = runner.load_config(home, args.resume)
@@ -394,17 +427,19 @@ def cmd_worker(args, home: Path) -> None:
     signal.signal(signal.SIGINT, lambda signum, frame: early.append(signum))
     from experiments.mlflow_tracker import client
 
+    _bounded("--slots", args.slots, 1, 1024, "each slot is a run training at once")
+    _set_threads(args.threads)
     c = client(home)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    status = launcher._get_run(home, args.run_id).info.status
+    if status == "FINISHED":
+        raise UserError(f"run {args.run_id} is FINISHED; its results are final and are not trained again")
 
     def stop_queued() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        c.set_tag(args.run_id, STATUS_TAG, "cancelled while queued")
-        c.set_terminated(args.run_id, status="KILLED")
+        if not runner.finished(c, args.run_id):  # a FINISHED status never changes
+            c.set_tag(args.run_id, STATUS_TAG, "cancelled while queued")
+            c.set_terminated(args.run_id, status="KILLED")
         raise SystemExit(130)
 
     if early:
@@ -429,15 +464,13 @@ def cmd_worker(args, home: Path) -> None:
 def cmd_bench(args, home: Path) -> None:
     from experiments import bench
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads {args.threads} must be at least 1")
-        import torch
-
-        torch.set_num_threads(args.threads)
-    for name in ("batches", "warmup", "eval_limit", "max_epochs", "rounds"):
+    _set_threads(args.threads)
+    for name, high in (("batches", 100_000), ("warmup", 10_000), ("eval_limit", 10_000_000), ("max_epochs", 10_000),
+                       ("rounds", 100)):
         if getattr(args, name) < (0 if name == "warmup" else 1):
             raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is too small")
+        _bounded(f"--{name.replace('_', '-')}", getattr(args, name), 0, high,
+                 "a benchmark that long measures nothing more")
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
     bench.run(args.workload, home, args.device, args.batches, args.warmup, args.eval_limit, variants, args.quality,
               args.max_epochs, args.plain_quality, args.plain_epochs_to_quality, args.json,
@@ -471,6 +504,10 @@ def cmd_study(args, home: Path) -> None:
         raise UserError(f"--seeds {args.seeds} must be between 1 and 100")
     if args.boot < 1:
         raise UserError(f"--boot {args.boot} must be at least 1")
+    _bounded("--boot", args.boot, 1, 100_000, "more resamples change the p-values by less than 0.005 and take minutes")
+    _bounded("--workers", args.workers, 1, 1024, "each worker is a process")
+    _bounded("--threads", args.threads, 1, max_threads(),
+             f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
     if args.resume:
         given = [k for k, v in vars(args).items() if "." in k and v is not None]
         if args.name or args.file or given or args.seeds is not None or args.workload:
@@ -479,7 +516,7 @@ def cmd_study(args, home: Path) -> None:
         study, workload, seeds, overrides = sweep.parent_definition(home, args.resume)
     else:
         if args.file:
-            study = studies.load_study(args.file)
+            study = studies.load_study(args.file, allow_code=args.allow_code)
             if args.name:
                 from dataclasses import replace
 
@@ -566,10 +603,13 @@ def cmd_reference(args, home: Path) -> None:
         return
     if not 1 <= args.max_runs <= 1000:
         raise UserError(f"--max-runs {args.max_runs} must be between 1 and 1000")
+    _bounded("--threads", args.threads, 1, max_threads(),
+             f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
     runner_signals()
     for _ in range(args.max_runs):
         if reference.run_next(home, args.seeds, only, threads=args.threads) is None:
-            print("every planned reference run has a record")
+            if not reference.missing(args.seeds, only):
+                print("every planned reference run has a record")
             break
 
 
@@ -591,22 +631,37 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from experiments.settings import arena_home
+    from experiments.settings import arena_home, use_tracking_uri
 
     try:
+        use_tracking_uri(args.tracking_uri)
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
          "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,
          "bench": cmd_bench, "reference": cmd_reference}[args.command](args, home)
     except (UserError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except OSError as exc:
         if exc.errno is None:
             raise
-        print(f"error: {exc.strerror}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        _error(f"{exc.strerror}: {exc.filename or ''}".rstrip(": "))
         return 2
     return 0
+
+
+def _error(message: str) -> None:
+    """The one error line, on a line of its own: a progress bar still open
+    (the command failed half-way) is ended first."""
+    try:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+    except ImportError:
+        pass
+    sys.stderr.flush()
+    print(f"error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def reap_dead_runs(home: Path) -> list[str]:
     """Mark FAILED every RUNNING run whose process has died. Returns their ids."""
     from experiments.mlflow_tracker import client
 
-    if not (home / "mlflow.db").exists():
+    from experiments.settings import store_exists
+
+    if not store_exists(home):
         return []
     c = client(home)
     exps = [e.experiment_id for e in c.search_experiments()]
@@ -173,8 +175,13 @@ def cancel(home: Path, run_id: str) -> str:
     if run.info.status not in ("RUNNING", "SCHEDULED"):
         return run.info.status
     identity = run.data.tags.get(PROC_TAG, "")
-    if is_alive(identity):
+    alive = is_alive(identity) if identity else False
+    if alive:
         os.kill(int(identity.split(":")[1]), signal.SIGTERM)
+        return "stopping"
+    if alive is None and run.info.status == "RUNNING":  # on another machine: it reads the status and stops
+        c.set_tag(run_id, STATUS_TAG, "cancelled; stops at its next progress report (another machine)")
+        c.set_terminated(run_id, status="KILLED")
         return "stopping"
     c.set_tag(run_id, STATUS_TAG, "cancelled before its process started")
     c.set_terminated(run_id, status="KILLED")

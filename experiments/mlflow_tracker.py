@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from experiments.settings import local_tracking_uri, tracking_uri
+from experiments.settings import ENV_TRACKING_URI, local_tracking_uri, sqlite_read_only, tracking_uri
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -37,9 +37,132 @@ def client(home: Path):
         if uri == local_tracking_uri(home):
             inner = _open_sqlite_store(home, lambda: MlflowClient(tracking_uri=uri))
         else:
-            inner = MlflowClient(tracking_uri=uri)
+            inner = _open_remote_store(uri, lambda: MlflowClient(tracking_uri=uri))
         _CLIENTS[uri] = RetryingClient(inner, home / "mlflow.db" if uri == local_tracking_uri(home) else None)
     return _CLIENTS[uri]
+
+
+# -- a store that cannot be used: one line that names it and says what to do, within seconds ------------
+DAMAGED = ("file is not a database", "database disk image is malformed", "malformed database schema",
+           "no such table", "no such column")
+NETWORK_SCHEMES = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+TRACKING_SCHEMES = set(NETWORK_SCHEMES) | {"sqlite", "databricks", "databricks-uc", "uc", "file"}
+CONNECT_SECONDS = 5.0  # a server that does not answer a connection in this time is taken as down
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _damaged(exc: BaseException) -> str | None:
+    text = str(exc)
+    return next((reason for reason in DAMAGED if reason in text), None)
+
+
+def _check_local_store(db: Path) -> None:
+    """Look at the home's store with sqlite3 before MLflow opens it: MLflow
+    retries a store it cannot open for minutes and then blames the disk. A
+    folder or a damaged or foreign file in its place is refused at once."""
+    import sqlite3
+
+    if not (db.exists() or db.is_symlink()):
+        return  # a new store: MLflow creates it
+    if not db.is_file():
+        raise ValueError(f"the MLflow store {db} is not a file (a folder or a broken link is in its place); move it "
+                         "away, or point RNN_ARENA_HOME at another folder")
+    try:
+        conn = sqlite3.connect(sqlite_read_only(db), uri=True, timeout=10)
+    except sqlite3.Error:
+        return  # cannot even be opened for reading (permissions): MLflow's own error is reported below
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and not {"alembic_version", "experiments", "runs"} <= tables:
+            raise ValueError(f"{db} is an SQLite file but not an MLflow store; move it away (a new store is created "
+                             "in its place), or point RNN_ARENA_HOME at another folder")
+        if tables:
+            conn.execute("SELECT count(*) FROM experiments").fetchone()  # reads its pages: scribbled ones fail here
+    except sqlite3.Error as exc:
+        if _locked(exc):
+            return  # busy, not damaged: MLflow waits for it
+        raise ValueError(f"the MLflow store {db} is damaged or not an SQLite file ({_first_line(exc, 80)}); restore "
+                         "it from a backup, or move it away to start an empty store") from None
+    finally:
+        conn.close()
+
+
+def _explain(exc: BaseException, store: str, uri: str) -> ValueError | None:
+    """A one-line ValueError for an error that means the store cannot be
+    used; None for others (busy, full disk: handled where they occur)."""
+    text = str(exc)
+    if "out-of-date database schema" in text or "Can't locate revision" in text:
+        older = "out-of-date" in text
+        found = text.split("(found version ", 1)[1].split(",", 1)[0] if "(found version " in text else "?"
+        if older:
+            return ValueError(f"the MLflow store {store} was written by an older MLflow (schema {found}); back it up, "
+                              f"then upgrade it with: mlflow db upgrade '{uri}'")
+        return ValueError(f"the MLflow store {store} was written by a newer MLflow than this one; use that MLflow "
+                          "version, or a store of its own")
+    reason = _damaged(exc)
+    if reason:
+        return ValueError(f"the MLflow store {store} is damaged ({reason}); restore it from a backup, or move it "
+                          "away to start an empty store")
+    return None
+
+
+def _open_remote_store(uri: str, make_client: Any) -> Any:
+    """An MlflowClient on RNN_ARENA_TRACKING_URI, or a ValueError in one
+    line: an unknown scheme, a missing database driver, a server that does
+    not answer within CONNECT_SECONDS."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.split("+", 1)[0].lower()  # postgresql+psycopg2 is postgresql with a driver
+    if scheme not in TRACKING_SCHEMES:
+        raise ValueError(f"{ENV_TRACKING_URI}={uri!r} has the scheme {parsed.scheme or '(none)'!r}, which MLflow "
+                         "cannot track to; use http(s)://HOST:PORT of an MLflow server or a database URI, or unset "
+                         f"{ENV_TRACKING_URI} to use the store in the data folder")
+    if scheme in NETWORK_SCHEMES and parsed.hostname:
+        start = f"mlflow server --port {parsed.port or NETWORK_SCHEMES[scheme]}" if scheme.startswith("http") else \
+            f"the {scheme} database server"
+        _reachable(uri, parsed.hostname, parsed.port or NETWORK_SCHEMES[scheme], start, scheme.startswith("http"))
+    try:
+        inner = make_client()
+        inner.search_experiments(max_results=1)
+        return inner
+    except ImportError as exc:
+        raise ValueError(f"the tracking store {uri} needs a database driver that is not installed "
+                         f"({_first_line(exc, 80)}); install it, or unset {ENV_TRACKING_URI}") from None
+    except Exception as exc:
+        explained = _explain(exc, uri, uri)
+        if explained:
+            raise explained from None
+        raise ValueError(f"cannot use the tracking store {uri}: {_first_line(exc)}; check {ENV_TRACKING_URI} and "
+                         "that the server is running") from None
+
+
+def _reachable(uri: str, host: str, port: int, start: str, http: bool = False) -> None:
+    """A ValueError in one line unless the server accepts a connection (and,
+    for http(s), answers a request) within CONNECT_SECONDS: MLflow's own
+    client retries a silent server for minutes."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as sock:
+            if http:
+                sock.settimeout(CONNECT_SECONDS)
+                # any answer will do (an HTTPS server answers plain text with an error or closes): it is alive
+                sock.sendall(f"HEAD /health HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+                try:
+                    sock.recv(1)
+                except ConnectionResetError:
+                    pass  # it answered by closing the connection: alive
+            return
+    except OSError as exc:
+        why = f"no answer within {CONNECT_SECONDS:.0f} s" if isinstance(exc, TimeoutError) else \
+            (exc.strerror or type(exc).__name__).lower()
+        raise ValueError(f"cannot reach the tracking server at {uri} ({why}); start it ({start}), or unset "
+                         f"{ENV_TRACKING_URI} to use the store in the data folder") from None
 
 
 STORE_LOCK = ".mlflow.db.lock"
@@ -64,10 +187,14 @@ def _open_sqlite_store(home: Path, make_client: Any) -> Any:
     try:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)  # held only while the tables are checked (or created, once)
+        _check_local_store(home / "mlflow.db")
         try:
             inner = make_client()
             inner.search_experiments(max_results=1)  # the store is open: its tables exist and are current
         except Exception as exc:
+            explained = _explain(exc, str(home / "mlflow.db"), local_tracking_uri(home))
+            if explained:
+                raise explained from None
             reason = _unwritable(exc)
             if reason:
                 raise _store_error(reason, home / "mlflow.db") from None
@@ -157,6 +284,10 @@ class RetryingClient:
                     reason = _unwritable(exc)
                     if reason:
                         raise _store_error(reason, self._store) from None
+                    damaged = _damaged(exc)
+                    if damaged and self._store is not None:  # a page scribbled over where the first look did not read
+                        raise ValueError(f"the MLflow store {self._store} is damaged ({damaged}); restore it from a "
+                                         "backup, or move it away to start an empty store") from None
                     if attempt == LOCK_RETRIES - 1 or not _locked(exc):
                         raise
                     time.sleep(delay * (1 + random.random()))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from experiments.mlflow_tracker import client
 from experiments.tags import (
-    DESCRIBE_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, KIND_TAG, LEARNED_TAG, QUEUE_TAG, REASON_TAG
+    DESCRIBE_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, KIND_TAG, LEARNED_TAG, POINT_TAG, QUEUE_TAG, REASON_TAG,
+    REFERENCE_TAG, STUDY_TAG
 )
 
 SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
@@ -21,7 +22,9 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
     a few params and the test metrics."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"runs --limit {limit} must be between 1 and {MAX_LIMIT}")
-    if not (home / "mlflow.db").exists():
+    from experiments.settings import store_exists
+
+    if not store_exists(home):
         return []
     from experiments.launcher import reap_dead_runs
 
@@ -51,6 +54,9 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
             "error": t.get(ERROR_TAG, ""),
             "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),  # None: not finished, or older
             "learned_reason": t.get(REASON_TAG, ""),
+            "reference": t.get(REFERENCE_TAG) == "true",  # a full-data reference run (results/reference)
+            "study": t.get(STUDY_TAG, ""),
+            "point": t.get(POINT_TAG, ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
             **{k: p.get(k, "") for k in ROW_PARAMS},
             "last_epoch_seconds": m.get("epoch_seconds"),
@@ -77,12 +83,14 @@ def _sqlite_runs(db: Path, experiment_ids: list[str], limit: int) -> list | None
     import sqlite3
     from types import SimpleNamespace
 
+    from experiments.settings import sqlite_read_only
+
     marks = ",".join("?" * len(experiment_ids))
     chosen = (f"SELECT run_uuid FROM runs WHERE experiment_id IN ({marks}) AND lifecycle_stage = 'active' "
               "ORDER BY start_time DESC, run_uuid LIMIT ?")
     args = [*(int(e) for e in experiment_ids), int(limit)]
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as con:
+        with sqlite3.connect(sqlite_read_only(db), uri=True, timeout=10) as con:
             infos = con.execute("SELECT run_uuid, name, status, experiment_id, start_time, end_time FROM runs "
                                 f"WHERE run_uuid IN ({chosen}) ORDER BY start_time DESC, run_uuid", args).fetchall()
             data = {r[0]: ({}, {}, {}) for r in infos}

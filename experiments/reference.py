@@ -141,9 +141,49 @@ def run_next(home: Path, seeds: int = 3, only: set[str] | None = None, threads: 
     """Train the first planned run without a record and write its record.
     Returns the record's path, or None when every planned run has one."""
     todo = missing(seeds, only)
-    if not todo:
+    item = next((p for p in todo if _claim(home, p)), None)
+    if item is None:
+        if todo:
+            log(f"the {len(todo)} run(s) without a record are being trained by other jobs on this home")
         return None
-    item = todo[0]
+    try:
+        return _train(home, item, len(todo), threads, log)
+    finally:
+        _claim_path(home, item).unlink(missing_ok=True)
+
+
+def _claim_path(home: Path, item: Planned) -> Path:
+    return home / "reference-claims" / f"{item.group}--{item.path.stem}.pid"
+
+
+def _claim(home: Path, item: Planned) -> bool:
+    """Take a planned run for this process, so that two jobs on one home
+    (one per core) never train the same run; a claim whose process is gone is
+    taken over."""
+    import os
+
+    path = _claim_path(home, item)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text() or 0)
+                os.kill(pid, 0)
+                return False  # alive: another job trains it
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # a stale claim
+                continue
+            except PermissionError:
+                return False
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return not item.path.exists()  # written meanwhile by a job that has finished
+    return False
+
+
+def _train(home: Path, item: Planned, left: int, threads: int | None, log: Callable[[str], None]) -> Path:
     from experiments import runner
 
     if threads:
@@ -151,7 +191,7 @@ def run_next(home: Path, seeds: int = 3, only: set[str] | None = None, threads: 
 
         torch.set_num_threads(threads)
     label = f"{item.group}: {item.trial.point.label}, seed {item.trial.seed}"
-    log(f"reference run {label} ({len(todo)} left): {item.trial.config.describe()}")
+    log(f"reference run {label} ({left} left): {item.trial.config.describe()}")
     started = time.time()
     run_id = runner.create_run(item.trial.config, home, run_name=f"reference {item.group} {item.trial.point.label}",
                                tags={REFERENCE_TAG: "building"})

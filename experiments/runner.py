@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
 from experiments.tags import (
     DESCRIBE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, ERROR_TRACEBACK_TAG, ERROR_TYPE_TAG,
     LEARNED_TAG, MODEL_TAG, NUM_PARAMETERS_TAG, PREFIX, PROC_TAG, PROGRESS_TAG, REASON_TAG, STATUS_TAG,
-    STOPPED_EARLY_TAG, WALL_SECONDS_TAG, WORKLOAD_TAG
+    STOPPED_EARLY_TAG, WALL_SECONDS_TAG, WORKLOAD_TAG, NODE_TAG
 )
+from experiments.settings import ENV_NODE, remote_store, tracking_uri
 
 
 
@@ -58,6 +61,38 @@ def checkpoint_path(home: Path, run_id: str) -> Path:
     return home / "checkpoints" / f"{run_id}.pt"
 
 
+CHECKPOINT_ARTIFACT = "checkpoint/last.pt"  # on a tracking server: the last epoch's checkpoint, for any node
+
+
+def fetch_checkpoint(c, run_id: str, ckpt: Path) -> bool:
+    """Copy the run's checkpoint from the tracking server to `ckpt` when this
+    node has none (the run was interrupted on another node). The file
+    appears whole or not at all."""
+    if ckpt.is_file():
+        return False
+    import tempfile
+
+    names = {f.path for f in c.list_artifacts(run_id, "checkpoint")}
+    if CHECKPOINT_ARTIFACT not in names:
+        return False
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ckpt.parent) as tmp:
+        local = c.download_artifacts(run_id, CHECKPOINT_ARTIFACT, tmp)
+        os.replace(local, ckpt)
+    return True
+
+
+def drop_shared_checkpoint(c, run_id: str, uri: str) -> None:
+    """A finished run needs no checkpoint: remove it from the server (best effort)."""
+    try:
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        repo = get_artifact_repository(c.get_run(run_id).info.artifact_uri, tracking_uri=uri)
+        repo.delete_artifacts("checkpoint")
+    except Exception:
+        pass
+
+
 def create_run(cfg: RunConfig, home: Path, run_name: str | None = None, tags: dict[str, str] | None = None) -> str:
     c = client(home)
     exp = experiment_id(home, cfg.data.workload)
@@ -85,9 +120,13 @@ def execute(
     on_batch: Callable[[int, int], None] | None = None,
     on_start: Callable[[dict], None] | None = None,
 ) -> RunSummary:
-    """Train a created run to the end. Resumes from its checkpoint if one exists."""
+    """Train a created run to the end. Resumes from its checkpoint if one
+    exists. A FINISHED run is final: it is refused, and nothing (an error,
+    a signal) ever changes a FINISHED status afterwards."""
     cfg = load_config(home, run_id)
     c = client(home)
+    if c.get_run(run_id).info.status == "FINISHED":
+        raise ValueError(f"run {run_id} is FINISHED; its results are final and are not trained again: start a new run")
     tracker = MlflowTracker(home, run_id)
     started = time.perf_counter()
     try:
@@ -101,8 +140,17 @@ def execute(
         from experiments import workloads
 
         device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
-        data = workloads.load(cfg, home, device)
+        node = os.environ.get(ENV_NODE)
+        if node:
+            tracker.set_tags({NODE_TAG: node})
+        try:
+            data = workloads.load(cfg, home, device)
+        except ValueError as exc:
+            if node and "not prepared" in str(exc):  # a cluster node without the data: say which, and what to run there
+                raise ValueError(f"on node {node} ({socket.gethostname()}): {exc}") from None
+            raise
         train, val, test, class_names = data.train, data.val, data.test, data.class_names
+        metric_keys = class_metric_keys(class_names)  # before training: a bad key must not lose a finished run
         info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test),
                 "dataset_key": (workloads.dataset_info(cfg.data.workload, home) or {}).get("key", "")}
         tracker.set_tags({f"{PREFIX}{k}": v for k, v in info.items()})
@@ -110,8 +158,17 @@ def execute(
         if on_start:
             on_start(info)
         ckpt = checkpoint_path(home, run_id)
+        shared_ckpt = remote_store(home)  # another node may resume this run: its checkpoint goes to the server
+        if shared_ckpt:
+            fetch_checkpoint(c, run_id, ckpt)
+
+        progress.cancellable = shared_ckpt
 
         def epoch_done(epoch: int, row: dict) -> None:
+            if shared_ckpt and ckpt.is_file():
+                tracker.log_file(ckpt, CHECKPOINT_ARTIFACT)
+            if shared_ckpt:
+                check_cancelled(tracker)
             tracker.set_tags({EPOCH_TAG: str(epoch)})  # progress for `runs` and the monitor
             progress.epoch_end()
             if on_epoch:
@@ -134,19 +191,23 @@ def execute(
             result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done,
                          on_batch=batch_done, vocab_size=data.vocab_size, embedding_init=data.embedding_init,
                          on_phase=progress.phase)
-        summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data)
+        summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data, metric_keys)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
+        if shared_ckpt:
+            drop_shared_checkpoint(c, run_id, tracking_uri(home))
         return summary
     except KeyboardInterrupt:
-        tracker.set_tags({STATUS_TAG: "interrupted; resume with: python -m experiments run --resume " + run_id})
-        c.set_terminated(run_id, status="KILLED")
+        if not finished(c, run_id):  # a signal after the run was marked FINISHED changes nothing
+            tracker.set_tags({STATUS_TAG: "interrupted; resume with: python -m experiments run --resume " + run_id})
+            c.set_terminated(run_id, status="KILLED")
         raise
     except BaseException as exc:
-        message = str(exc) or type(exc).__name__
-        tracker.set_tags({ERROR_TAG: message, ERROR_TYPE_TAG: type(exc).__name__,
-                          ERROR_TRACEBACK_TAG: traceback.format_exc()[-4000:]})
-        c.set_terminated(run_id, status="FAILED")
+        if not finished(c, run_id):
+            message = str(exc) or type(exc).__name__
+            tracker.set_tags({ERROR_TAG: message, ERROR_TYPE_TAG: type(exc).__name__,
+                              ERROR_TRACEBACK_TAG: traceback.format_exc()[-4000:]})
+            c.set_terminated(run_id, status="FAILED")
         raise
 
 
@@ -178,6 +239,45 @@ class Progress:
         self.state.update(phase="training", batch=done, batches=total)
         if done == 1 or time.time() - self.last >= self.every:
             self._write()
+            if self.cancellable:
+                check_cancelled(self.tracker)
+
+    cancellable = False  # True where no signal can reach the run (another node): the store says when to stop
+
+
+def check_cancelled(tracker) -> None:
+    """A run cancelled from another machine is marked KILLED in the store
+    (launcher.cancel): stop it here as a signal would, checkpoint kept."""
+    if tracker.client.get_run(tracker.run_id).info.status == "KILLED":
+        raise KeyboardInterrupt
+
+
+def finished(c, run_id: str) -> bool:
+    """True when the run is already FINISHED (then its status never changes)."""
+    try:
+        return c.get_run(run_id).info.status == "FINISHED"
+    except Exception:  # the store cannot answer: mark the run as the caller meant to
+        return False
+
+
+def class_metric_keys(class_names) -> dict[str, str]:
+    """Each class's part of the per-class metric keys (test/recall_<part>):
+    characters MLflow refuses in a key ('&' in 'HOME & GARDEN') become '_',
+    and two classes that end up alike get a number, so that no run fails
+    at the end of its training over a class's name."""
+    import re
+
+    keys: dict[str, str] = {}
+    used: set[str] = set()
+    for name in class_names:
+        part = re.sub(r"[^A-Za-z0-9_.\- ]", "_", str(name)).strip()[:120] or "class"
+        part = re.sub(r"\.{2,}", "_", part)  # MLflow refuses keys that read as '..' paths
+        unique, n = part, 2
+        while unique in used:
+            unique, n = f"{part}_{n}", n + 1
+        used.add(unique)
+        keys[name] = unique
+    return keys
 
 
 def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) -> RunSummary:
@@ -187,7 +287,8 @@ def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) ->
     return execute(run_id, home, **callbacks)
 
 
-def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data) -> RunSummary:
+def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data,
+                   metric_keys: dict[str, str] | None = None) -> RunSummary:
     from core import diagnosis
     from core import metrics as M
 
@@ -198,10 +299,11 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     final["best_epoch"] = result.best_epoch
     per_class = {n: result.report[n] for n in class_names}
     if len(class_names) <= MANY_CLASSES:
+        keys = metric_keys or class_metric_keys(class_names)
         for n in class_names:
-            final[f"test/recall_{n}"] = per_class[n]["recall"]  # sensitivity
-            final[f"test/precision_{n}"] = per_class[n]["precision"]  # positive predictive value
-            final[f"test/f1_{n}"] = per_class[n]["f1-score"]
+            final[f"test/recall_{keys[n]}"] = per_class[n]["recall"]  # sensitivity
+            final[f"test/precision_{keys[n]}"] = per_class[n]["precision"]  # positive predictive value
+            final[f"test/f1_{keys[n]}"] = per_class[n]["f1-score"]
     tracker.log_metrics(final, step=len(result.history))
     tracker.log_dict(result.report, "report/classification_report.json")
     tracker.log_dict(M.top_confusions(test.cm, class_names, 50), "report/top_confusions.json")

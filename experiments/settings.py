@@ -18,6 +18,7 @@ ENV_HOME = "RNN_ARENA_HOME"
 def arena_home(override: str | os.PathLike | None = None) -> Path:
     value = override or os.environ.get(ENV_HOME) or PROJECT_ROOT / ".rnn-arena"
     home = Path(value).expanduser().resolve()
+    _refuse_unaddressable(home)  # before anything is created
     if home.exists() and not home.is_dir():
         raise ValueError(f"{home} is a file; {ENV_HOME} / --home must name a folder")
     try:
@@ -30,10 +31,65 @@ def arena_home(override: str | os.PathLike | None = None) -> Path:
 
 
 ENV_TRACKING_URI = "RNN_ARENA_TRACKING_URI"  # e.g. http://mlflow-server:5000 for runs on a cluster
+ENV_NODE = "RNN_ARENA_NODE"  # set in a cluster's task: which node runs it (for errors and the run's tags)
+
+
+def use_tracking_uri(uri: str | None) -> None:
+    """--tracking-uri: the store for this process and every process it starts."""
+    if uri:
+        os.environ[ENV_TRACKING_URI] = uri
+
+
+def remote_store(home: Path) -> bool:
+    """True when the runs go to a store other than the home's SQLite file."""
+    return tracking_uri(home) != local_tracking_uri(home)
+
+
+def unaddressable(path: Path) -> str | None:
+    """Why the store in this folder cannot be addressed, or None. The store's
+    address is sqlite:///PATH, which SQLAlchemy splits at '?' (a query) and
+    percent-decodes ('%20' is a space): a path with either would name another
+    file. MLflow also creates the folders of the address as written, so a
+    quoted address is no way out (it creates a folder named 'a%3Fb')."""
+    from urllib.parse import unquote
+
+    text = str(path)
+    if "?" in text:
+        return "'?'"
+    if unquote(text) != text:
+        escape = next(text[i:i + 3] for i in range(len(text)) if unquote(text[i:i + 3]) != text[i:i + 3])
+        return f"'{escape}' (read as a percent-escape)"
+    return None
+
+
+def _refuse_unaddressable(home: Path) -> None:
+    why = unaddressable(home)
+    if why:
+        raise ValueError(f"the data folder {home} has {why} in its path, which the MLflow store's address "
+                         f"(sqlite:///...) cannot carry: the runs would go to another file; set {ENV_HOME} or "
+                         "--home to a folder whose path has no '?' and no '%' followed by two hex digits")
 
 
 def local_tracking_uri(home: Path) -> str:
-    return f"sqlite:///{home / 'mlflow.db'}"
+    """The sqlite:/// address of the home's store, the path as it is: any
+    path arena_home accepts maps to itself ('#', ';', '&', spaces and a '%'
+    not followed by two hex digits included)."""
+    _refuse_unaddressable(Path(home))
+    return f"sqlite:///{Path(home) / 'mlflow.db'}"
+
+
+def sqlite_read_only(path: Path) -> str:
+    """A read-only sqlite3 URI filename for `path` (sqlite3.connect(..., uri=True)),
+    quoted so that '?', '#' or '%' in the path stay part of it."""
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path), safe='/')}?mode=ro"
+
+
+def store_exists(home: Path) -> bool:
+    """Whether there can be runs to read: a tracking server always, the
+    home's store once its file (or whatever stands in its place) exists."""
+    return tracking_uri(home) != local_tracking_uri(home) or (home / "mlflow.db").exists()
 
 
 def tracking_uri(home: Path) -> str:

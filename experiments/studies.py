@@ -11,10 +11,12 @@ from lists or from ranges (`{loguniform: [1e-4, 1e-2]}`, `{uniform: [a, b]}`,
 `{int: [a, b]}`). Each point is run with seeds 0..seeds-1 (`train.seed`).
 
 Built-in studies live in BUILTIN; users write the same structure in a YAML
-file, or in a Python file that defines STUDY (a dict) or a Study.
+file (data only), or, with allow_code, in a Python file that defines STUDY (a dict)
+or a Study.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -91,9 +93,14 @@ def config_key(cfg: RunConfig) -> str:
     """A config's identity within studies: a hash of the options that differ
     from their defaults, so an option added to RunConfig later (with a
     default) leaves the keys of recorded studies unchanged."""
-    defaults = RunConfig().to_params()
+    defaults = _default_params()
     changed = {k: v for k, v in cfg.to_params().items() if defaults.get(k) != v}
     return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@functools.cache
+def _default_params() -> dict[str, str]:
+    return RunConfig().to_params()
 
 
 # -- built-ins ---------------------------------------------------------------
@@ -241,40 +248,142 @@ metric: macro_f1
 """
 
 
-def load_study(path: str | Path) -> Study:
-    """A study from a YAML file or a Python file defining STUDY (dict or Study)."""
+def load_study(path: str | Path, allow_code: bool = False) -> Study:
+    """A study from a YAML file (data: nothing in it runs). A Python file
+    defining STUDY (a dict or a Study) is run only with allow_code=True (the
+    command line's --allow-code): its code runs with the user's rights."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ValueError(f"no study file {path}; give a .yaml or .py file (see python -m experiments study --help)")
+        raise ValueError(f"no study file {_cut(path)}; give a .yaml or .py file (see python -m experiments study --help)")
     if path.suffix == ".py":
-        import runpy
-
-        try:
-            namespace = runpy.run_path(str(path))
-        except Exception as exc:
-            raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from None
-        spec = namespace.get("STUDY")
-        if isinstance(spec, Study):
-            return _checked(spec, str(path))
-        if not isinstance(spec, dict):
-            raise ValueError(f"{path} must define STUDY, a dict like the YAML format or a Study")
-        return study_from_dict(spec, str(path))
+        if not allow_code:
+            raise ValueError(f"{_cut(path)} is a Python file: running it would run its code; a study file is YAML "
+                             "data. Write the study as YAML, or, for a file you trust, add --allow-code")
+        return _run_python_study(path)
     try:
+        if path.stat().st_size > MAX_STUDY_BYTES:
+            raise ValueError(f"{_cut(path)} is larger than {MAX_STUDY_BYTES // 1024} KiB; a study file is a short YAML text")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}); save the study file as UTF-8 YAML") from None
+        raise ValueError(f"{_cut(path)} is not UTF-8 text (byte {exc.start}); save the study file as UTF-8 YAML") from None
     return study_from_text(text, str(path), default_name=path.stem)
 
 
-def study_from_text(text: str, source: str = "study", default_name: str | None = None) -> Study:
-    import yaml
+def _run_python_study(path: Path) -> Study:
+    import runpy
 
     try:
-        spec = yaml.safe_load(text)
+        namespace = runpy.run_path(str(path))
+    except Exception as exc:
+        raise ValueError(f"{_cut(path)}: {type(exc).__name__}: {_cut(exc, 200)}") from None
+    spec = namespace.get("STUDY")
+    if isinstance(spec, Study):
+        return _checked(spec, str(path))
+    if not isinstance(spec, dict):
+        raise ValueError(f"{_cut(path)} must define STUDY, a dict like the YAML format or a Study")
+    return study_from_dict(spec, str(path))
+
+
+MAX_STUDY_BYTES = 1 << 20  # a study is a few lines; the dashboard's form takes the same text
+MAX_YAML_NODES = 100_000  # values after aliases are expanded: far above any study, far below a "billion laughs"
+
+
+def _cut(value: Any, limit: int = 120) -> str:
+    """A path or quoted text as it appears in an error line: long ones cut short."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def parse_yaml(text: str, source: str = "study") -> Any:
+    """YAML text as plain data (safe tags only), refusing what a study never
+    needs and a hostile text uses: aliases that expand past MAX_YAML_NODES
+    values ("billion laughs"), an alias that contains itself, and a key given
+    twice in one mapping (YAML would silently keep the last)."""
+    import yaml
+
+    if len(text) > MAX_STUDY_BYTES:
+        raise ValueError(f"{source} is longer than {MAX_STUDY_BYTES // 1024} KiB; a study is a short YAML text")
+    loader = _strict_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, source)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ValueError(f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ValueError(f"{source} is not valid YAML{where}: {_cut(getattr(exc, 'problem', None) or exc)}") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: Any, source: str) -> int:
+    """How many values the document holds once every alias is expanded,
+    counted on the composed graph (an alias shares its node, so this is
+    quick however large the expansion would be)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = [x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_YAML_NODES:
+                raise ValueError(f"{source}: its aliases expand to more than {MAX_YAML_NODES:,} values; a study "
+                                 "needs no more than a few hundred: write the values out")
+            continue
+        if id(node) in open_nodes:
+            raise ValueError(f"{source}: an alias refers to the value that contains it; write the values out")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise ValueError(f"{source}: an alias refers to the value that contains it; write the values out")
+            stack.append((child, False))
+    return sizes[id(root)]
+
+
+@functools.cache
+def _strict_loader() -> type:
+    """yaml's safe loader (its C version where installed) that refuses a key given twice."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # "<<: *base" then a key of its own is how YAML overrides a merged value
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        duplicate = key in seen
+                        seen.add(key)
+                    except TypeError:
+                        continue  # an unhashable key: the base constructor says so
+                    if duplicate:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"key {_cut(key, 60)!r} is given twice in one mapping; keep one",
+                            key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
+def study_from_text(text: str, source: str = "study", default_name: str | None = None) -> Study:
+    spec = parse_yaml(text, source)
     if not isinstance(spec, dict):
         raise ValueError(f"{source} must be a mapping with base, factors and search "
                          "(see the example in python -m experiments study --help or the README)")
@@ -288,26 +397,45 @@ def study_from_dict(spec: dict, source: str = "study") -> Study:
     if unknown:
         raise ValueError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
                          f"valid: {', '.join(sorted(STUDY_KEYS))}")
-    name = str(spec.get("name") or "").strip()
+    raw_name = spec.get("name")
+    if raw_name is not None and (isinstance(raw_name, bool) or not isinstance(raw_name, (str, int))):
+        raise ValueError(f"{source}: name must be a short text, e.g. name: my-study")
+    name = str(raw_name or "").strip()
     if not name:
         raise ValueError(f"{source}: give the study a name (name: my-study)")
     base = spec.get("base") or {}
     if not isinstance(base, dict):
         raise ValueError(f"{source}: base must map options to values, e.g. model.hidden_size: 32")
-    search = str(spec.get("search", "grid"))
+    search = _text(spec, "search", "grid", source)
     factors_spec = spec.get("factors") or {}
     if not isinstance(factors_spec, dict) or not factors_spec:
         raise ValueError(f"{source}: factors must map each factor to its levels, e.g. model.bidirectional: [false, true]")
     factors = tuple(_factor(str(k), v, search, source) for k, v in factors_spec.items())
-    try:
-        study = Study(name=name, description=str(spec.get("description", "")), base=dict(base), factors=factors,
-                      search=search, trials=int(spec.get("trials", 0)), seed=int(spec.get("seed", 0)),
-                      seeds=int(spec.get("seeds", 3)), metric=str(spec.get("metric", "macro_f1")),
-                      workload=spec.get("workload"), recipe=str(spec.get("recipe", "none")),
-                      notes={str(k): str(v) for k, v in (spec.get("notes") or {}).items()})
-    except (TypeError, ValueError, AttributeError):
-        raise ValueError(f"{source}: trials, seed and seeds must be integers") from None
+    notes = spec.get("notes") or {}
+    if not isinstance(notes, dict):
+        raise ValueError(f"{source}: notes must map a config's label to a line of text")
+    study = Study(name=name, description=_text(spec, "description", "", source), base=dict(base), factors=factors,
+                  search=search, trials=_whole(spec, "trials", 0, source), seed=_whole(spec, "seed", 0, source),
+                  seeds=_whole(spec, "seeds", 3, source), metric=_text(spec, "metric", "macro_f1", source),
+                  workload=None if spec.get("workload") is None else _text(spec, "workload", "", source),
+                  recipe=_text(spec, "recipe", "none", source),
+                  notes={str(k): str(v) for k, v in notes.items()})
     return _checked(study, source)
+
+
+def _whole(spec: dict, key: str, default: int, source: str) -> int:
+    """An integer field: true/false or 2.9 is a mistake, not 1 or 2."""
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{source}: {key}: {_cut(_label(value), 40)} must be a whole number, e.g. {key}: {default or 3}")
+    return value
+
+
+def _text(spec: dict, key: str, default: str, source: str) -> str:
+    value = spec.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{source}: {key}: {_cut(_label(value), 40)} must be text")
+    return value
 
 
 def _factor(name: str, spec: Any, search: str, source: str) -> Factor:
@@ -379,6 +507,22 @@ def _checked(study: Study, source: str) -> Study:
 MAX_CONFIGS = 10_000  # a grid larger than this is refused before it is expanded
 ARM = "arm"  # a named factor whose levels are whole configs (a one-click comparison's ticked arms)
 BARE_LABELS = ("model.name", ARM)  # factors whose level alone names a config ("gru", not "name=gru")
+MAX_RUNS = 10_000  # configs x seeds: a study larger than this is refused before any config is built
+
+
+def config_count(study: Study) -> int:
+    """How many configs the study has, counted without expanding it."""
+    if study.search == "random":
+        return study.trials
+    return math.prod(len(f.levels) for f in study.factors)
+
+
+def check_size(study: Study, seeds: int) -> None:
+    """Refuse a study of more than MAX_RUNS runs before anything is expanded."""
+    configs = config_count(study)
+    if configs * seeds > MAX_RUNS:
+        raise ValueError(f"study {study.name}: {configs:,} configs x {seeds} seeds = {configs * seeds:,} runs, more "
+                         f"than {MAX_RUNS:,}; use fewer levels, trials or seeds")
 
 
 # -- expansion ---------------------------------------------------------------------
@@ -427,8 +571,9 @@ def trials(study: Study, workload: str = "heartbeat", overrides: dict[str, Any] 
     the study's base; a factor still sets its own options."""
     workload = study.workload or workload
     seeds = study.seeds if seeds is None else seeds
-    if not 1 <= seeds <= 100:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 100:
         raise ValueError(f"--seeds {seeds} must be between 1 and 100")
+    check_size(study, seeds)
     base = RunConfig().replace(**{"data.workload": workload})
     out, seen = [], set()
     for p in points(study):

@@ -101,6 +101,9 @@ def report(home: Path, parent_id: str, metric: str | None = None, alpha: float =
     out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes)
     out.update(study=name, factors=_factors(parent))
     out["effects"] = factor_effects(runs, out["factors"], metric)
+    is_reference = parent.data.tags.get(REFERENCE_TAG) == "true"
+    out["reference"] = {} if is_reference else reference_scores(home, name, metric)
+    out["agreement"] = reference_agreement(out["rows"], out["reference"], metric)
     return out
 
 
@@ -498,3 +501,31 @@ def reference_scores(home: Path, study: str, metric: str = "macro_f1") -> dict[s
         ci = ST.mean_ci(values)
         out[config] = {"mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high), "seeds": values}
     return out
+
+
+def reference_agreement(rows: list[dict], reference: dict[str, dict[str, Any]], metric: str) -> dict[str, Any] | None:
+    """How far a study's ranking agrees with the full-data reference of the
+    same configs: Spearman's rank correlation of the config means, and the
+    pairs the reference separates (intervals over its seeds apart) that the
+    study puts the other way round. None when fewer than 3 configs have both."""
+    from scipy.stats import spearmanr
+
+    both = [(r["config"], r[metric], reference[r["config"]]) for r in rows
+            if r["config"] in reference and r.get(metric) is not None]
+    if len(both) < 3:
+        return None
+    rho = float(spearmanr([b[1] for b in both], [b[2]["mean"] for b in both]).statistic)
+    separated, flipped = 0, []
+    for i, (ca, ma, ra) in enumerate(both):
+        for cb, mb, rb in both[i + 1:]:
+            if None in (ra["ci_low"], ra["ci_high"], rb["ci_low"], rb["ci_high"]):
+                continue
+            if ra["ci_low"] > rb["ci_high"] or rb["ci_low"] > ra["ci_high"]:
+                separated += 1
+                if (ra["mean"] - rb["mean"]) * (ma - mb) < 0:
+                    flipped.append(f"{ca} vs {cb}")
+    return {"configs": len(both), "spearman": rho, "separated": separated, "flipped": flipped,
+            "sentence": (f"Against the full-data reference of the same {len(both)} configs: rank correlation "
+                         f"(Spearman) {rho:.2f}; of the {separated} pairs the reference tells apart, "
+                         + (f"{len(flipped)} come out the other way here ({'; '.join(flipped)})."
+                            if flipped else "every one keeps its order here."))}

@@ -410,10 +410,19 @@ class LocalExecutor:
             self._pool = None
 
 
-def _ray_trial(home_dir: str, run_id: str) -> dict:
+def _ray_trial(home_dir: str, run_id: str, node_home: bool = False) -> dict:
+    """A Ray task: one run. On a cluster (node_home) the node's own
+    RNN_ARENA_HOME, where its data is prepared, is used when it has one."""
+    import ray
     import torch
 
+    from experiments.settings import ENV_HOME, ENV_NODE
+
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if node_home and os.environ.get(ENV_HOME):
+        home_dir = os.environ[ENV_HOME]
+    ctx = ray.get_runtime_context()
+    os.environ[ENV_NODE] = f"{ray.util.get_node_ip_address()} (Ray node {ctx.get_node_id()[:12]})"
     return run_trial(home_dir, run_id)
 
 
@@ -444,19 +453,24 @@ class RayExecutor:
         else:
             runtime_env = {"env_vars": {**env, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), *sys.path[1:]])}}
         if self.owned:
+            if remote:
+                check_ray_address(address)
             try:
                 if remote:
-                    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+                    # the project travels as the job's working_dir (Ray takes it only at ray.init)
+                    ray.init(address=address, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
                 else:
                     ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
             except Exception as exc:
                 raise ValueError(f"cannot start or reach Ray{' at ' + address if address else ''}: {exc}") from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.capacity = max(1, min(workers, cpus) if workers else cpus)
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial).options(runtime_env=runtime_env)
+        task_env = {"env_vars": runtime_env["env_vars"]} if remote else runtime_env
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial).options(runtime_env=task_env)
+        self._node_home = remote
 
     def submit(self, run_id: str):
-        return self._remote.remote(str(self.home), run_id)
+        return self._remote.remote(str(self.home), run_id, self._node_home)
 
     def wait(self, handles: dict[str, Any], timeout: float | None) -> list[dict]:
         by_ref = {ref: r for r, ref in handles.items()}
@@ -483,6 +497,28 @@ class RayExecutor:
     def close(self) -> None:
         if self.owned and self.ray.is_initialized():
             self.ray.shutdown()
+
+
+RAY_CONNECT_SECONDS = 5.0  # a head that does not take a connection in this time is taken as down
+
+
+def check_ray_address(address: str) -> None:
+    """Refuse, within seconds and in one line, a Ray address nothing listens
+    on (ray.init would wait for minutes). "auto" and names without a port
+    are left to Ray."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_SECONDS):
+            return
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+        raise ValueError(f"cannot reach the Ray cluster at {address} ({why}); start its head there "
+                         f"(ray start --head --port {port}), or leave out --address to use a local Ray") from None
 
 
 def make_executor(home: Path, executor: str, workers: int | None, address: str | None,

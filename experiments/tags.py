@@ -59,3 +59,4 @@ REFERENCE_MACHINE_TAG = "arena.reference_machine"
 
 # benchmarks
 BENCHMARK_TAG = "arena.benchmark"  # the benchmark that made a run
+NODE_TAG = "arena.node"  # the cluster node that trained the run

@@ -3,6 +3,8 @@
 # (results/reference/) as it is written, so a job stopped anywhere carries on
 # from what is committed, on this machine or another. Hours on a CPU.
 # Usage: bash scripts/reference.sh [reference run options: --seeds N --only GROUP --threads N]
+# Two loops on one home (one per core) share the work: each run is claimed
+# (HOME/reference-claims) by the job that trains it.
 # The data must be prepared in RNN_ARENA_REFERENCE_HOME (default .rnn-arena-reference):
 #   python -m experiments --home .rnn-arena-reference prepare heartbeat --source PATH
 set -euo pipefail
@@ -13,7 +15,7 @@ PY="${PYTHON:-.venv/bin/python}"
 while true; do
   before="$(git status --porcelain -- results/reference | wc -l)"
   out="$("$PY" -m experiments --home "$HOME_DIR" reference run --max-runs 1 "$@" 2>&1 | tee /dev/stderr | tail -1)"
-  if [[ "$out" == "every planned reference run has a record" ]]; then
+  if [[ "$out" == "every planned reference run has a record" || "$out" == *"being trained by other jobs"* ]]; then
     break
   fi
   if [ -n "$(git status --porcelain -- results/reference)" ]; then

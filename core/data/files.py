@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import secrets
 from pathlib import Path
 
 NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # a full disk, a file size limit, a quota
@@ -23,3 +25,11 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def temporary_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A hidden name beside `path`, unique to this process and call, to write
+    into and then os.replace onto `path`: two commands writing the same file
+    at once (two prepares) never share or remove each other's half-written file."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}")

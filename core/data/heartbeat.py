@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from core.data.files import no_space, sha256_file
+from core.data.files import no_space, sha256_file, temporary_name
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 
 CLASS_NAMES = ("N", "S", "V", "F", "Q")
@@ -432,7 +432,7 @@ def download_records(dest: Path, progress: Progress | None = None, base_url: str
     for n, name in enumerate(names):
         target = dest / name
         if not (target.is_file() and sha256_file(target) == sums[name]):
-            tmp = dest / (name + ".part")
+            tmp = temporary_name(target, ".part")
             fetch(name, tmp)
             if sha256_file(tmp) != sums[name]:
                 tmp.unlink()
@@ -490,10 +490,11 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
             "test_counts": beats.subset(beats.split == 1).counts(),
         }
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.stem + ".tmp.npz")
+        tmp = temporary_name(cache)
         try:
-            np.savez_compressed(tmp, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
-                                record=beats.record, split=beats.split)
+            with open(tmp, "wb") as fh:  # a file object: numpy adds no .npz to the name
+                np.savez_compressed(fh, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
+                                    record=beats.record, split=beats.split)
             _write_json(cache.with_suffix(".json"), meta)
             os.replace(tmp, cache)  # last and atomic: an entry is complete once its .npz exists
         except OSError as exc:
@@ -518,7 +519,7 @@ def _write_json(path: Path, obj: dict) -> None:
     """Write through a temporary file and rename, so a crash or a full disk
     never leaves a half-written file that later reads would trip on."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temporary_name(path)
     try:
         tmp.write_text(json.dumps(obj, indent=2), encoding="utf-8")
         os.replace(tmp, path)

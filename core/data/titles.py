@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from core.data.files import no_space, sha256_file
+from core.data.files import no_space, sha256_file, temporary_name
 from core.data.sampling import class_counts, stratified_sample, stratified_split
 from core.text import UNK_ID, LabelMap, Vocab, build_vocab, spanish_stopwords, tokenize, tokenize_many
 
@@ -204,8 +204,10 @@ def _csv_layout(path: Path) -> tuple[list[str] | None, list[str]]:
         return fields, names
     if len(fields) == 2 and CATEGORY_RE.fullmatch(fields[1].strip()):
         return None, ["title", "category"]  # the header-less title,category form
+    shown = [f if len(f) <= 40 else f"{f[:40]}... ({len(f)} characters)" for f in fields[:6]]
+    more = f" and {len(fields) - 6} more" if len(fields) > 6 else ""
     raise ValueError(
-        f"{path}: line 1 has columns {fields[:6]}; expected the header {','.join(CHALLENGE_COLUMNS)} "
+        f"{path}: line 1 has columns {shown}{more}; expected the header {','.join(CHALLENGE_COLUMNS)} "
         "(the challenge's train.csv), or header-less rows 'title,CATEGORY'"
     )
 
@@ -469,16 +471,18 @@ def prepare(source: Path, home: Path, progress: Progress | None = None, log: Cal
         meta = _build_cache(source, kind, files, cache, key, opts, stop, workers, progress, log)
     meta_path = home / "datasets" / "titles.json"
     meta_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = meta_path.with_name(meta_path.name + ".tmp")
-    tmp.write_text(json.dumps({k: v for k, v in meta.items() if k != "reused"}, indent=2))
-    os.replace(tmp, meta_path)
+    tmp = temporary_name(meta_path)
+    try:
+        tmp.write_text(json.dumps({k: v for k, v in meta.items() if k != "reused"}, indent=2))
+        os.replace(tmp, meta_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return meta
 
 
 def _build_cache(source, kind, files, cache, key, opts, stop, workers, progress, log) -> dict:
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temporary_name(cache)
     tmp.mkdir()
     start = time.perf_counter()
     try:
@@ -487,9 +491,15 @@ def _build_cache(source, kind, files, cache, key, opts, stop, workers, progress,
                 "cache": str(cache), "options": opts, **built,
                 "build_seconds": round(time.perf_counter() - start, 2)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if cache.exists():  # a stale partial entry (no meta.json) from an old crash
-            shutil.rmtree(cache)
-        os.replace(tmp, cache)  # atomic: a half-written cache never looks valid
+        if cache.exists() and not (cache / "meta.json").is_file():  # a stale partial entry from an old crash
+            shutil.rmtree(cache, ignore_errors=True)
+        try:
+            os.replace(tmp, cache)  # atomic: a half-written cache never looks valid
+        except OSError as exc:
+            if not (cache / "meta.json").is_file():
+                raise
+            # another prepare of the same bytes and options finished first: its entry is the same, keep it
+            log(f"another prepare built the same entry first; using it ({exc.strerror})")
     except OSError as exc:
         raise no_space(exc, "the encoded titles", cache.parent) from None
     finally:

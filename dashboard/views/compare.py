@@ -86,6 +86,17 @@ with controls:
     # keep only runs that still exist; the first 8 the first time
     st.session_state[runs_key] = [r for r in st.session_state.get(runs_key, list(labels)[:8]) if r in labels]
     chosen = st.multiselect("Runs", list(labels), key=runs_key, format_func=labels.get)
+    references = services.references_for(pool, chosen)
+    if references:
+        def add_references() -> None:
+            st.session_state[runs_key] = [*st.session_state.get(runs_key, []), *references]
+            st.session_state[picked_key] = (f"{len(references)} full-data reference run(s) of the same configs "
+                                            "added (marked 'full data, reference').")
+
+        st.button(f"Set these runs beside their full-data references ({len(references)} run(s))",
+                  on_click=add_references,
+                  help="The same study configs trained on all the data (results/reference): does the classroom "
+                       "comparison point the same way?")
 
 if len(chosen) < 2:
     st.info("Pick at least two runs.")

@@ -30,19 +30,30 @@ with st.expander("Start a study", expanded=not recorded):
         builtins = ss.builtin_studies()
         choice = st.selectbox("Study", [*builtins, ss.CUSTOM],
                               format_func=lambda k: builtins.get(k, "custom: your own configs, written in YAML"))
-        with st.form("start_study"):
+        fits = [w for w in ready if w in ss.study_defaults(choice, ready[0])["workloads"]]
+        if not fits:
+            st.info(f"This study runs on {', '.join(ss.study_defaults(choice, ready[0])['workloads'])}: prepare "
+                    "that dataset first (the Home page says how).")
+            st.stop()
+        workload = st.selectbox("workload", fits)
+        defaults = ss.study_defaults(choice, workload)
+        if defaults["recipe"] == "classroom":
+            st.caption(f"Every config starts from the {workload} classroom recipe (sample {defaults['sample']:g}, "
+                       f"{defaults['epochs']} epochs): chosen so that the configs learn within a lesson on a "
+                       "2-core laptop and differ only in the factor under study. Changing sample or epochs below "
+                       "changes every config alike.")
+        with st.form(f"start_study_{choice}_{workload}"):
             yaml_text = ""
             if choice == ss.CUSTOM:
                 yaml_text = st.text_area("Study (YAML)", ss.example_yaml(), height=320,
                                          help="base options, factors (a list of values, or named levels that set "
                                               "several options), search: grid or random (with trials: N)")
-            cols = st.columns(5)
-            workload = cols[0].selectbox("workload", ready)
-            sample = cols[1].number_input("sample fraction", min_value=0.001, max_value=1.0, value=0.1, step=0.05,
-                                          format="%.3f", help="share of train and validation each run uses")
-            seeds = int(cols[2].number_input("seeds", min_value=1, max_value=20, value=3))
-            epochs = int(cols[3].number_input("epochs", min_value=1, max_value=1000, value=10))
-            workers = int(cols[4].number_input("workers", min_value=1, max_value=64, value=os.cpu_count() or 1,
+            cols = st.columns(4)
+            sample = cols[0].number_input("sample fraction", min_value=0.001, max_value=1.0, value=defaults["sample"],
+                                          step=0.05, format="%.3f", help="share of train and validation each run uses")
+            seeds = int(cols[1].number_input("seeds", min_value=1, max_value=20, value=3))
+            epochs = int(cols[2].number_input("epochs", min_value=1, max_value=1000, value=defaults["epochs"]))
+            workers = int(cols[3].number_input("workers", min_value=1, max_value=64, value=os.cpu_count() or 1,
                                                help="runs at a time, each in its own process"))
             other = st.text_area("Other run options (optional, one 'option: value' per line)", height=90,
                                  placeholder="model.hidden_size: 64\ntrain.bucket: true\ntrain.schedule: onecycle")
@@ -60,7 +71,7 @@ with st.expander("Start a study", expanded=not recorded):
 
 if not recorded:
     st.info("No study yet. Start one above, or from a terminal; running the same command again resumes it:")
-    st.code(".venv/bin/python -m experiments study architectures --sample 0.1 --seeds 3 --epochs 10", language="bash")
+    st.code(".venv/bin/python -m experiments study architectures --seeds 3   # the classroom recipe", language="bash")
     st.stop()
 
 by_id = {s["parent_id"]: s for s in recorded}
@@ -134,6 +145,11 @@ with st.expander("Other metrics and every test against the best"):
         k: st.column_config.NumberColumn(k, format="%.4f") for k in ("p bootstrap", "p seeds",
                                                                      "min. detectable acc. diff.")})
 st.caption(rep["legend"])
+if rep.get("reference"):
+    st.caption("**full data, reference**: the same configs trained on all the training data with the same recipe "
+               "and more epochs (imported from `results/reference` by `python -m experiments reference import`; "
+               "hours on a CPU), mean and 95% interval over their seeds. "
+               + (rep["agreement"]["sentence"] if rep.get("agreement") else ""))
 st.plotly_chart(study_charts.ranking(rep["rows"], metric, name), width="stretch")
 st.caption("Dots are means over seeds, bars their 95% intervals (see 'CI from' in the table); dark blue is the best, "
            "light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")

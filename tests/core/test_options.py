@@ -34,6 +34,36 @@ def test_widget_bounds_are_valid_values(key):
             base.replace(**{key: int(opt.low) - 1})
 
 
+NUMERIC = [k for k in C.option_names() if _typ(k) in (int, float)]
+
+
+@pytest.mark.parametrize("key", NUMERIC)
+def test_every_numeric_option_is_bounded_above_with_a_message(key):
+    """No numeric option takes any value (--noise-std 1e30 trained): the
+    table declares both bounds, and far past the upper one the config
+    refuses it, naming the option and its range."""
+    opt = O.OPTIONS[key]
+    assert opt.low is not None and opt.high is not None, key
+    base = C.RunConfig().replace(**{"data.workload": "titles" if opt.workloads == O.TITLES else "heartbeat"})
+    huge = int(opt.high) * 1000 + 1000 if _typ(key) is int else opt.high * 1000 + 1000
+    with pytest.raises(ValueError, match=rf"^{key}=\S+ (must be|is too large)") as err:
+        base.replace(**{key: huge})
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("key", [k for k in NUMERIC if _typ(k) is int])
+def test_integer_widget_bounds_are_the_configs_bounds(key):
+    """For whole-number options the table's upper bound is the config's own:
+    one step past it is refused (the form and the CLI offer the same range)."""
+    if key in ("data.split_seed", "train.seed"):
+        assert O.OPTIONS[key].high == C.MAX_SEED
+    base = C.RunConfig().replace(**{"data.workload": "heartbeat"})
+    if key == "model.embedding_dim":
+        base = base.replace(**{"data.workload": "titles"})
+    with pytest.raises(ValueError):
+        base.replace(**{key: int(O.OPTIONS[key].high) + 1})
+
+
 @pytest.mark.parametrize("key", [k for k, o in O.OPTIONS.items() if o.choices])
 def test_every_choice_is_valid_for_the_config(key):
     opt = O.OPTIONS[key]

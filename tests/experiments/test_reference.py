@@ -83,3 +83,63 @@ def test_reference_cli_import_says_how_many(tiny_reference, capsys):
     assert main(["reference", "import"]) == 0
     assert "no reference records" in capsys.readouterr().out
     assert main(["reference", "run", "--seeds", "0"]) == 2
+
+
+def _ref(mean, half):
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "seeds": [mean - half / 2, mean + half / 2]}
+
+
+def test_agreement_with_the_reference_counts_flipped_pairs():
+    reference = {"a": _ref(0.95, 0.01), "b": _ref(0.90, 0.01), "c": _ref(0.40, 0.05), "d": _ref(0.91, 0.02)}
+    same = [{"config": c, "macro_f1": v} for c, v in (("a", 0.86), ("b", 0.80), ("c", 0.20), ("d", 0.81))]
+    agree = study_report.reference_agreement(same, reference, "macro_f1")
+    assert agree["configs"] == 4 and agree["spearman"] == pytest.approx(1.0)
+    # separated by the reference: a-b, a-c, b-c, c-d, a-d (b and d overlap)
+    assert agree["separated"] == 5 and agree["flipped"] == []
+    assert "every one keeps its order" in agree["sentence"]
+    flipped = [{"config": c, "macro_f1": v} for c, v in (("a", 0.70), ("b", 0.80), ("c", 0.20), ("d", 0.81))]
+    agree = study_report.reference_agreement(flipped, reference, "macro_f1")
+    assert agree["flipped"] == ["a vs b", "a vs d"] and "2 come out the other way" in agree["sentence"]
+    assert agree["spearman"] < 1.0
+    # fewer than 3 configs in common: nothing to say
+    assert study_report.reference_agreement(same[:2], reference, "macro_f1") is None
+    assert study_report.reference_agreement(same, {}, "macro_f1") is None
+
+
+def test_the_ranking_table_sets_each_config_beside_its_reference():
+    from dashboard import study_services as ss
+
+    row = {"rank": 1, "config": "a", "seeds": 3, "macro_f1": 0.86, "macro_f1_low": 0.8, "macro_f1_high": 0.9,
+           "verdict": "best", "learned": True, "ci_from": "seeds"}
+    rep = {"metric": "macro_f1", "metric_name": "macro-F1", "rows": [row, dict(row, config="z", rank=2,
+                                                                                verdict="not different")],
+           "reference": {"a": _ref(0.95, 0.01)}}
+    table = ss.ranked_table(rep)
+    assert table.loc[0, "full data, reference"] == "0.9500 [0.940, 0.960] (2 seeds)"
+    assert table.loc[1, "full data, reference"] == ""
+    assert "full data, reference" not in ss.ranked_table(dict(rep, reference={})).columns
+
+
+def test_two_jobs_on_one_home_never_train_the_same_run(tiny_reference, tmp_path):
+    import subprocess
+    import sys
+
+    home = tiny_reference
+    first, second = R.plan(seeds=1)
+    # another live process holds the first run: this job takes the second
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        claim = R._claim_path(home, first)
+        claim.parent.mkdir(parents=True, exist_ok=True)
+        claim.write_text(str(other.pid))
+        logged = []
+        assert R.run_next(home, seeds=1, log=logged.append) == second.path
+        assert not R._claim_path(home, second).exists()  # released when its record is written
+        assert R.run_next(home, seeds=1, log=logged.append) is None  # the rest is someone else's
+        assert "being trained by other jobs" in logged[-1]
+    finally:
+        other.kill()
+        other.wait()
+    # the holder is gone: its stale claim is taken over
+    assert R.run_next(home, seeds=1, log=lambda m: None) == first.path
+    assert first.path.exists()

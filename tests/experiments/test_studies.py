@@ -82,7 +82,9 @@ factors:
 def test_python_study_file(tmp_path):
     path = tmp_path / "mine.py"
     path.write_text("STUDY = {'name': 'py', 'factors': {'model.hidden_size': [4, 8]}, 'seeds': 2}\n")
-    study = S.load_study(path)
+    with pytest.raises(ValueError, match="is a Python file: running it would run its code"):
+        S.load_study(path)  # a study file is data unless the caller says it may run code
+    study = S.load_study(path, allow_code=True)
     assert [t.config.model.hidden_size for t in S.trials(study, "heartbeat")] == [4, 4, 8, 8]
 
 

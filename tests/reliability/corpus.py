@@ -246,6 +246,134 @@ def study(path: Path, home: Path):
     return studies.trials(studies.load_study(path))
 
 
+def study_text(path: Path, home: Path):
+    """The dashboard's Studies form: the same text, handed to the parser as text."""
+    from experiments import studies
+
+    return studies.trials(studies.study_from_text(path.read_text(encoding="utf-8"), "the study"))
+
+
+def aliases(levels: int = 8) -> str:
+    """Anchors that double nine-fold per level ("billion laughs"): *h is 9**8 values once expanded."""
+    return "a: &a [8,8,8,8,8,8,8,8,8]\n" + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
+                                                    for p, c in zip("abcdefg"[:levels - 1], "bcdefgh"))
+
+
+def grid_yaml(factors: int, seeds: int) -> bytes:
+    keys = ("model.hidden_size", "model.num_layers", "train.epochs", "train.batch_size", "model.head_hidden")
+    body = "".join(f"  {k}: [{', '.join(str(v) for v in range(1, 11))}]\n" for k in keys[:factors])
+    return f"name: big\nseeds: {seeds}\nfactors:\n{body}".encode()
+
+
+# -- the MLflow store (the data folder's mlflow.db) and tracking URIs
+def store_home(inputs: Path) -> Path:
+    """The data folder the case reads (corpus cases get it as `home`)."""
+    return inputs.parent / "home"
+
+
+def good_store_bytes(inputs: Path) -> bytes:
+    """A real MLflow store with one experiment and three runs, checkpointed into one file."""
+    import sqlite3
+
+    from experiments import mlflow_tracker as T
+
+    folder = inputs / "_good-store"
+    T._CLIENTS.clear()
+    exp = T.experiment_id(folder, "heartbeat")
+    for _ in range(3):
+        T.client(folder).create_run(exp)
+    T._CLIENTS.clear()
+    conn = sqlite3.connect(folder / "mlflow.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = (folder / "mlflow.db").read_bytes()
+    import shutil
+
+    shutil.rmtree(folder)
+    return data
+
+
+def damaged_store(change: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
+    def build(inputs: Path) -> Path:
+        data = change(good_store_bytes(inputs))
+        home = store_home(inputs)
+        home.mkdir(parents=True)
+        (home / "mlflow.db").write_bytes(data)
+        return home
+    return build
+
+
+def store_with_sql(sql: str) -> Callable[[Path], Path]:
+    def build(inputs: Path) -> Path:
+        import sqlite3
+
+        home = damaged_store(lambda b: b)(inputs)
+        conn = sqlite3.connect(home / "mlflow.db")
+        conn.executescript(sql)
+        conn.close()
+        return home
+    return build
+
+
+def folder_as_store(inputs: Path) -> Path:
+    home = store_home(inputs)
+    (home / "mlflow.db").mkdir(parents=True)
+    return home
+
+
+def open_store(home: Path, _home: Path):
+    """What every command does first: open the store and list its experiments."""
+    from experiments import mlflow_tracker as T
+
+    T._CLIENTS.clear()
+    try:
+        return [e.name for e in T.client(home).search_experiments()]
+    finally:
+        T._CLIENTS.clear()
+
+
+def free_port(listening: bool) -> int:
+    """A local port nobody listens on, or one that accepts connections and never answers."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if listening:
+        sock.listen(8)
+        _KEEP.append(sock)  # open while the case runs
+    else:
+        sock.close()
+    return port
+
+
+_KEEP: list = []
+
+
+def with_tracking_uri(uri: Callable[[], str]) -> Callable[[Path, Path], Any]:
+    def read(home: Path, _home: Path):
+        from experiments.settings import ENV_TRACKING_URI
+
+        before = os.environ.get(ENV_TRACKING_URI)
+        os.environ[ENV_TRACKING_URI] = uri()
+        try:
+            return open_store(home, home)
+        finally:
+            if before is None:
+                os.environ.pop(ENV_TRACKING_URI, None)
+            else:
+                os.environ[ENV_TRACKING_URI] = before
+            while _KEEP:
+                _KEEP.pop().close()
+    return read
+
+
+def python_study(inputs: Path) -> Path:
+    """A study file in Python whose code would leave a file outside the data folder."""
+    return write(inputs, "s.py", f'open({str(inputs.parent.parent / ESCAPE)!r}, "w").write("ran")\n'
+                                 'STUDY = {"name": "x", "factors": {"model.hidden_size": [8, 16]}}\n'.encode())
+
+
 def stream_titles(path: Path, home: Path):
     """StreamingTitleDataset over a file whose categories are partly unknown: (rows, skipped)."""
     from core.data import title_datasets as td
@@ -436,6 +564,10 @@ def cases() -> list[Case]:
              read_challenge, r"train\.csv, line 1: not UTF-8 text"))
     add(Case("csv-semicolons", C, "wrong columns (semicolon header)", lambda d: write(d, "train.csv", b"title;category\nMochila;BACKPACKS\n"),
              read_challenge, r"train\.csv: line 1 has columns \['title;category'\]; expected the header title,label_quality,language,category"))
+    add(Case("csv-long-first-field", C, "a first line of 100,000 characters without a comma", lambda d: write(
+        d, "train.csv", b"x" * 100_000 + b"\n" + challenge_rows(3)), read_challenge,
+             r"train\.csv: line 1 has columns \['x{40}\.\.\. \(100000 characters\)'\]; expected the header",
+             note="the message quoted the whole line"))
     add(Case("csv-empty", C, "empty file", lambda d: write(d, "train.csv", b""), read_challenge,
              r"train\.csv: the file is empty or starts with a blank line; expected the header"))
     add(Case("csv-10mb-title", C, "10 MB title on line 2", lambda d: write(d, "train.csv", CSV_HEADER + b"x" * MB10 + b",reliable,spanish,X\n"),
@@ -497,7 +629,91 @@ def cases() -> list[Case]:
     add(Case("yaml-alias-bomb", Y, "billion-laughs aliases", lambda d: write(d, "s.yaml", (
         "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
                                                   for p, c in zip("abcdefg", "bcdefgh"))).encode()), study,
-             r"s\.yaml: unknown key\(s\) a, b, c, d, e, f, g, h", max_seconds=5))
+             r"s\.yaml: its aliases expand to more than 100,000 values", max_seconds=5))
+    add(Case("yaml-alias-bomb-valid-key", Y, "billion-laughs aliases under factors and base", lambda d: write(
+        d, "s.yaml", (aliases() + "name: x\nbase: {model.hidden_size: *h}\nfactors:\n  model.num_layers: *h\n").encode()),
+             study, r"s\.yaml: its aliases expand to more than 100,000 values", max_seconds=5, max_peak_mb=64,
+             note="was expanded (hung)"))
+    add(Case("yaml-alias-bomb-dashboard", Y, "billion-laughs aliases pasted into the dashboard's Studies form", lambda d: write(
+        d, "s.yaml", (aliases() + "name: x\nfactors:\n  model.num_layers: *h\n").encode()), study_text,
+             r"the study: its aliases expand to more than 100,000 values", max_seconds=5, max_peak_mb=64))
+    add(Case("yaml-alias-loop", Y, "an alias inside its own anchor", lambda d: write(
+        d, "s.yaml", b"name: x\nfactors: &f\n  model.hidden_size: [8]\n  loop: *f\n"), study,
+             r"s\.yaml: an alias refers to the value that contains it"))
+    add(Case("yaml-seeds-bool", Y, "seeds: true (a bool where a count goes)", lambda d: write(
+        d, "s.yaml", b"name: x\nseeds: true\nfactors:\n  model.hidden_size: [8, 16]\n"), study,
+             r"s\.yaml: seeds: true must be a whole number", note="was read as 1 seed"))
+    add(Case("yaml-trials-float", Y, "trials: 2.9", lambda d: write(
+        d, "s.yaml", b"name: x\nsearch: random\ntrials: 2.9\nfactors:\n  model.hidden_size: [8, 16]\n"), study,
+             r"s\.yaml: trials: 2\.9 must be a whole number", note="was cut to 2 trials"))
+    add(Case("yaml-search-list", Y, "search: a list where a word goes", lambda d: write(
+        d, "s.yaml", b"name: x\nsearch: [grid]\nfactors:\n  model.hidden_size: [8, 16]\n"), study,
+             r"s\.yaml: search: \['grid'\] must be text"))
+    add(Case("yaml-duplicate-key", Y, "a key given twice (factors)", lambda d: write(
+        d, "s.yaml", b"name: x\nfactors:\n  model.hidden_size: [8, 16]\nfactors:\n  model.num_layers: [1, 2]\n"), study,
+             r"s\.yaml is not valid YAML \(line 4\): key 'factors' is given twice in one mapping",
+             note="the first was silently dropped"))
+    add(Case("yaml-duplicate-option", Y, "an option given twice in base", lambda d: write(
+        d, "s.yaml", b"name: x\nbase:\n  train.lr: 0.1\n  train.lr: 0.001\nfactors:\n  model.hidden_size: [8, 16]\n"),
+             study, r"s\.yaml is not valid YAML \(line 4\): key 'train\.lr' is given twice"))
+    add(Case("yaml-grid-times-seeds", Y, "10^4 configs x 100 seeds", lambda d: write(d, "s.yaml", grid_yaml(4, 100)),
+             study, r"study big: 10,000 configs x 100 seeds = 1,000,000 runs, more than 10,000", max_seconds=5,
+             note="hung expanding a million runs"))
+    add(Case("yaml-merge-keys", Y, "YAML merge keys and a shared anchor (valid)", lambda d: write(
+        d, "s.yaml", b"name: x\nbase: &b {model.hidden_size: 8}\nfactors:\n  size:\n    small: *b\n"
+                     b"    large: {<<: *b, model.hidden_size: 16}\n"), study, outcome="parsed",
+             check=lambda trials: sorted({t.config.model.hidden_size for t in trials}) == [8, 16]))
+    add(Case("study-python-file", Y, "a Python study file (code execution)", python_study, study,
+             r"s\.py is a Python file: running it would run its code; .*add --allow-code",
+             note="was executed, even with --report"))
+
+    # -- numeric options without a sensible bound
+    for cid, what, params, expect in [
+        ("param-noise-huge", "noise std 1e30", {"data.noise_std": "1e30"}, r"data\.noise_std=1e\+30 must be between 0 and 1: "),
+        ("param-val-fraction-tiny", "val fraction 1e-9 (no validation item)", {"data.val_fraction": "1e-9"},
+         r"data\.val_fraction=1e-09 must be between 0\.01 and 0\.9: less leaves"),
+        ("param-shift-huge", "time shift of a million steps", {"data.max_shift": "1000000"},
+         r"data\.max_shift=1000000 must be between 0 and 187: a beat has 187 steps"),
+        ("param-trim-everything", "trim all 187 steps", {"model.trim_steps": "187"},
+         r"model\.trim_steps=187 must be between 0 and 186"),
+        ("param-weight-decay-huge", "weight decay 1e30", {"train.weight_decay": "1e30"},
+         r"train\.weight_decay=1e\+30 must be between 0 and 10: "),
+    ]:
+        add(Case(cid, "run config", what, lambda d, p=params: p, from_params, expect))
+
+    # -- the MLflow store: damaged, foreign, out of date, or not a file (opened the way every command opens it)
+    M = "MLflow store"
+    add(Case("store-truncated", M, "mlflow.db truncated to a third", damaged_store(lambda b: b[: len(b) // 3]),
+             open_store, r"the MLflow store .*home/mlflow\.db is damaged .*restore it from a backup, or move it away"))
+    add(Case("store-scribbled", M, "mlflow.db with its pages scribbled over", damaged_store(
+        lambda b: b[:4096] + bytes((x * 7 + 13) % 256 for x in b[4096:])), open_store,
+             r"the MLflow store .*home/mlflow\.db is damaged .*restore it from a backup"))
+    add(Case("store-text-file", M, "a text file named mlflow.db", damaged_store(lambda b: b"not a database\n" * 40),
+             open_store, r"the MLflow store .*home/mlflow\.db is damaged or not an SQLite file \(file is not a database\)"))
+    add(Case("store-foreign-sqlite", M, "another program's SQLite file", store_with_sql(
+        "DROP TABLE alembic_version; CREATE TABLE notes (x);"), open_store,
+             r"home/mlflow\.db is an SQLite file but not an MLflow store; move it away"))
+    add(Case("store-old-schema", M, "a store of an older MLflow schema", store_with_sql(
+        "UPDATE alembic_version SET version_num = '451aebb31d03';"), open_store,
+             r"was written by an older MLflow \(schema 451aebb31d03\); back it up, then upgrade it with: "
+             r"mlflow db upgrade 'sqlite:///.*home/mlflow\.db'"))
+    add(Case("store-is-a-folder", M, "mlflow.db is a folder", folder_as_store, open_store,
+             r"the MLflow store .*home/mlflow\.db is not a file \(a folder", note="107 s, then a message about disk space"))
+    T = "tracking URI"
+    add(Case("uri-unknown-scheme", T, "a tracking URI with an unknown scheme", store_home,
+             with_tracking_uri(lambda: "foo://somewhere"),
+             r"RNN_ARENA_TRACKING_URI='foo://somewhere' has the scheme 'foo', which MLflow cannot track to"))
+    add(Case("uri-closed-port", T, "a tracking server that is not running (closed port)", store_home,
+             with_tracking_uri(lambda: f"http://127.0.0.1:{free_port(False)}"),
+             r"cannot reach the tracking server at http://127\.0\.0\.1:\d+ \(connection refused\); start it",
+             note="no answer after 90 s"))
+    add(Case("uri-silent-server", T, "a tracking URI whose port accepts connections and never answers", store_home,
+             with_tracking_uri(lambda: f"http://127.0.0.1:{free_port(True)}"),
+             r"cannot reach the tracking server at http://127\.0\.0\.1:\d+ \(no answer within 5 s\); start it",
+             note="MLflow's client waits and retries for minutes"))
+    add(Case("uri-missing-driver", T, "a database URI whose driver is not installed", store_home,
+             with_tracking_uri(lambda: f"mysql://user@127.0.0.1:{free_port(True)}/db"),
+             r"the tracking store mysql://user@127\.0\.0\.1:\d+/db needs a database driver that is not installed"))
     return out
 
 
