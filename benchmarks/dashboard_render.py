@@ -33,6 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from experiments.tags import (  # noqa: E402
+    BENCHMARK_TAG, DESCRIBE_TAG, DEVICE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, ERROR_TYPE_TAG, MODEL_TAG,
+    STATUS_TAG, TRAIN_SIZE_TAG, WORKLOAD_TAG
+)
+
 PAGES = ("home", "data", "new_run", "monitor", "report", "compare", "studies")
 HEARTBEAT_TEST = (18118, 556, 1448, 162, 1608)  # Kaggle's test counts per class (N, S, V, F, Q)
 TITLES_CLASSES, TITLES_TEST_PER_CLASS = 632, 10
@@ -133,11 +138,11 @@ def seed(home: Path, n: int, titles_share: float, titles_names: list[str] | None
             train_size = int((78_799 if w == "heartbeat" else 50_940) * cfg.data.sample)
             seconds = (1.0 + 2.0 * cfg.model.bidirectional) * (2 if "packed" in cfg.model.name else 1) * 60 * cfg.data.sample
             history = _history(epochs, result["summary"]["macro_f1"], seconds, train_size, rng)
-            tags = {"workload": w, "model": cfg.model.name, "arena.describe": cfg.describe(),
-                    "arena.config_digest": cfg.digest(), "arena.epoch": str(epochs), "arena.epochs_run": str(epochs),
-                    "arena.device": "cpu", "arena.train_size": str(train_size), "arena.benchmark": "dashboard_render"}
+            tags = {WORKLOAD_TAG: w, MODEL_TAG: cfg.model.name, DESCRIBE_TAG: cfg.describe(),
+                    DIGEST_TAG: cfg.digest(), EPOCH_TAG: str(epochs), EPOCHS_RUN_TAG: str(epochs),
+                    DEVICE_TAG: "cpu", TRAIN_SIZE_TAG: str(train_size), BENCHMARK_TAG: "dashboard_render"}
             if status == "FAILED":
-                tags |= {"error": "synthetic failure for the dashboard benchmark", "error_type": "RuntimeError"}
+                tags |= {ERROR_TAG: "synthetic failure for the dashboard benchmark", ERROR_TYPE_TAG: "RuntimeError"}
             run = c.create_run(exps[w], start_time=start, run_name=f"bench {i:03d} {cfg.describe()}", tags=tags)
             run_id = run.info.run_id
             metrics = [Metric(k, float(v), start + e * 60_000, e) for e, row in enumerate(history, 1) for k, v in row.items()]
@@ -152,7 +157,7 @@ def seed(home: Path, n: int, titles_share: float, titles_names: list[str] | None
             params = [Param(k, v) for k, v in cfg.to_params().items()]
             for j in range(0, len(metrics), 1000):  # MLflow's batch limits: 1000 metrics, 100 params
                 c.log_batch(run_id, metrics=metrics[j : j + 1000], params=params if j == 0 else [],
-                            tags=[RunTag("arena.status_detail", status.lower())] if j == 0 else [])
+                            tags=[RunTag(STATUS_TAG, status.lower())] if j == 0 else [])
             if status == "FINISHED":
                 folder = Path(tmp) / run_id
                 for rel, obj in result["files"].items():

@@ -31,7 +31,7 @@ def main() -> None:
     import torch
     from torch import nn
 
-    from core.train import evaluate, make_batches, make_optimizer, train_one_epoch
+    from core.train import cuts_batches, epoch_batches, make_optimizer, sample_weights, train_and_validate
     from core.models import build_model
     from experiments import workloads
     from experiments.settings import arena_home
@@ -49,12 +49,13 @@ def main() -> None:
         model = build_model(cfg.model, num_classes=5)
         opt = make_optimizer(model, cfg.train)
         gen = torch.Generator().manual_seed(0)
-        cut = cfg.model.sequence_mode == "packed"
+        cut = cuts_batches(cfg)
+        weights = sample_weights(cfg.train, data.train.y, 5)
         times = []
         for i in range(args.repeat + 1):
             start = time.perf_counter()
-            train_one_epoch(model, data.train, make_batches(len(data.train), 128, gen), opt, nn.CrossEntropyLoss(), cut=cut)
-            evaluate(model, data.val, 5, cut=cut)
+            train_and_validate(model, data.train, data.val, 5, epoch_batches(cfg.train, data.train, gen, weights), opt,
+                               nn.CrossEntropyLoss(), cfg.train, cut=cut)
             if i:  # the first epoch warms up
                 times.append(time.perf_counter() - start)
         rows.append((label, statistics.median(times)))

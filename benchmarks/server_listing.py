@@ -28,14 +28,15 @@ def fill(home: Path, runs: int, db: Path | None) -> None:
 
     from core.config import RunConfig
     from experiments.mlflow_tracker import client, experiment_id
+    from experiments.tags import DESCRIBE_TAG, EPOCHS_RUN_TAG
 
     exp = experiment_id(home, "heartbeat")
     c = MlflowClient(tracking_uri=f"sqlite:///{db}") if db else client(home)
     params = [Param(k, v) for k, v in RunConfig().to_params().items()]
     now = int(time.time() * 1000)
     for i in range(runs):
-        run = c.create_run(exp, run_name=f"listing-{i}", tags={"workload": "heartbeat", "arena.describe": "gru 2x64"})
-        c.log_batch(run.info.run_id, params=params, tags=[RunTag("arena.epochs_run", "3")],
+        run = c.create_run(exp, run_name=f"listing-{i}", tags={"workload": "heartbeat", DESCRIBE_TAG: "gru 2x64"})
+        c.log_batch(run.info.run_id, params=params, tags=[RunTag(EPOCHS_RUN_TAG, "3")],
                     metrics=[Metric(k, 0.5, now, 3) for k in ("test/accuracy", "test/macro_f1", "test/balanced_accuracy")])
         c.set_terminated(run.info.run_id, status="FINISHED")
 

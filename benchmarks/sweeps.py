@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from experiments.tags import ATTEMPTS_TAG, CONFIG_KEY_TAG, PROC_TAG  # noqa: E402
+
 SMALL_SWEEP = """\
 name: small-sweep
 description: 8 small configs on a 2% sample, 2 epochs (resume and executor checks)
@@ -56,7 +58,7 @@ def counts(home: Path, path: Path) -> tuple[Counter, Counter, str]:
     study = studies.load_study(path)
     parent = sweep.find_study(home, study, "heartbeat")
     runs = sweep.children(home, parent) if parent else []
-    per_config = Counter(r.data.tags[sweep.CONFIG_KEY_TAG] for r in runs if r.info.status == "FINISHED")
+    per_config = Counter(r.data.tags[CONFIG_KEY_TAG] for r in runs if r.info.status == "FINISHED")
     return per_config, Counter(r.info.status for r in runs), parent
 
 
@@ -78,7 +80,7 @@ def check_resume(root: Path, source: str, workers: int) -> None:
             continue
         runs = sweep.children(home, parent)
         done = sum(r.info.status == "FINISHED" for r in runs)
-        mid_run = any(r.info.status == "RUNNING" and r.data.tags.get("arena.process") for r in runs)
+        mid_run = any(r.info.status == "RUNNING" and r.data.tags.get(PROC_TAG) for r in runs)
         if done >= len(runs) // 2 and mid_run:
             break
     os.killpg(proc.pid, signal.SIGKILL)
@@ -93,7 +95,7 @@ def check_resume(root: Path, source: str, workers: int) -> None:
     per_config, statuses, _ = counts(home, path)
     runs = sweep.children(home, parent)
     unchanged = sum(r.info.end_time == finished_before[r.info.run_id] for r in runs if r.info.run_id in finished_before)
-    attempts = Counter(r.data.tags.get(sweep.ATTEMPTS_TAG) for r in runs)
+    attempts = Counter(r.data.tags.get(ATTEMPTS_TAG) for r in runs)
     print("after the restart (the same command):")
     print(f"  runs by status: {dict(statuses)}; configs: {len(runs)}; FINISHED per config: "
           f"{dict(Counter(per_config.values()))} (count: configs)")

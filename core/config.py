@@ -14,7 +14,10 @@ import json
 import typing
 from dataclasses import dataclass, field, fields
 
-WORKLOADS = ("heartbeat", "titles")
+from core import samplers
+from core import workloads as W
+
+WORKLOADS = W.NAMES
 CELLS = ("rnn", "gru", "lstm")
 SEQUENCE_MODES = ("padded", "packed", "trimmed")
 # registry names: the cell alone reads the padded beat; -packed / -trimmed otherwise
@@ -25,7 +28,7 @@ MODEL_NAMES = RECURRENT_NAMES + TEXT_ONLY_NAMES
 WORD_VECTORS = ("none", "word2vec", "fasttext")
 ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SAMPLERS = ("none", "weighted")
+SAMPLERS = samplers.NAMES
 NORMALIZATIONS = ("none", "zscore")
 SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
 READOUTS = ("final", "end")
@@ -34,7 +37,7 @@ PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITOR_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "loss")
 # heartbeat evaluation: Kaggle's split of the beats (the same patients on both sides), or de Chazal's DS1/DS2 records
-DATA_SPLITS = ("intra-patient", "inter-patient")
+DATA_SPLITS = tuple(dict.fromkeys(s for w in W.all_workloads() for s in w.evaluations))
 
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
@@ -148,7 +151,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     label_smoothing: float = 0.0
     class_weighted_loss: bool = False  # cross-entropy weighted by inverse class frequency
-    sampler: str = "none"  # "weighted": WeightedRandomSampler by inverse class frequency
+    sampler: str = samplers.NONE  # a core.samplers name; "weighted": WeightedRandomSampler by inverse class frequency
     bucket: bool = False  # batches of similar length, each cut to its longest (faster; padded models see less padding)
     early_stopping: int = 0  # patience in epochs; 0 = off
     monitor: str = "macro_f1"  # validation metric for early stopping and the best epoch
@@ -192,18 +195,24 @@ class RunConfig:
         self._validate_workload()
 
     def _validate_workload(self) -> None:
+        """Options that apply to some workloads only stay at their defaults elsewhere."""
         d, m = self.data, self.model
-        if d.workload == "heartbeat":
+        w = W.get(d.workload)
+        if not w.tokens:
             _check(m.name not in TEXT_ONLY_NAMES,
-                   f"model.name={m.name!r} is for the titles workload; for heartbeat choose one of: {', '.join(RECURRENT_NAMES)}")
-            _check(m.word_vectors == "none", "model.word_vectors applies to the titles workload only; use none for heartbeat")
-            _check(not d.reliable_only, "data.reliable_only applies to the titles workload only")
-        else:
-            beat_only = {"data.normalize": d.normalize != "none", "data.noise_std": d.noise_std > 0,
-                         "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0,
-                         "data.split": d.split != "intra-patient"}
-            wrong = [k for k, used in beat_only.items() if used]
-            _check(not wrong, f"{', '.join(wrong)} apply to the heartbeat workload only; leave them at their defaults for titles")
+                   f"model.name={m.name!r} is for the {_workloads(tokens=True)} workload; "
+                   f"for {w.name} choose one of: {', '.join(RECURRENT_NAMES)}")
+            _check(m.word_vectors == "none",
+                   f"model.word_vectors applies to the {_workloads(tokens=True)} workload only; use none for {w.name}")
+        if not w.label_quality:
+            _check(not d.reliable_only, f"data.reliable_only applies to the {_workloads(label_quality=True)} workload only")
+        wrong = [k for k, used in {"data.normalize": d.normalize != "none", "data.noise_std": d.noise_std > 0,
+                                   "data.scale_range": d.scale_range > 0, "data.max_shift": d.max_shift > 0}.items()
+                 if used and w.tokens]
+        if d.split not in w.evaluations:
+            wrong.append("data.split")
+        _check(not wrong, f"{', '.join(wrong)} apply to the {_workloads(inputs='signal')} workload only; "
+                          f"leave them at their defaults for {w.name}")
 
     # -- MLflow params -------------------------------------------------
     def to_params(self) -> dict[str, str]:
@@ -262,8 +271,9 @@ class RunConfig:
         """What a run does about imbalance and scale, for its description:
         the sampler, the class-weighted loss and z-scored inputs."""
         parts = []
-        if self.train.sampler != "none":
-            parts.append(f"{self.train.sampler} sampler")
+        label = samplers.get(self.train.sampler).label
+        if label:
+            parts.append(label)
         if self.train.class_weighted_loss:
             parts.append("class-weighted loss")
         if self.data.normalize != "none":
@@ -272,6 +282,11 @@ class RunConfig:
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _workloads(**features: typing.Any) -> str:
+    """The workloads with these features, for a message: "heartbeat"."""
+    return " or ".join(W.names(**features))
 
 
 def option_names() -> list[str]:

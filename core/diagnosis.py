@@ -17,8 +17,6 @@ from core.metrics import summary
 
 DOMINANT_SHARE = 0.98  # one class >= this share of the predictions: not learned
 MAJORITY_MARGIN = 0.02  # macro-F1 within this of always-majority: not learned
-LEARNED_TAG = "arena.learned"  # "true" / "false", set when a run finishes (read by listings)
-REASON_TAG = "arena.learned_reason"  # Verdict.line
 MARK = "⚠ not learned"  # the visible mark beside such a run (pages, HTML export, CLI)
 
 ADVICE = ("train for more steps (more epochs or a larger sample), raise the learning rate with a one-cycle "

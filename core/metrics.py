@@ -9,6 +9,10 @@ from typing import Sequence
 
 import numpy as np
 
+# above this many classes, a run keeps a sparse confusion matrix and reports, tables and charts
+# summarise (worst and best classes) rather than list every class
+MANY_CLASSES = 20
+
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     """cm[i, j] = count of true class i predicted as j."""
@@ -23,20 +27,23 @@ def summary(cm: np.ndarray) -> dict[str, float]:
     y_true) and macro-F1 (over classes present in y_true or y_pred), as
     scikit-learn defines them."""
     cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    total = cm.sum()
-    present = support > 0
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    labels = present | (predicted > 0)
+    scores = scores_from_counts(np.diag(cm)[None], cm.sum(axis=1)[None], cm.sum(axis=0)[None])
+    return {name: float(row[0]) for name, row in scores.items()}
+
+
+def scores_from_counts(tp: np.ndarray, true: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """accuracy, balanced accuracy (mean recall over classes present in
+    y_true) and macro-F1 (F1 = 2 tp / (true + pred), averaged over classes
+    present in y_true or y_pred), row by row: scikit-learn's definitions."""
+    present = true > 0
+    labelled = present | (pred > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=present)
+    f1 = np.divide(2 * tp, true + pred, out=np.zeros_like(tp), where=labelled)
+    n = true.sum(axis=1)
     return {
-        "accuracy": float(tp.sum() / total) if total else 0.0,
-        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
-        "macro_f1": float(f1[labels].mean()) if labels.any() else 0.0,
+        "accuracy": tp.sum(axis=1) / np.maximum(n, 1),
+        "balanced_accuracy": recall.sum(axis=1) / np.maximum(present.sum(axis=1), 1),
+        "macro_f1": f1.sum(axis=1) / np.maximum(labelled.sum(axis=1), 1),
     }
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import config as C
+from core import samplers
+from core import workloads as W
 
-BOTH = ("heartbeat", "titles")
-BEATS = ("heartbeat",)
-TITLES = ("titles",)
+BOTH = W.NAMES
+BEATS = W.names(inputs="signal")  # options on real-valued sequences (the beats)
+TITLES = W.names(tokens=True)  # options on token ids from a vocabulary (the titles)
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,14 @@ class Option:
 
 _OPTIONS = (
     # -- data ----------------------------------------------------------------------------
-    Option("data.workload", "which data: heartbeat (MIT-BIH beats, 5 AAMI classes) or titles (Spanish product "
-           "titles, 632 categories)", basic=True, choices=C.WORKLOADS),
+    Option("data.workload", "which data: " + " or ".join(f"{w.name} ({w.about})" for w in W.all_workloads()),
+           basic=True, choices=C.WORKLOADS),
     Option("data.sample", "fraction of train and validation to use, class proportions kept, every class present "
            "(e.g. 0.1); the test set is never sampled", basic=True, low=0.001, high=1.0, step=0.05),
     Option("data.split", "heartbeat: intra-patient = Kaggle's split (beats of the same patients in train and "
            "test); inter-patient = de Chazal's: train on the DS1 records, test on DS2, validation = whole DS1 "
-           "records, paced records left out (needs data prepared from the raw records)", workloads=BEATS,
-           choices=C.DATA_SPLITS),
+           "records, paced records left out (needs data prepared from the raw records)",
+           workloads=tuple(w.name for w in W.all_workloads() if len(w.evaluations) > 1), choices=C.DATA_SPLITS),
     Option("data.val_fraction", "share of train held out for validation, as whole records with --split "
            "inter-patient (titles use their own validation split)",
            workloads=BEATS, low=0.01, high=0.9, step=0.01),
@@ -98,8 +100,7 @@ _OPTIONS = (
     Option("train.grad_clip", "clip the gradient norm to this (0 = off)", low=0.0, high=1e6, step=0.5),
     Option("train.label_smoothing", "label smoothing of the cross-entropy", low=0.0, high=0.95, step=0.05),
     Option("train.class_weighted_loss", "weight the loss by inverse class frequency", basic=True),
-    Option("train.sampler", "weighted: draw batches with a WeightedRandomSampler by inverse class frequency",
-           basic=True, choices=C.SAMPLERS),
+    Option("train.sampler", samplers.help_text(), basic=True, choices=C.SAMPLERS),
     Option("train.bucket", "batch items of similar length and cut each batch to its longest (faster on CPU)"),
     Option("train.early_stopping", "stop after this many epochs without improvement of --monitor (0 = off)",
            low=0, high=10_000),
@@ -134,8 +135,8 @@ def for_workload(workload: str) -> list[Option]:
 
 
 def choices_for(key: str, workload: str | None = None) -> tuple[str, ...] | None:
-    """An option's choices, narrowed to a workload where it matters (heartbeat
-    models are the recurrent ones)."""
-    if key == "model.name" and workload == "heartbeat":
+    """An option's choices, narrowed to a workload where it matters (without
+    tokens, the models are the recurrent ones)."""
+    if key == "model.name" and workload is not None and not W.get(workload).tokens:
         return C.RECURRENT_NAMES
     return option(key).choices

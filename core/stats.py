@@ -20,6 +20,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from core.metrics import scores_from_counts
+
 # McNemar: below this many discordant pairs the exact binomial test is used;
 # from it on, the chi-square approximation with continuity correction
 EXACT_BELOW = 25
@@ -184,22 +186,6 @@ def class_counts(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, idx: 
     pred = np.bincount(p.ravel(), minlength=size)
     return (tp.reshape(rows, num_classes).astype(float), true.reshape(rows, num_classes).astype(float),
             pred.reshape(rows, num_classes).astype(float))
-
-
-def scores_from_counts(tp: np.ndarray, true: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
-    """accuracy, balanced accuracy (mean recall over classes present in
-    y_true) and macro-F1 (F1 = 2 tp / (true + pred), averaged over classes
-    present in y_true or y_pred), row by row: scikit-learn's definitions."""
-    present = true > 0
-    labelled = present | (pred > 0)
-    recall = np.divide(tp, true, out=np.zeros_like(tp), where=present)
-    f1 = np.divide(2 * tp, true + pred, out=np.zeros_like(tp), where=labelled)
-    n = true.sum(axis=1)
-    return {
-        "accuracy": tp.sum(axis=1) / np.maximum(n, 1),
-        "balanced_accuracy": recall.sum(axis=1) / np.maximum(present.sum(axis=1), 1),
-        "macro_f1": f1.sum(axis=1) / np.maximum(labelled.sum(axis=1), 1),
-    }
 
 
 def _as_runs(preds: np.ndarray, n: int) -> np.ndarray:

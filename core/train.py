@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import WeightedRandomSampler
 
 from core import metrics as M
+from core import samplers
 from core.data.files import temporary_name
 from core.config import RECURRENT_NAMES, DataConfig, RunConfig, TrainConfig
 from core.models import build_model, count_parameters, parameter_count, training_bytes
@@ -126,6 +127,26 @@ def make_batches(
         batches += list(part.split(batch_size))
     shuffle = torch.randperm(len(batches), generator=generator)
     return [batches[i] for i in shuffle]
+
+
+def epoch_batches(tc: TrainConfig, split: TensorSplit, generator: torch.Generator,
+                  weights: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One epoch's index batches as the config asks: its batch size, bucketed
+    by length when `train.bucket`, drawn by the sampler's `weights` if any."""
+    return make_batches(len(split), tc.batch_size, generator, split.lengths if tc.bucket else None, weights)
+
+
+def cuts_batches(cfg: RunConfig) -> bool:
+    """Whether a batch is cut to its longest sequence. Packed models ignore
+    padding, so cutting is free for them; trimmed models count their dropped
+    steps from the full padded length, so never cut."""
+    mode = cfg.model.sequence_mode if cfg.model.name in RECURRENT_NAMES else "packed"
+    return mode == "packed" or (cfg.train.bucket and mode != "trimmed")
+
+
+def sample_weights(tc: TrainConfig, y: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """The sampler's per-item draw weights for labels y; None: a plain shuffle."""
+    return samplers.get(tc.sampler).weights(y, inverse_frequency(y, num_classes))
 
 
 def _take(split: TensorSplit, idx: torch.Tensor, cut: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -271,6 +292,40 @@ def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: boo
     return Evaluation(loss_sum / max(len(split), 1), y_true, y_pred, probs.numpy(), cm, M.summary(cm))
 
 
+def train_and_validate(
+    model: nn.Module,
+    train: TensorSplit,
+    val: TensorSplit,
+    num_classes: int,
+    batches: Sequence[torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    tc: TrainConfig,
+    *,
+    cut: bool,
+    scheduler=None,
+    augment: Callable | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, float], Evaluation]:
+    """One epoch of `fit`: train on `batches`, then evaluate on val. Returns
+    the epoch's metrics row (what is logged per epoch) and the validation."""
+    ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
+                         scheduler=scheduler, augment=augment, on_batch=on_batch, precision=tc.precision)
+    start = time.perf_counter()
+    ev = evaluate(model, val, num_classes, cut=cut, precision=tc.precision)
+    row = {
+        "train/loss": ep.loss,
+        "val/loss": ev.loss,
+        "val/accuracy": ev.metrics["accuracy"],
+        "val/balanced_accuracy": ev.metrics["balanced_accuracy"],
+        "val/macro_f1": ev.metrics["macro_f1"],
+        "epoch_seconds": ep.seconds + time.perf_counter() - start,
+        "samples_per_second": ep.samples / ep.seconds if ep.seconds > 0 else 0.0,
+        "lr": optimizer.param_groups[0]["lr"],
+    }
+    return row, ev
+
+
 # ---------------------------------------------------------------------------
 # fit
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -374,13 +429,10 @@ def fit(
         weight=class_weights.float().to(device) if tc.class_weighted_loss else None,
         label_smoothing=tc.label_smoothing,
     )
-    sample_weights = class_weights[train.y.cpu()] if tc.sampler == "weighted" else None
+    weights = sample_weights(tc, train.y, num_classes)  # None: a plain shuffle
     augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
     augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
-    # packed models ignore padding, so cutting batches is free for them; trimmed
-    # models count their dropped steps from the full padded length, so never cut
-    mode = cfg.model.sequence_mode if cfg.model.name in RECURRENT_NAMES else "packed"
-    cut = mode == "packed" or (tc.bucket and mode != "trimmed")
+    cut = cuts_batches(cfg)
 
     history: list[dict[str, float]] = []
     best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
@@ -405,21 +457,9 @@ def fit(
     for epoch in range(start_epoch + 1, tc.epochs + 1):
         if tc.early_stopping and bad_epochs >= tc.early_stopping:
             break  # no improvement for `early_stopping` epochs
-        batches = make_batches(len(train), tc.batch_size, generator, train.lengths if tc.bucket else None, sample_weights)
-        ep = train_one_epoch(model, train, batches, optimizer, loss_fn, cut=cut, grad_clip=tc.grad_clip,
-                             scheduler=scheduler, augment=augment, on_batch=on_batch, precision=tc.precision)
-        start = time.perf_counter()
-        ev = evaluate(model, val, num_classes, cut=cut, precision=tc.precision)
-        row = {
-            "train/loss": ep.loss,
-            "val/loss": ev.loss,
-            "val/accuracy": ev.metrics["accuracy"],
-            "val/balanced_accuracy": ev.metrics["balanced_accuracy"],
-            "val/macro_f1": ev.metrics["macro_f1"],
-            "epoch_seconds": ep.seconds + time.perf_counter() - start,
-            "samples_per_second": ep.samples / ep.seconds if ep.seconds > 0 else 0.0,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+        batches = epoch_batches(tc, train, generator, weights)
+        row, ev = train_and_validate(model, train, val, num_classes, batches, optimizer, loss_fn, tc, cut=cut,
+                                     scheduler=scheduler, augment=augment, on_batch=on_batch)
         history.append(row)
         tracker.log_metrics(row, step=epoch)
         value = ev.loss if tc.monitor == "loss" else ev.metrics[tc.monitor]

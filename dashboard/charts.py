@@ -12,6 +12,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 
 from core.data.heartbeat import spelled_out as _spelled  # "S supraventricular ectopic"; titles' categories unchanged
+from core.metrics import MANY_CLASSES
 
 # Okabe & Ito (2008), ordered so the first series are the most distinct; their
 # black is a grey here (it must show on the dark theme too) and the pale yellow
@@ -87,7 +88,7 @@ def confusion_heatmap(matrix, labels: list[str], normalised: bool) -> go.Figure:
     cm = np.asarray(matrix, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalised else cm
     text = [[f"{v:.2f}" if normalised else f"{int(v):,}" for v in row] for row in values]
-    show_text = len(labels) <= 20
+    show_text = len(labels) <= MANY_CLASSES
     fig = go.Figure(go.Heatmap(z=values, x=_spelled(labels), y=_spelled(labels), colorscale="Blues", text=text if show_text else None,
                                texttemplate="%{text}" if show_text else None, hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
     fig.update_layout(title="Confusion matrix" + (" (share of each true class)" if normalised else " (counts)"),
@@ -269,7 +270,7 @@ def confusion_difference(matrix_a, matrix_b, labels: list[str], name_a: str, nam
 
     diff = normalised_rows(matrix_b) - normalised_rows(matrix_a)
     limit = max(float(np.abs(diff).max()), 0.01)
-    show_text = len(labels) <= 20
+    show_text = len(labels) <= MANY_CLASSES
     fig = go.Figure(go.Heatmap(
         z=diff, x=_spelled(labels), y=_spelled(labels), colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
         text=[[f"{v:+.2f}" for v in row] for row in diff] if show_text else None,

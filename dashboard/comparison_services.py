@@ -19,6 +19,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.workloads import get as get_workload
+from experiments.tags import (
+    BUDGET_TAG, EPOCH_TAG, ESTIMATE_TAG, LEARNED_TAG, METRIC_TAG, POINT_INDEX_TAG, POINT_TAG, SEED_TAG,
+    STUDY_TAG
+)
+
 QUESTIONS = {
     "variants": "Which recurrent variant?",
     "samplers": "What does a sampler change?",
@@ -105,7 +111,7 @@ def _own_study(workload: str, factors: dict[str, list[Any]]):
         made.append(S._values(key, values))
     return S.Study(name="own factors", description="Your own factors on the classroom recipe.",
                    factors=tuple(made), seeds=1, recipe="classroom", workload=workload,
-                   metric="balanced_accuracy" if workload == "titles" else "macro_f1")
+                   metric=get_workload(workload).key_metric)
 
 
 def base_study(question: str, workload: str, factors: dict[str, list[Any]] | None = None):
@@ -336,8 +342,6 @@ def _smaller(sample: float, epochs: int) -> typing.Iterator[tuple[int, float]]:
 
 
 # -- launch and watch ---------------------------------------------------------------------------
-ESTIMATE_TAG = "arena.estimate_seconds"
-BUDGET_TAG = "arena.budget_seconds"
 
 
 def launch(home_dir: str, p: Plan) -> tuple[str, bool]:
@@ -401,7 +405,7 @@ def live(home_dir: str, parent_id: str) -> dict:
 
     home = Path(home_dir)
     parent = client(home).get_run(parent_id)
-    metric = parent.data.tags.get("arena.metric", "macro_f1")
+    metric = parent.data.tags.get(METRIC_TAG, "macro_f1")
     keys = (f"val/{metric}", "val/loss")
     runs = []
     for run in sweep.children(home, parent_id):
@@ -413,16 +417,16 @@ def live(home_dir: str, parent_id: str) -> dict:
             hist = _history(home_dir, run.info.run_id, keys)
         else:
             hist = pd.DataFrame(columns=list(keys))
-        runs.append({"run_id": run.info.run_id, "arm": t.get(sweep.POINT_TAG, "?"),
-                     "point": int(t.get(sweep.POINT_INDEX_TAG, 0)), "seed": int(t.get(sweep.SEED_TAG, 0)),
-                     "status": status, "epoch": int(float(t.get("arena.epoch", "0") or 0)),
+        runs.append({"run_id": run.info.run_id, "arm": t.get(POINT_TAG, "?"),
+                     "point": int(t.get(POINT_INDEX_TAG, 0)), "seed": int(t.get(SEED_TAG, 0)),
+                     "status": status, "epoch": int(float(t.get(EPOCH_TAG, "0") or 0)),
                      "epochs": int(float(run.data.params.get("train.epochs", "0") or 0)), "history": hist,
-                     "learned": {"true": True, "false": False}.get(t.get("arena.learned", ""))})
+                     "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, ""))})
     runs.sort(key=lambda r: (r["point"], r["seed"]))
     tags = parent.data.tags
     notes = _notes(home_dir, parent_id)
     return {"metric": metric, "runs": runs, "notes": notes, "start_time": parent.info.start_time,
-            "name": tags.get(sweep.STUDY_TAG),
+            "name": tags.get(STUDY_TAG),
             "estimate_seconds": float(tags[ESTIMATE_TAG]) if ESTIMATE_TAG in tags else None,
             "budget_seconds": float(tags[BUDGET_TAG]) if BUDGET_TAG in tags else None}
 

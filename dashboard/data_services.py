@@ -1,28 +1,27 @@
 """The Data page's reads: class counts, samples, lengths and examples of the
 prepared datasets, as plain lists and dicts.
 
-Numpy and pandas only (no torch): the arrays come straight from the caches
-that `prepare` wrote (`datasets/<workload>.json` names the cache), and the
-samples are drawn with the same seeded stratified sampler the runs use, so a
-run with the same sample fraction and seed trains on exactly these counts.
+No torch: the arrays are read by core.data's own cache readers from the
+caches that `prepare` wrote (`datasets/<workload>.json` names the cache), and
+the samples are drawn by the same make_splits the runs use, so a run with the
+same options trains on exactly these counts.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
+from core import workloads as W
 from core.data import heartbeat as hb
-from core.data.sampling import class_counts, stratified_sample
+from core.data.sampling import class_counts
 
-SPLITS = ("train", "validation", "test")
-PREPARE = {
-    "heartbeat": ".venv/bin/python -m experiments prepare heartbeat                 # download from PhysioNet\n"
-                 ".venv/bin/python -m experiments prepare heartbeat --source PATH   # or build from a local copy",
-    "titles": ".venv/bin/python -m experiments prepare titles --source PATH",
-}
+if TYPE_CHECKING:
+    from core.data import titles as tt
+
+SPLITS = W.SPLITS
 MIN_RUNNING_SHARE = 0.01  # the mean beat stops where fewer beats of the class are still running
 
 
@@ -37,16 +36,10 @@ def defaults() -> dict:
 def dataset_meta(home: Path, workload: str) -> dict | None:
     """The prepared dataset's metadata, or None when it is not prepared (or its
     cache is gone)."""
-    path = Path(home) / "datasets" / f"{workload}.json"
-    if not path.is_file():
-        return None
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError):
+        return W.get(workload).prepared(Path(home))
+    except (OSError, ValueError):  # a damaged metadata file: prepare again
         return None
-    cache = Path(meta.get("cache", ""))
-    ready = cache.is_file() if workload == "heartbeat" else (cache / "meta.json").is_file()
-    return meta if ready else None
 
 
 def imbalance(counts: list[int]) -> dict:
@@ -70,12 +63,8 @@ def extremes(names: list[str], counts: list[int], k: int = 10) -> dict:
 # heartbeat
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _beats(cache: str, mtime: float, with_x: bool) -> hb.Beats:
-    """The prepared beats; without x only the small arrays are read (x is a
-    zero-width stand-in, so Beats.subset and make_splits still work)."""
-    with np.load(cache) as z:  # plain arrays, no pickle
-        y = z["y"].astype(np.int64)
-        x = z["x"] if with_x else np.zeros((len(y), 0), np.float32)
-        return hb.Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"])
+    """The prepared beats; without x only the small arrays are read."""
+    return hb.read_cache(Path(cache), with_x)
 
 
 def _beat_splits(beats: hb.Beats, val_fraction: float, sample: float, seed: int,
@@ -200,61 +189,51 @@ def heartbeat_profile(meta: dict, split: str, seed: int, val_fraction: float, ex
 # ---------------------------------------------------------------------------
 # titles
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _titles(cache: str, mtime: float) -> dict:
-    """The encoded splits (tokens, lengths, labels, raw titles), the vocabulary
-    tokens and the category names, read from the cache `prepare` wrote."""
-    folder = Path(cache)
-    parts = {}
-    for s in SPLITS:
-        with np.load(folder / f"{s}.npz") as z:  # plain arrays, no pickle
-            parts[s] = {k: z[k] for k in ("tokens", "length", "y", "n_tokens", "titles", "label_quality")}
-    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))["tokens"]
-    names = json.loads((folder / "labels.json").read_text(encoding="utf-8"))["categories"]
-    return {"splits": parts, "vocab": vocab, "names": names}
+def _titles(cache: str, mtime: float) -> tt.TitlesData:
+    """The encoded splits, vocabulary and categories, as runs read them."""
+    from core.data import titles as tt  # pandas and gensim: only when titles are shown
 
-
-def titles_sample_indices(y: np.ndarray, split: str, sample: float, seed: int) -> np.ndarray:
-    """The rows a titles run with this sample and seed keeps: train and
-    validation sampled per category (validation with seed + 1, as
-    core.data.titles.make_splits does), test whole."""
-    if sample >= 1.0 or split == "test":
-        return np.arange(len(y))
-    return stratified_sample(y, sample, seed + (1 if split == "validation" else 0))
+    return tt.read_cache(Path(cache))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _titles_counts(cache: str, mtime: float, sample: float, seed: int) -> dict:
+def _titles_counts(cache: str, mtime: float, sample: float, seed: int, reliable_only: bool) -> dict:
+    from core.data import titles as tt
+
     data = _titles(cache, mtime)
-    k = len(data["names"])
-    full, part = {}, {}
-    for s in SPLITS:
-        y = data["splits"][s]["y"].astype(np.int64)
-        full[s] = class_counts(y, k).tolist()
-        part[s] = class_counts(y[titles_sample_indices(y, s, sample, seed)], k).tolist()
-    return {"class_names": list(data["names"]), "full": full, "sample": part, "sample_fraction": sample, "seed": seed}
+    k = len(data.labels)
+    full = tt.make_splits(data, 1.0, seed, reliable_only)  # the runs' own sampler
+    part = tt.make_splits(data, sample, seed, reliable_only) if sample < 1.0 else full
+    count = lambda splits: {s: class_counts(t.y, k).tolist() for s, t in zip(SPLITS, splits)}  # noqa: E731
+    return {"class_names": data.class_names, "full": count(full), "sample": count(part), "sample_fraction": sample,
+            "seed": seed, "reliable_only": reliable_only}
 
 
-def titles_counts(meta: dict, sample: float, seed: int) -> dict:
-    """Category counts per split for the full data and for a `sample`."""
+def titles_counts(meta: dict, sample: float, seed: int, reliable_only: bool = False) -> dict:
+    """Category counts per split for the full data and for a `sample` drawn
+    as a run draws it (train and validation sampled, validation with seed + 1;
+    test whole), keeping only reliable labels in train and validation when
+    `reliable_only`."""
     folder = Path(meta["cache"])
-    return _titles_counts(str(folder), (folder / "meta.json").stat().st_mtime, float(sample), int(seed))
+    return _titles_counts(str(folder), (folder / "meta.json").stat().st_mtime, float(sample), int(seed),
+                          bool(reliable_only))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _titles_profile(cache: str, mtime: float, split: str, seed: int, n_examples: int) -> dict:
     data = _titles(cache, mtime)
-    part, vocab, names = data["splits"][split], data["vocab"], data["names"]
-    n_tokens = part["n_tokens"].astype(np.int64)
+    part, vocab, names = data.splits()[split], data.vocab.tokens, data.class_names
+    n_tokens = part.n_tokens.astype(np.int64)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(n_tokens), size=min(n_examples, len(n_tokens)), replace=False) if len(n_tokens) else []
     examples = []
     for i in rows:
-        ids = part["tokens"][i, : int(part["length"][i])]
+        ids = part.tokens[i, : int(part.length[i])]
         tokens = [vocab[int(t)] for t in ids] if n_tokens[i] > 0 else []
-        examples.append({"title": str(part["titles"][i]), "tokens": " · ".join(tokens) or "(nothing left)",
-                         "kept": int(n_tokens[i]), "category": names[int(part["y"][i])],
-                         "label quality": str(part["label_quality"][i])})
-    max_len = int(part["tokens"].shape[1])
+        examples.append({"title": str(part.titles[i]), "tokens": " · ".join(tokens) or "(nothing left)",
+                         "kept": int(n_tokens[i]), "category": names[int(part.y[i])],
+                         "label quality": str(part.label_quality[i])})
+    max_len = int(part.tokens.shape[1])
     return {"split": split, "size": int(len(n_tokens)), "max_len": max_len, "examples": examples,
             "length_counts": np.bincount(n_tokens, minlength=max_len + 1).tolist() if len(n_tokens) else [0],
             "mean_tokens": float(n_tokens.mean()) if len(n_tokens) else 0.0,

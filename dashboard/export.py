@@ -10,6 +10,7 @@ from datetime import datetime
 import pandas as pd
 
 from core.data.heartbeat import spelled_out
+from core.metrics import MANY_CLASSES
 
 # presenter mode: no sidebar or toolbar, the full width, bigger type
 PRESENTER_CSS = """<style>
@@ -108,7 +109,7 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
     if report and confusion:
         names = confusion["labels"]
         per_class = pd.DataFrame({n: report[n] for n in names}).T.astype({"support": int})
-        if len(names) <= 20:
+        if len(names) <= MANY_CLASSES:
             extra = [k for k in ("macro avg", "weighted avg") if k in report]
             table = pd.DataFrame({n: report[n] for n in [*names, *extra]}).T.astype({"support": int})
             table.index = [*spelled_out(names), *extra]  # "S supraventricular ectopic"

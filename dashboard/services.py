@@ -2,12 +2,14 @@
 that return plain data. Pages never import torch or MLflow."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.config import RECURRENT_NAMES
 from experiments.settings import arena_home
 
 
@@ -80,41 +82,24 @@ def _treatment(sampler: str, class_weighted: bool) -> str:
 @st.cache_data(ttl=10, show_spinner=False)
 def datasets(home_dir: str) -> list[dict]:
     """One entry per workload: whether it is ready, its size and a chart's data."""
-    from core.data import heartbeat as hb
-    from core.data import titles as tt
+    from core.workloads import all_workloads
 
-    beats = hb.dataset_info(Path(home_dir))
-    entry = {"workload": "heartbeat", "name": "Heartbeats: MIT-BIH Arrhythmia (5 AAMI classes)", "ready": beats is not None}
-    if beats:
-        origin = {"kaggle-csv": "Kaggle's CSV files", "raw-records": "the raw PhysioNet records",
-                  "raw-archive": "an archive of the raw PhysioNet records"}.get(beats["kind"], beats["kind"])
-        entry.update(summary=f"{beats['beats']:,} beats ({beats['train']:,} train, {beats['test']:,} test), built from {origin}.",
-                     chart={"names": list(beats["counts"]), "counts": list(beats["counts"].values()),
-                            "title": "Beats per class (all splits)", "xlabel": "class"},
-                     caption="N (normal) dominates: a model that always says N is 83% accurate and useless. "
-                             "Watch balanced accuracy and macro-F1, and the recall of S (supraventricular "
-                             "ectopic) and F (fusion).")
-    titles = tt.dataset_info(Path(home_dir))
-    second = {"workload": "titles", "name": "Product titles: MercadoLibre 2019, Spanish (632 categories)",
-              "ready": titles is not None}
-    if titles:
-        counts = titles["counts"]
-        second.update(summary=f"{sum(counts.values()):,} titles ({', '.join(f'{v:,} {k}' for k, v in counts.items())}), "
-                              f"{titles['num_classes']} categories, vocabulary {titles['vocab_size']:,}.")
-        stats = titles_summary(home_dir)
-        picked = stats["top_categories"] + stats["bottom_categories"]
-        second.update(chart={"names": [p["category"] for p in picked], "counts": [p["count"] for p in picked],
-                             "title": "The 10 most and 10 least frequent categories (train)", "xlabel": "category"},
-                      caption="Categories are far more balanced than heartbeats, but there are 632 of them: "
-                              "balanced accuracy is the study's metric.")
-    return [entry, second]
+    out = []
+    for w in all_workloads():
+        meta = w.dataset_info(Path(home_dir))
+        entry = {"workload": w.name, "name": w.title, "ready": meta is not None}
+        if meta:
+            entry.update(_overview(home_dir, w.name, json.dumps(meta, default=str)))
+        out.append(entry)
+    return out
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def titles_summary(home_dir: str) -> dict:
-    from core.data import titles as tt
+def _overview(home_dir: str, workload: str, meta_json: str) -> dict:
+    """A prepared dataset's summary, chart and caption (cached: titles read every split)."""
+    from core.workloads import get
 
-    return tt.summaries(tt.load_titles(Path(home_dir)))
+    return get(workload).overview(json.loads(meta_json), Path(home_dir))
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -159,16 +144,10 @@ def run_label(r) -> str:
 
 
 def spelled_out(labels) -> list[str]:
-    """Heartbeat class letters with their AAMI names; other labels unchanged."""
-    from core.data.heartbeat import spelled_out as spell
+    """Class labels with their long names (the heartbeat letters' AAMI names); other labels unchanged."""
+    from core.workloads import spelled_out as spell
 
     return spell(labels)
-
-
-def class_names() -> list[str]:
-    from core.data.heartbeat import CLASS_NAMES
-
-    return list(CLASS_NAMES)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -216,10 +195,11 @@ def run_presets(workload: str) -> dict[str, dict]:
     """The presets a workload's New run form offers: its named presets (the
     quickest first), the classroom recipe, then plain defaults."""
     from core import presets
+    from core.config import DataConfig
 
     out = {}
     for name, values in presets.PRESETS.items():
-        if values.get("data.workload", "heartbeat") == workload:
+        if values.get("data.workload", DataConfig.workload) == workload:
             out[name] = {"label": f"{name}: {presets.DESCRIPTIONS.get(name, '')}", "overrides": dict(values)}
     if workload in presets.CLASSROOM:
         out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
@@ -287,15 +267,30 @@ def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
 
 # ---------------------------------------------------------------------------
 # Compare: ready-made groupings for the two questions of the original studies
-SEQUENCE_ORDER = ("rnn", "rnn-packed", "rnn-trimmed", "gru", "gru-packed", "gru-trimmed",
-                  "lstm", "lstm-packed", "lstm-trimmed")
+SEQUENCE_ORDER = RECURRENT_NAMES  # the recurrent models, cell by cell: padded, packed, trimmed
 TREATMENTS = ("no sampler", "weighted sampler", "class-weighted loss", "sampler + weighted loss")
 
 
 def key_metric(workload: str) -> str:
-    """The metric a study ranks by: balanced accuracy for the 632 categories,
-    macro-F1 for the unbalanced beats."""
-    return "test/balanced_accuracy" if workload == "titles" else "test/macro_f1"
+    """The metric a study ranks by (the workload's): balanced accuracy for
+    the 632 categories, macro-F1 for the unbalanced beats."""
+    from core.workloads import get
+
+    return f"test/{get(workload).key_metric}"
+
+
+def workload_labels() -> dict[str, str]:
+    """Workload name -> its label on pickers, in registry order."""
+    from core.workloads import all_workloads
+
+    return {w.name: w.label for w in all_workloads()}
+
+
+def workload(name: str):
+    """The workload's torch-free description (core.workloads.base.Workload)."""
+    from core.workloads import get
+
+    return get(name)
 
 
 def _flag(value) -> bool:
@@ -311,7 +306,9 @@ def _study_frame(frame: pd.DataFrame, workload: str) -> pd.DataFrame:
     bi = f["model.bidirectional"].map(_flag)
     f["variant"] = [("bi-" if b else "") + n for n, b in zip(f["model.name"], bi)]
     f["variant_rank"] = [SEQUENCE_ORDER.index(n) + (len(SEQUENCE_ORDER) if b else 0) for n, b in zip(f["model.name"], bi)]
-    sampler = f["train.sampler"] == "weighted"
+    from core.samplers import NONE
+
+    sampler = f["train.sampler"] != NONE
     weighted = f["train.class_weighted_loss"].map(_flag)
     f["treatment"] = [TREATMENTS[int(s) + 2 * int(w)] for s, w in zip(sampler, weighted)]
     f["size"] = f["model.num_layers"].astype(str) + "x" + f["model.hidden_size"].astype(str)

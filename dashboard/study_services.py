@@ -237,9 +237,9 @@ def stop_study(home_dir: str, parent_id: str) -> str:
 
 
 def prepared_workloads(home_dir: str) -> list[str]:
-    from experiments import workloads
+    from core.workloads import all_workloads
 
-    return [w for w in ("heartbeat", "titles") if workloads.dataset_info(w, Path(home_dir)) is not None]
+    return [w.name for w in all_workloads() if w.dataset_info(Path(home_dir)) is not None]
 
 
 def effect_sentence(effect: dict, metric_name: str) -> str:

@@ -21,7 +21,11 @@ from pathlib import Path
 
 from core import config as C
 from core import options as O
+from core.metrics import MANY_CLASSES
 from core.presets import DESCRIPTIONS, preset_overrides
+from core.workloads import get as get_workload
+from core.workloads import quality_targets
+from experiments.tags import PROC_TAG, QUEUE_TAG, STATUS_TAG
 
 
 class UserError(Exception):
@@ -121,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train and evaluate samples/s, seconds per epoch and peak memory of RNN Arena's "
                                    "trainer and of the plain notebook-style loop (DataLoader, padded, batch 128, Adam "
                                    "1e-3) on the same model and data in one process, with the ratios; --quality adds "
-                                   "the wall time until validation accuracy 0.985 and macro-F1 0.92. Records nothing "
+                                   f"the wall time until the workload's targets ({quality_targets()}). Records nothing "
                                    "in MLflow. Example: bench heartbeat --threads 2 --json bench.json")
     b.add_argument("workload", choices=C.WORKLOADS)
     b.add_argument("--device", default="auto", choices=C.DEVICES)
@@ -244,41 +248,14 @@ def cmd_prepare(args, home: Path) -> None:
         raise UserError("--min-freq and --max-vocab must be at least 1")
     _bounded("--min-freq", args.min_freq, 1, 1_000_000, "no word occurs in more titles than that")
     _bounded("--max-vocab", args.max_vocab, 1, 10_000_000, "the embedding of a larger vocabulary would not fit")
-    options = {"min_freq": args.min_freq, "max_vocab": args.max_vocab} if args.workload == "titles" else {}
+    options = {name: getattr(args, name) for name in get_workload(args.workload).prepare_options}
     meta = workloads.prepare(args.workload, source, home, progress=progress, log=lambda m: print(m, file=sys.stderr),
                              **options)
     if bar is not None:
         bar.close()
-    (_print_heartbeat if args.workload == "heartbeat" else _print_titles)(meta)
+    print("\n".join(get_workload(args.workload).describe_prepared(meta)))
     built = "reused from the cache" if meta.get("reused") else f"built in {meta['build_seconds']:.1f} s"
     print(f"{built}: {meta['cache']}")
-
-
-def _print_heartbeat(meta: dict) -> None:
-    from core.data.heartbeat import CLASS_NAMES, spelled_out
-
-    print(f"heartbeat: {meta['beats']:,} beats from {meta['source']} ({meta['kind']})")
-    print(f"{'':>6} " + " ".join(f"{n:>7}" for n in [*CLASS_NAMES, "total"]))
-    for label, counts in (("all", meta["counts"]), ("train", meta["train_counts"]), ("test", meta["test_counts"])):
-        print(f"{label:>6} " + " ".join(f"{counts[n]:>7,}" for n in CLASS_NAMES) + f" {sum(counts.values()):>7,}")
-    print("classes (AAMI): " + ", ".join(spelled_out(CLASS_NAMES)))
-
-
-def _print_titles(meta: dict) -> None:
-    from core.data import titles as tt
-
-    stats = tt.summaries(tt.load_titles(Path(meta["cache"]).parents[1]))
-    counts = meta["counts"]
-    print(f"titles: {sum(counts.values()):,} rows from {meta['source']} ({meta['kind']}): "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    print(f"categories {meta['num_classes']:,}   vocabulary {meta['vocab_size']:,} (with [PAD], [UNK])   "
-          f"max_len {meta['max_len']}")
-    print("tokens per title: " + ", ".join(f"{k} {v:.2f}" for k, v in meta.get("tokens_per_title", {}).items()))
-    print("[UNK] share of tokens: " + ", ".join(f"{k} {v:.2%}" for k, v in stats["unk_share"].items()))
-    if "tokenize_titles_per_second" in meta:
-        print(f"preprocessing: {meta['tokenize_titles_per_second']:,} titles/s")
-    if meta.get("dropped_categories"):
-        print(f"dropped {meta['dropped_categories']} categories with fewer than 3 rows ({meta['dropped_rows']} rows)")
 
 
 def _bounded(flag: str, value: int | None, low: int, high: int, why: str) -> None:
@@ -325,7 +302,7 @@ def cmd_run(args, home: Path) -> None:
         if status == "FINISHED":
             raise UserError(f"run {run_id} already FINISHED; start a new run instead")
         if status == "RUNNING":
-            from experiments.launcher import PROC_TAG, is_alive
+            from experiments.launcher import is_alive
 
             identity = client(home).get_run(run_id).data.tags.get(PROC_TAG, "")
             if is_alive(identity):
@@ -392,7 +369,7 @@ def cmd_run(args, home: Path) -> None:
     from core.data.heartbeat import spelled_out
 
     rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
-    if len(rows) > 20:  # many classes: the worst and best five by F1
+    if len(rows) > MANY_CLASSES:  # the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
         print(f"{len(rows)} classes; the five worst and five best by F1:")
         rows = rows[:5] + rows[-5:]
@@ -461,7 +438,7 @@ def cmd_worker(args, home: Path) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if not runner.finished(c, args.run_id):  # a FINISHED status never changes
-            c.set_tag(args.run_id, "arena.status_detail", "cancelled while queued")
+            c.set_tag(args.run_id, STATUS_TAG, "cancelled while queued")
             c.set_terminated(args.run_id, status="KILLED")
         raise SystemExit(130)
 
@@ -473,7 +450,7 @@ def cmd_worker(args, home: Path) -> None:
     except KeyboardInterrupt:
         stop_queued()
     with slot:
-        c.set_tag(args.run_id, launcher.QUEUE_TAG, "started")
+        c.set_tag(args.run_id, QUEUE_TAG, "started")
         try:
             summary = runner.execute(args.run_id, home)
         except KeyboardInterrupt:
@@ -548,7 +525,7 @@ def cmd_study(args, home: Path) -> None:
             study = studies.builtin(args.name)
         else:
             raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
-        workload = args.workload or study.workload or "heartbeat"
+        workload = args.workload or study.workload or C.DataConfig.workload
         if study.workload and args.workload and args.workload != study.workload:
             raise UserError(f"study {study.name} is for the {study.workload} workload; drop --workload {args.workload}")
         seeds = args.seeds if args.seeds is not None else study.seeds

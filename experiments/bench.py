@@ -222,13 +222,13 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
     import torch
     from torch import nn
 
-    from core.train import make_batches, make_optimizer, make_scheduler, train_one_epoch
+    from core.train import cuts_batches, epoch_batches, make_optimizer, make_scheduler, train_one_epoch
 
     gen = torch.Generator().manual_seed(seed)
-    order = make_batches(len(split), cfg.train.batch_size, gen, split.lengths if cfg.train.bucket else None)
+    order = epoch_batches(cfg.train, split, gen)
     opt = make_optimizer(model, cfg.train)
     sched = make_scheduler(opt, cfg.train, max(1, math.ceil(len(split) / cfg.train.batch_size)))
-    cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     loss_fn = nn.CrossEntropyLoss()
     train_one_epoch(model, split, order[:warmup], opt, loss_fn, cut=cut, grad_clip=cfg.train.grad_clip, scheduler=sched)
     _sync(split.y.device)
@@ -238,10 +238,10 @@ def arena_train(model, cfg: RunConfig, split, batches: int, warmup: int, seed: i
 
 
 def arena_eval(model, cfg: RunConfig, split, limit: int, num_classes: int) -> tuple[float, int]:
-    from core.train import TensorSplit, evaluate
+    from core.train import TensorSplit, cuts_batches, evaluate
 
     sub = TensorSplit(split.x[:limit], split.lengths[:limit], split.y[:limit])
-    cut = cfg.model.sequence_mode == "packed" or (cfg.train.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     start = time.perf_counter()
     evaluate(model, sub, num_classes, cut=cut)
     _sync(split.y.device)
@@ -335,7 +335,7 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     from torch import nn
 
     from core.models import build_model
-    from core.train import evaluate, make_batches, make_optimizer, make_scheduler, train_one_epoch
+    from core.train import cuts_batches, epoch_batches, evaluate, make_optimizer, make_scheduler, train_and_validate
 
     tc = cfg.train
     torch.manual_seed(tc.seed)
@@ -344,13 +344,12 @@ def time_to_quality(cfg: RunConfig, data, device, num_classes: int, target_acc: 
     opt = make_optimizer(model, tc)
     sched = make_scheduler(opt, tc, math.ceil(len(data.train) / tc.batch_size))
     loss_fn = nn.CrossEntropyLoss()
-    cut = cfg.model.sequence_mode == "packed" or (tc.bucket and cfg.model.sequence_mode != "trimmed")
+    cut = cuts_batches(cfg)
     start = time.perf_counter()
     for epoch in range(1, min(max_epochs, tc.epochs) + 1):
-        batches = make_batches(len(data.train), tc.batch_size, gen, data.train.lengths if tc.bucket else None)
-        train_one_epoch(model, data.train, batches, opt, loss_fn, cut=cut, grad_clip=tc.grad_clip, scheduler=sched,
-                        precision=tc.precision)
-        val = evaluate(model, data.val, num_classes, cut=cut, precision=tc.precision).metrics
+        batches = epoch_batches(tc, data.train, gen)
+        val = train_and_validate(model, data.train, data.val, num_classes, batches, opt, loss_fn, tc, cut=cut,
+                                 scheduler=sched)[1].metrics
         elapsed = time.perf_counter() - start
         log(f"  epoch {epoch:3d}  {elapsed:7.1f}s  val acc {val['accuracy']:.4f}  macro-F1 {val['macro_f1']:.4f}")
         if val["accuracy"] >= target_acc and val["macro_f1"] >= target_f1:
@@ -383,15 +382,18 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     from core.train import flush_denormals, resolve_device
     from experiments import workloads
 
+    from core.workloads import get, quality_targets
+
+    target = get(workload).quality_target
     if quality:
-        if workload != "heartbeat":
-            raise ValueError("--quality is defined for the heartbeat workload (accuracy 0.985 and macro-F1 0.92)")
+        if target is None:
+            raise ValueError(f"--quality is defined for these workloads' targets: {quality_targets()}")
         overrides = preset_overrides(quality_preset)
         if seed is not None:
             overrides = {**overrides, "train.seed": seed}
         arena_cfg = RunConfig().replace(**overrides)
-        if arena_cfg.data.workload != "heartbeat" or arena_cfg.data.sample < 1.0:
-            raise ValueError(f"--quality-preset {quality_preset} is not a full-data heartbeat preset")
+        if arena_cfg.data.workload != workload or arena_cfg.data.sample < 1.0:
+            raise ValueError(f"--quality-preset {quality_preset} is not a full-data {workload} preset")
     device = resolve_device(device_name)
     base = RunConfig().replace(**{"data.workload": workload})
     if workloads.dataset_info(workload, home) is None:
@@ -405,7 +407,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         f"s/epoch = train size / train samples per second; the arena flushes denormals to zero on CPU, as its "
         f"trainer does, the plain loop keeps the default; peak MB: "
         + ("CUDA peak allocated" if device.type == "cuda" else "peak resident memory added by the loop"))
-    all_variants = heartbeat_variants() if workload == "heartbeat" else titles_variants()
+    all_variants = titles_variants() if get(workload).tokens else heartbeat_variants()
     if variants:
         unknown = [v for v in variants if v not in {x.label for x in all_variants}]
         if unknown:
@@ -421,15 +423,17 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     log(format_table(rows))
 
     if quality:
-        log("\n# time to quality: validation accuracy >= 0.985 and macro-F1 >= 0.92, then test at that epoch")
+        acc_target, f1_target = target
+        log(f"\n# time to quality: validation accuracy >= {acc_target:g} and macro-F1 >= {f1_target:g}, then test at "
+            "that epoch")
         log(f"arena, preset {quality_preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
         with flush_denormals(device):  # as core.train.fit runs
-            arena = time_to_quality(arena_cfg, data, device, num_classes, 0.985, 0.92, max_epochs, log)
+            arena = time_to_quality(arena_cfg, data, device, num_classes, acc_target, f1_target, max_epochs, log)
         plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
         plain_secs, plain_note = None, ""
         if plain_quality:
             log("plain loop (notebook preset):")
-            plain = _plain_to_quality(data, device, num_classes, max_epochs, log)
+            plain = _plain_to_quality(data, device, num_classes, acc_target, f1_target, max_epochs, log)
             plain_secs = plain["seconds"] if plain["reached"] else None
             plain_note = (f"plain reached it at epoch {plain['epochs']}" if plain["reached"]
                           else f"plain did not reach it in {plain['epochs']} epochs")
@@ -449,11 +453,11 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
                 arena_metric=arena["test"]["macro_f1"], metric="test macro_f1",
                 arena_seconds_to_quality=arena["seconds"] if arena["reached"] else None,
                 plain_seconds_to_quality=plain_secs, notes=[plain_note] if plain_note else [])
-        test_ok = arena["test"]["accuracy"] >= 0.985 and arena["test"]["macro_f1"] >= 0.92
+        test_ok = arena["test"]["accuracy"] >= acc_target and arena["test"]["macro_f1"] >= f1_target
         q.notes.append(f"arena {'reached' if arena['reached'] else 'did NOT reach'} the validation target "
                        f"{'at' if arena['reached'] else 'by'} epoch {arena['epochs']}; test there: accuracy "
                        f"{arena['test']['accuracy']:.4f}, macro-F1 {arena['test']['macro_f1']:.4f} "
-                       f"({'meets' if test_ok else 'MISSES'} the test target 0.985 / 0.92)")
+                       f"({'meets' if test_ok else 'MISSES'} the test target {acc_target:g} / {f1_target:g})")
         rows.append(q)
         speedup = f"{q.ratio:.2f}x" if np.isfinite(q.ratio) else "n/a"
         log("\n| | epochs | seconds | test accuracy | test macro-F1 | speed-up |\n|---|---|---|---|---|---|")
@@ -469,7 +473,7 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
     return rows
 
 
-def _plain_to_quality(data, device, num_classes, max_epochs, log) -> dict:
+def _plain_to_quality(data, device, num_classes, target_acc, target_f1, max_epochs, log) -> dict:
     """The notebook loop, epoch after epoch, until the validation targets."""
     import torch
     from torch import nn
@@ -498,7 +502,7 @@ def _plain_to_quality(data, device, num_classes, max_epochs, log) -> dict:
         val = evaluate(model, data.val, num_classes).metrics
         elapsed = time.perf_counter() - start
         log(f"  epoch {epoch:3d}  {elapsed:7.1f}s  val acc {val['accuracy']:.4f}  macro-F1 {val['macro_f1']:.4f}")
-        if val["accuracy"] >= 0.985 and val["macro_f1"] >= 0.92:
+        if val["accuracy"] >= target_acc and val["macro_f1"] >= target_f1:
             return {"reached": True, "seconds": elapsed, "epochs": epoch}
     return {"reached": False, "seconds": time.perf_counter() - start, "epochs": max_epochs}
 

@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-PROC_TAG = "arena.process"
+from experiments.tags import EPOCH_TAG, ERROR_TAG, ERROR_TYPE_TAG, PROC_TAG, QUEUE_TAG, STATUS_TAG
 
 
 def process_identity(pid: int | None = None) -> str:
@@ -68,10 +68,10 @@ def reap_dead_runs(home: Path) -> list[str]:
     for run in c.search_runs(exps, filter_string="attributes.status = 'RUNNING'", max_results=1000):
         identity = run.data.tags.get(PROC_TAG)
         if identity and is_alive(identity) is False:
-            epoch = run.data.tags.get("arena.epoch", "0")
-            c.set_tag(run.info.run_id, "error", f"the process training this run ended unexpectedly after epoch {epoch} "
+            epoch = run.data.tags.get(EPOCH_TAG, "0")
+            c.set_tag(run.info.run_id, ERROR_TAG, f"the process training this run ended unexpectedly after epoch {epoch} "
                       f"(killed or crashed); resume with: python -m experiments run --resume {run.info.run_id}")
-            c.set_tag(run.info.run_id, "error_type", "ProcessDied")
+            c.set_tag(run.info.run_id, ERROR_TYPE_TAG, "ProcessDied")
             c.set_terminated(run.info.run_id, status="FAILED")
             reaped.append(run.info.run_id)
     return reaped
@@ -82,7 +82,6 @@ def reap_dead_runs(home: Path) -> list[str]:
 # closed tab, a Streamlit rerun or a dashboard restart does not stop it; runs
 # wait for one of N slots (file locks in the data folder), so queued runs
 # start one after another.
-QUEUE_TAG = "arena.queue"  # "queued" while waiting for a slot, "started" once training
 
 
 def launch(cfg, home: Path, run_name: str | None = None, slots: int = 1) -> str:
@@ -181,9 +180,9 @@ def cancel(home: Path, run_id: str) -> str:
         os.kill(int(identity.split(":")[1]), signal.SIGTERM)
         return "stopping"
     if alive is None and run.info.status == "RUNNING":  # on another machine: it reads the status and stops
-        c.set_tag(run_id, "arena.status_detail", "cancelled; stops at its next progress report (another machine)")
+        c.set_tag(run_id, STATUS_TAG, "cancelled; stops at its next progress report (another machine)")
         c.set_terminated(run_id, status="KILLED")
         return "stopping"
-    c.set_tag(run_id, "arena.status_detail", "cancelled before its process started")
+    c.set_tag(run_id, STATUS_TAG, "cancelled before its process started")
     c.set_terminated(run_id, status="KILLED")
     return "KILLED"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.diagnosis import LEARNED_TAG, REASON_TAG
 from experiments.mlflow_tracker import client
+from experiments.tags import (
+    DESCRIBE_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, KIND_TAG, LEARNED_TAG, POINT_TAG, QUEUE_TAG, REASON_TAG,
+    REFERENCE_TAG, STUDY_TAG
+)
 
 SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
 MAX_LIMIT = 50_000  # MLflow's most runs per search
@@ -35,25 +38,25 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
     rows = []
     for r in runs:
         p, m, t = r.data.params, r.data.metrics, r.data.tags
-        if t.get("arena.kind") == "study":
+        if t.get(KIND_TAG) == "study":
             continue  # a study's parent run holds no model: the Studies page shows it
         rows.append({
             "run_id": r.info.run_id,
             "name": r.info.run_name,
-            "status": "QUEUED" if r.info.status == "RUNNING" and t.get("arena.queue") == "queued" else r.info.status,
+            "status": "QUEUED" if r.info.status == "RUNNING" and t.get(QUEUE_TAG) == "queued" else r.info.status,
             "workload": names.get(r.info.experiment_id, "?"),
-            "model": t.get("arena.describe", p.get("model.name", "?")),
+            "model": t.get(DESCRIBE_TAG, p.get("model.name", "?")),
             "sample": float(p.get("data.sample", "nan")),
-            "epochs": int(float(t.get("arena.epochs_run", t.get("arena.epoch", "0")))),
+            "epochs": int(float(t.get(EPOCHS_RUN_TAG, t.get(EPOCH_TAG, "0")))),
             "max_epochs": int(float(p.get("train.epochs", "0"))),
             "start_time": r.info.start_time,
             "end_time": r.info.end_time,
-            "error": t.get("error", ""),
+            "error": t.get(ERROR_TAG, ""),
             "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),  # None: not finished, or older
             "learned_reason": t.get(REASON_TAG, ""),
-            "reference": t.get("arena.reference") == "true",  # a full-data reference run (results/reference)
-            "study": t.get("arena.study", ""),
-            "point": t.get("arena.point", ""),
+            "reference": t.get(REFERENCE_TAG) == "true",  # a full-data reference run (results/reference)
+            "study": t.get(STUDY_TAG, ""),
+            "point": t.get(POINT_TAG, ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
             **{k: p.get(k, "") for k in ROW_PARAMS},
             "last_epoch_seconds": m.get("epoch_seconds"),

@@ -32,11 +32,15 @@ import numpy as np
 
 from core.config import RunConfig, option_names
 from experiments import studies as S
+from experiments.tags import (
+    CONFIG_KEY_TAG, DESCRIBE_TAG, DEVICE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, FACTORS_TAG, FACTOR_PREFIX, KEY_TAG,
+    KIND_TAG, LEARNED_TAG, METRIC_TAG, MODEL_TAG, NUM_PARAMETERS_TAG, PARENT_TAG, POINT_INDEX_TAG, POINT_TAG,
+    REASON_TAG, RECORD_TAG, REFERENCE_MACHINE_TAG, REFERENCE_TAG, SEED_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG,
+    WALL_SECONDS_TAG, WORKLOAD_TAG
+)
 
 FORMAT = 1
 ROOT = Path(__file__).resolve().parent.parent / "results" / "reference"
-REFERENCE_TAG = "arena.reference"  # "true" on imported reference runs (and their study)
-RECORD_TAG = "arena.reference_record"  # the record's key: an import loads each key once
 LABEL = "full data, reference"
 
 # What differs from the classroom recipe: the amount of training.
@@ -221,11 +225,11 @@ def record_of(home: Path, run_id: str, item: Planned) -> dict[str, Any]:
         "describe": cfg.describe(), "params": cfg.to_params(),
         "history": history,
         "test": {k[len("test/"):]: round(float(v), 6) for k, v in m.items() if k.startswith("test/")},
-        "best_epoch": int(m.get("best_epoch", 0)), "epochs_run": int(t.get("arena.epochs_run", "0")),
-        "wall_seconds": float(t.get("arena.wall_seconds", "nan")),
-        "num_parameters": int(t.get("arena.num_parameters", "0")),
-        "learned": t.get("arena.learned") == "true", "learned_reason": t.get("arena.learned_reason", ""),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {t.get('arena.device', 'cpu')}",
+        "best_epoch": int(m.get("best_epoch", 0)), "epochs_run": int(t.get(EPOCHS_RUN_TAG, "0")),
+        "wall_seconds": float(t.get(WALL_SECONDS_TAG, "nan")),
+        "num_parameters": int(t.get(NUM_PARAMETERS_TAG, "0")),
+        "learned": t.get(LEARNED_TAG) == "true", "learned_reason": t.get(REASON_TAG, ""),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {t.get(DEVICE_TAG, 'cpu')}",
         "test_labels": labels_digest(y_true),
         "test_pred": pack(y_pred),
     }
@@ -291,7 +295,6 @@ def import_records(home: Path, root: Path | None = None, log: Callable[[str], No
     reference, a child of one study run per group. Returns how many it loaded."""
     from mlflow.entities import Metric, Param, RunTag
 
-    from experiments import sweep
     from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
 
     root = root or ROOT
@@ -317,17 +320,17 @@ def import_records(home: Path, root: Path | None = None, log: Callable[[str], No
             cfg = RunConfig.from_params(rec["params"])
             now = int(time.time() * 1000)
             tags = {
-                "workload": workload, "model": cfg.model.name,
-                "arena.describe": f"{rec['describe']} ({LABEL})", "arena.config_digest": cfg.digest(),
+                WORKLOAD_TAG: workload, MODEL_TAG: cfg.model.name,
+                DESCRIBE_TAG: f"{rec['describe']} ({LABEL})", DIGEST_TAG: cfg.digest(),
                 REFERENCE_TAG: "true", RECORD_TAG: rec["_key"],
-                sweep.PARENT_TAG: parent_id, sweep.STUDY_TAG: rec["study"], sweep.POINT_TAG: rec["config"],
-                sweep.POINT_INDEX_TAG: str(_point_index(rec)), sweep.SEED_TAG: str(rec["seed"]),
-                sweep.CONFIG_KEY_TAG: S.config_key(cfg.replace(**{"train.seed": 0})),
-                "arena.epochs_run": str(rec["epochs_run"]), "arena.wall_seconds": f"{rec['wall_seconds']:.1f}",
-                "arena.num_parameters": str(rec["num_parameters"]),
-                "arena.learned": str(bool(rec["learned"])).lower(), "arena.learned_reason": rec["learned_reason"],
-                "arena.reference_machine": rec.get("machine", ""),
-                **{f"{sweep.FACTOR_PREFIX}{k}": v for k, v in rec["levels"].items()},
+                PARENT_TAG: parent_id, STUDY_TAG: rec["study"], POINT_TAG: rec["config"],
+                POINT_INDEX_TAG: str(_point_index(rec)), SEED_TAG: str(rec["seed"]),
+                CONFIG_KEY_TAG: S.config_key(cfg.replace(**{"train.seed": 0})),
+                EPOCHS_RUN_TAG: str(rec["epochs_run"]), WALL_SECONDS_TAG: f"{rec['wall_seconds']:.1f}",
+                NUM_PARAMETERS_TAG: str(rec["num_parameters"]),
+                LEARNED_TAG: str(bool(rec["learned"])).lower(), REASON_TAG: rec["learned_reason"],
+                REFERENCE_MACHINE_TAG: rec.get("machine", ""),
+                **{f"{FACTOR_PREFIX}{k}": v for k, v in rec["levels"].items()},
             }
             run = c.create_run(exp, run_name=f"{rec['config']} seed {rec['seed']} ({LABEL})", start_time=now)
             rid = run.info.run_id
@@ -356,21 +359,20 @@ def _point_index(rec: dict[str, Any]) -> int:
 
 def _reference_parent(home: Path, exp: str, group: str, first: dict[str, Any]) -> str:
     """The group's study run (found by its key, or made)."""
-    from experiments import sweep
     from experiments.mlflow_tracker import MlflowTracker, client
 
     c = client(home)
     key = f"reference-{group}"
-    found = c.search_runs([exp], filter_string=f"tags.{sweep.KEY_TAG} = '{key}'", max_results=1)
+    found = c.search_runs([exp], filter_string=f"tags.{KEY_TAG} = '{key}'", max_results=1)
     if found:
         return found[0].info.run_id
     study = S.builtin(first["study"]) if first["study"] in S.BUILTIN else None
     factors = S.factor_names(study) if study else sorted(first["levels"])
-    tags = {sweep.KIND_TAG: "study", sweep.STUDY_TAG: first["study"], sweep.KEY_TAG: key, "workload": first["workload"],
-            REFERENCE_TAG: "true", "arena.describe": f"study {group} ({LABEL})",
-            "arena.study_description": f"{study.description if study else group} Trained on the full data "
-                                       f"({LABEL}).", "arena.factors": json.dumps(factors),
-            "arena.metric": study.metric if study else "macro_f1"}
+    tags = {KIND_TAG: "study", STUDY_TAG: first["study"], KEY_TAG: key, WORKLOAD_TAG: first["workload"],
+            REFERENCE_TAG: "true", DESCRIBE_TAG: f"study {group} ({LABEL})",
+            STUDY_DESCRIPTION_TAG: f"{study.description if study else group} Trained on the full data "
+                                       f"({LABEL}).", FACTORS_TAG: json.dumps(factors),
+            METRIC_TAG: study.metric if study else "macro_f1"}
     run = c.create_run(exp, run_name=f"study {group} ({LABEL})", tags=tags)
     c.log_batch(run.info.run_id, params=[])
     MlflowTracker(home, run.info.run_id).log_dict({"reference": group, "records": "results/reference/" + group},
@@ -384,7 +386,6 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
     import io
 
     from core import metrics as M
-    from experiments.runner import MANY_CLASSES
 
     y_pred = unpack(rec["test_pred"])
     if y_pred.size != y_true.size:
@@ -400,7 +401,7 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
     report = M.classification_report(y_true, y_pred, names)
     tracker.log_dict(report, "report/classification_report.json")
     tracker.log_dict(M.top_confusions(cm, names, 50), "report/top_confusions.json")
-    if len(names) <= MANY_CLASSES:
+    if len(names) <= M.MANY_CLASSES:
         tracker.log_dict({"labels": names, "matrix": cm.tolist()}, "report/confusion_matrix.json")
         tracker.log_text(M.report_table(report, names), "report/classification_report.txt")
     else:
@@ -410,10 +411,11 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
 
 
 def _class_names(rec: dict[str, Any], num_classes: int) -> list[str]:
-    if rec["workload"] == "heartbeat":
-        from core.data.heartbeat import CLASS_NAMES
+    from core.workloads import get
 
-        return list(CLASS_NAMES)
+    fixed = get(rec["workload"]).class_names
+    if fixed:
+        return list(fixed)
     path = labels_path(rec["workload"], rec["split"], rec["test_labels"], Path(rec["_path"]).parent.parent)
     known = json.loads(path.read_text(encoding="utf-8")).get("class_names", {})
     return [known.get(str(i), f"category {i}") for i in range(num_classes)]

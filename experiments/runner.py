@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import Callable
 
 from core.config import RunConfig, to_json
+from core.metrics import MANY_CLASSES
 from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
+from experiments.tags import (
+    DESCRIBE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, ERROR_TRACEBACK_TAG, ERROR_TYPE_TAG,
+    LEARNED_TAG, MODEL_TAG, NUM_PARAMETERS_TAG, PREFIX, PROC_TAG, PROGRESS_TAG, REASON_TAG, STATUS_TAG,
+    STOPPED_EARLY_TAG, WALL_SECONDS_TAG, WORKLOAD_TAG, NODE_TAG
+)
 from experiments.settings import ENV_NODE, remote_store, tracking_uri
 
-STATUS_TAG = "arena.status_detail"
 
 
 @dataclass
@@ -56,7 +61,6 @@ def checkpoint_path(home: Path, run_id: str) -> Path:
     return home / "checkpoints" / f"{run_id}.pt"
 
 
-NODE_TAG = "arena.node"  # the cluster node that trained the run
 CHECKPOINT_ARTIFACT = "checkpoint/last.pt"  # on a tracking server: the last epoch's checkpoint, for any node
 
 
@@ -92,8 +96,8 @@ def drop_shared_checkpoint(c, run_id: str, uri: str) -> None:
 def create_run(cfg: RunConfig, home: Path, run_name: str | None = None, tags: dict[str, str] | None = None) -> str:
     c = client(home)
     exp = experiment_id(home, cfg.data.workload)
-    all_tags = {"workload": cfg.data.workload, "model": cfg.model.name, "arena.describe": cfg.describe(),
-                "arena.config_digest": cfg.digest(), **(tags or {})}
+    all_tags = {WORKLOAD_TAG: cfg.data.workload, MODEL_TAG: cfg.model.name, DESCRIBE_TAG: cfg.describe(),
+                DIGEST_TAG: cfg.digest(), **(tags or {})}
     run = c.create_run(exp, run_name=run_name or cfg.describe(), tags=all_tags)
     from mlflow.entities import Param
 
@@ -127,7 +131,7 @@ def execute(
     started = time.perf_counter()
     try:
         c.update_run(run_id, status="RUNNING")
-        from experiments.launcher import PROC_TAG, process_identity
+        from experiments.launcher import process_identity
 
         tracker.set_tags({PROC_TAG: process_identity()})
         progress = Progress(tracker)
@@ -149,7 +153,7 @@ def execute(
         metric_keys = class_metric_keys(class_names)  # before training: a bad key must not lose a finished run
         info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test),
                 "dataset_key": (workloads.dataset_info(cfg.data.workload, home) or {}).get("key", "")}
-        tracker.set_tags({f"arena.{k}": v for k, v in info.items()})
+        tracker.set_tags({f"{PREFIX}{k}": v for k, v in info.items()})
         tracker.log_text(to_json(cfg), "config.json")
         if on_start:
             on_start(info)
@@ -165,7 +169,7 @@ def execute(
                 tracker.log_file(ckpt, CHECKPOINT_ARTIFACT)
             if shared_ckpt:
                 check_cancelled(tracker)
-            tracker.set_tags({"arena.epoch": str(epoch)})  # progress for `runs` and the monitor
+            tracker.set_tags({EPOCH_TAG: str(epoch)})  # progress for `runs` and the monitor
             progress.epoch_end()
             if on_epoch:
                 on_epoch(epoch, row)
@@ -201,13 +205,12 @@ def execute(
     except BaseException as exc:
         if not finished(c, run_id):
             message = str(exc) or type(exc).__name__
-            tracker.set_tags({"error": message, "error_type": type(exc).__name__,
-                              "error_traceback": traceback.format_exc()[-4000:]})
+            tracker.set_tags({ERROR_TAG: message, ERROR_TYPE_TAG: type(exc).__name__,
+                              ERROR_TRACEBACK_TAG: traceback.format_exc()[-4000:]})
             c.set_terminated(run_id, status="FAILED")
         raise
 
 
-PROGRESS_TAG = "arena.progress"  # JSON: phase, batch, batches, epoch_started (unix s), at (unix s)
 PROGRESS_EVERY = 2.0  # seconds between two progress tags (each is a write to the store)
 
 
@@ -284,9 +287,6 @@ def run(cfg: RunConfig, home: Path, run_name: str | None = None, **callbacks) ->
     return execute(run_id, home, **callbacks)
 
 
-MANY_CLASSES = 20  # above this, the confusion matrix is stored sparse and reports are summarised
-
-
 def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, seconds: float, data,
                    metric_keys: dict[str, str] | None = None) -> RunSummary:
     from core import diagnosis
@@ -320,12 +320,12 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     epochs = len(result.history)
     check = diagnosis.check(test.cm, class_names)
     tracker.set_tags({
-        diagnosis.LEARNED_TAG: str(check.learned).lower(),
-        diagnosis.REASON_TAG: check.line,
-        "arena.num_parameters": str(result.num_parameters),
-        "arena.epochs_run": str(epochs),
-        "arena.stopped_early": str(result.stopped_early).lower(),
-        "arena.wall_seconds": f"{seconds:.1f}",
+        LEARNED_TAG: str(check.learned).lower(),
+        REASON_TAG: check.line,
+        NUM_PARAMETERS_TAG: str(result.num_parameters),
+        EPOCHS_RUN_TAG: str(epochs),
+        STOPPED_EARLY_TAG: str(result.stopped_early).lower(),
+        WALL_SECONDS_TAG: f"{seconds:.1f}",
     })
     train_seconds = [row["epoch_seconds"] for row in result.history]
     return RunSummary(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import RunConfig, option_names
+from core.config import WORKLOADS, RunConfig, option_names
 
 SEARCHES = ("grid", "random")
 METRICS = ("macro_f1", "balanced_accuracy", "accuracy")
@@ -486,8 +486,8 @@ def _checked(study: Study, source: str) -> Study:
         raise ValueError(f"{source}: seeds={study.seeds} must be between 1 and 100")
     if study.metric not in METRICS:
         raise ValueError(f"{source}: metric={study.metric!r}; choose one of: {', '.join(METRICS)}")
-    if study.workload is not None and study.workload not in ("heartbeat", "titles"):
-        raise ValueError(f"{source}: workload={study.workload!r}; choose heartbeat or titles")
+    if study.workload is not None and study.workload not in WORKLOADS:
+        raise ValueError(f"{source}: workload={study.workload!r}; choose one of: {', '.join(WORKLOADS)}")
     if len({f.name for f in study.factors}) != len(study.factors):
         raise ValueError(f"{source}: a factor is listed twice")
     if study.recipe not in RECIPES_NAMES:

@@ -27,7 +27,11 @@ import numpy as np
 from core import diagnosis as D
 from core import stats as ST
 from experiments.mlflow_tracker import client
-from experiments.sweep import FACTOR_PREFIX, POINT_INDEX_TAG, POINT_TAG, SEED_TAG, children
+from experiments.sweep import children
+from experiments.tags import (
+    DESCRIBE_TAG, FACTORS_TAG, FACTOR_PREFIX, KIND_TAG, LEARNED_TAG, METRIC_TAG, POINT_INDEX_TAG, POINT_TAG,
+    REASON_TAG, REFERENCE_TAG, SEED_TAG, STUDY_TAG, WALL_SECONDS_TAG
+)
 
 PREDICTIONS = "predictions/test_predictions.csv"
 METRIC_NAMES = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy", "accuracy": "accuracy"}
@@ -60,7 +64,7 @@ def finished_runs(home: Path, parent_id: str) -> list[dict]:
             "seed": int(t.get(SEED_TAG, 0)),
             "levels": {k[len(FACTOR_PREFIX):]: v for k, v in t.items() if k.startswith(FACTOR_PREFIX)},
             **{k: m.get(f"test/{k}") for k in METRIC_NAMES},
-            "seconds": float(t.get("arena.wall_seconds", "nan")),
+            "seconds": float(t.get(WALL_SECONDS_TAG, "nan")),
             "recall": {k[len("test/recall_"):]: v for k, v in m.items() if k.startswith("test/recall_")},
             **_learned_tags(t),
         })
@@ -68,8 +72,8 @@ def finished_runs(home: Path, parent_id: str) -> list[dict]:
 
 
 def _learned_tags(tags: dict) -> dict:
-    return {"learned": {"true": True, "false": False}.get(tags.get(D.LEARNED_TAG, "")),
-            "learned_reason": tags.get(D.REASON_TAG, "")}
+    return {"learned": {"true": True, "false": False}.get(tags.get(LEARNED_TAG, "")),
+            "learned_reason": tags.get(REASON_TAG, "")}
 
 
 def study_notes(home: Path, parent_id: str, name: str) -> dict[str, str]:
@@ -90,14 +94,14 @@ def report(home: Path, parent_id: str, metric: str | None = None, alpha: float =
     data. Each row also says whether every seed `learned`, and carries the
     study's `note` for that config ("" if none)."""
     parent = client(home).get_run(parent_id)
-    metric = metric or parent.data.tags.get("arena.metric", "macro_f1")
-    name = parent.data.tags.get("arena.study", "?")
+    metric = metric or parent.data.tags.get(METRIC_TAG, "macro_f1")
+    name = parent.data.tags.get(STUDY_TAG, "?")
     runs = finished_runs(home, parent_id)
     notes = study_notes(home, parent_id, name)
     out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes)
     out.update(study=name, factors=_factors(parent))
     out["effects"] = factor_effects(runs, out["factors"], metric)
-    is_reference = parent.data.tags.get("arena.reference") == "true"
+    is_reference = parent.data.tags.get(REFERENCE_TAG) == "true"
     out["reference"] = {} if is_reference else reference_scores(home, name, metric)
     out["agreement"] = reference_agreement(out["rows"], out["reference"], metric)
     return out
@@ -129,7 +133,7 @@ def compare(home: Path, run_ids: list[str], metric: str = "macro_f1", alpha: flo
 def _group_labels(groups: list[list]) -> list[str]:
     """A config's name: its description; where two configs share one, the
     options that tell them apart (the seed aside), else the first run's short id."""
-    labels = [g[0].data.tags.get("arena.describe") or g[0].info.run_name for g in groups]
+    labels = [g[0].data.tags.get(DESCRIBE_TAG) or g[0].info.run_name for g in groups]
     out = list(labels)
     for label in set(labels):
         same = [i for i, other in enumerate(labels) if other == label]
@@ -303,7 +307,7 @@ def _factors(parent) -> list[str]:
     import json
 
     try:
-        return list(json.loads(parent.data.tags.get("arena.factors", "[]")))
+        return list(json.loads(parent.data.tags.get(FACTORS_TAG, "[]")))
     except ValueError:
         return []
 
@@ -479,17 +483,15 @@ def reference_scores(home: Path, study: str, metric: str = "macro_f1") -> dict[s
     """The full-data reference runs of a built-in study's configs (imported
     with `reference import`), per config label: mean test metric over seeds,
     its interval (within [0, 1]) and the seed scores. Empty when none are loaded."""
-    from experiments.reference import REFERENCE_TAG
-
     c = client(home)
     exps = [e.experiment_id for e in c.search_experiments()]
     if not exps:
         return {}
-    runs = c.search_runs(exps, filter_string=f"tags.`{REFERENCE_TAG}` = 'true' and tags.`arena.study` = '{study}'",
+    runs = c.search_runs(exps, filter_string=f"tags.`{REFERENCE_TAG}` = 'true' and tags.`{STUDY_TAG}` = '{study}'",
                          max_results=5000)
     by: dict[str, list[float]] = {}
     for r in runs:
-        if r.data.tags.get("arena.kind") == "study" or r.info.status != "FINISHED":
+        if r.data.tags.get(KIND_TAG) == "study" or r.info.status != "FINISHED":
             continue
         value = r.data.metrics.get(f"test/{metric}")
         if value is not None:

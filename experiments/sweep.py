@@ -35,25 +35,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from experiments import studies as S
-from experiments.launcher import PROC_TAG, is_alive, process_identity
+from experiments.launcher import is_alive, process_identity
 from experiments.mlflow_tracker import client, experiment_id
 from experiments.settings import ENV_TRACKING_URI, PROJECT_ROOT, local_tracking_uri, tracking_uri
+from experiments.tags import (
+    ATTEMPTS_TAG, CONFIG_KEY_TAG, COUNTS_TAG, DESCRIBE_TAG, ERROR_TAG, ERROR_TAGS, ERROR_TYPE_TAG,
+    EXECUTOR_TAG, FACTORS_TAG, FACTOR_PREFIX, KEY_TAG, KIND_TAG, METRIC_TAG, PARENT_TAG, POINT_INDEX_TAG,
+    POINT_TAG, PROC_TAG, SEED_TAG, STATUS_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG, TOTAL_RUNS_TAG, WORKLOAD_TAG
+)
 
-KIND_TAG = "arena.kind"  # "study" on a parent run
-STUDY_TAG = "arena.study"  # the study's name, on the parent and its children
-KEY_TAG = "arena.study_key"
-PARENT_TAG = "mlflow.parentRunId"
-DIGEST_TAG = "arena.config_digest"
-CONFIG_KEY_TAG = "arena.study_config"  # studies.config_key: the config's identity within the study
-POINT_TAG = "arena.point"  # a config's label
-POINT_INDEX_TAG = "arena.point_index"
-SEED_TAG = "arena.seed"
-FACTOR_PREFIX = "arena.factor."
-ATTEMPTS_TAG = "arena.attempts"
-EXECUTOR_TAG = "arena.executor"
 DEFINITION = "study/definition.json"
 EXECUTORS = ("local", "ray")
-ERROR_TAGS = ("error", "error_type", "error_traceback", "arena.status_detail")
 
 # what a child's store state means for the queue
 DONE, RUNNING, QUEUED, INTERRUPTED, FAILED = "done", "running", "queued", "interrupted", "failed"
@@ -157,10 +149,10 @@ def _create_parent(home: Path, exp: str, study: S.Study, workload: str, seeds: i
 
     c = client(home)
     n_points = total // max(seeds, 1)
-    tags = {KIND_TAG: "study", STUDY_TAG: study.name, KEY_TAG: key, "workload": workload,
-            "arena.describe": f"study {study.name}: {n_points} configs x {seeds} seeds",
-            "arena.study_description": study.description[:4000], "arena.total_runs": str(total),
-            "arena.factors": json.dumps(S.factor_names(study)), "arena.metric": study.metric}
+    tags = {KIND_TAG: "study", STUDY_TAG: study.name, KEY_TAG: key, WORKLOAD_TAG: workload,
+            DESCRIBE_TAG: f"study {study.name}: {n_points} configs x {seeds} seeds",
+            STUDY_DESCRIPTION_TAG: study.description[:4000], TOTAL_RUNS_TAG: str(total),
+            FACTORS_TAG: json.dumps(S.factor_names(study)), METRIC_TAG: study.metric}
     run = c.create_run(exp, run_name=f"study {study.name}", tags=tags)
     params = {"study.name": study.name, "study.workload": workload, "study.search": study.search,
               "study.seeds": str(seeds), "study.metric": study.metric, "study.configs": str(n_points)}
@@ -222,7 +214,7 @@ def state_of(run, in_flight: set[str] = frozenset(), coordinator_alive: bool | N
     if status == "KILLED":
         return INTERRUPTED
     if status == "FAILED":
-        return INTERRUPTED if tags.get("error_type") == "ProcessDied" else FAILED
+        return INTERRUPTED if tags.get(ERROR_TYPE_TAG) == "ProcessDied" else FAILED
     # RUNNING
     if run.info.run_id in in_flight:
         return RUNNING
@@ -261,9 +253,9 @@ def list_studies(home: Path) -> list[dict]:
     out = []
     for run in sorted(_runs(home, exps, f"tags.`{KIND_TAG}` = 'study'"), key=lambda r: -r.info.start_time):
         t = run.data.tags
-        out.append({"parent_id": run.info.run_id, "name": t.get(STUDY_TAG, "?"), "workload": t.get("workload", "?"),
-                    "describe": t.get("arena.describe", ""), "start_time": run.info.start_time,
-                    "metric": t.get("arena.metric", "macro_f1"), "factors": json.loads(t.get("arena.factors", "[]")),
+        out.append({"parent_id": run.info.run_id, "name": t.get(STUDY_TAG, "?"), "workload": t.get(WORKLOAD_TAG, "?"),
+                    "describe": t.get(DESCRIBE_TAG, ""), "start_time": run.info.start_time,
+                    "metric": t.get(METRIC_TAG, "macro_f1"), "factors": json.loads(t.get(FACTORS_TAG, "[]")),
                     "sample": run.data.params.get("study.base.data.sample", "1.0"),
                     **progress(home, run.info.run_id)})
     return out
@@ -631,12 +623,12 @@ def work(home: Path, parent_id: str, executor=None, log: Callable[[str], None] =
         executor.stop(in_flight)
         for rid in in_flight:
             _mark_lost(c, rid)
-        c.set_tag(parent_id, "arena.status_detail", "interrupted; run the same study command again to resume")
+        c.set_tag(parent_id, STATUS_TAG, "interrupted; run the same study command again to resume")
         c.set_terminated(parent_id, status="KILLED")
         raise
     except BaseException as exc:
         executor.stop(in_flight)
-        c.set_tag(parent_id, "error", str(exc)[:4000] or type(exc).__name__)
+        c.set_tag(parent_id, ERROR_TAG, str(exc)[:4000] or type(exc).__name__)
         c.set_terminated(parent_id, status="FAILED")
         raise
     finally:
@@ -645,9 +637,9 @@ def work(home: Path, parent_id: str, executor=None, log: Callable[[str], None] =
     counts.pop("active", None)
     counts.pop("parent_status", None)
     finished = counts[DONE] == counts["total"]
-    c.set_tag(parent_id, "arena.counts", json.dumps(counts))
+    c.set_tag(parent_id, COUNTS_TAG, json.dumps(counts))
     if not finished:
-        c.set_tag(parent_id, "arena.status_detail",
+        c.set_tag(parent_id, STATUS_TAG,
                   f"{counts[FAILED]} failed, {counts[QUEUED] + counts[INTERRUPTED]} not run; see the failed runs' errors")
     c.set_terminated(parent_id, status="FINISHED" if finished else "FAILED")
     return SweepResult(counts, outcomes=outcomes)
@@ -670,8 +662,8 @@ def _mark_lost(c, run_id: str) -> None:
     """A run whose worker vanished: FAILED with ProcessDied, so it is re-run."""
     run = c.get_run(run_id)
     if run.info.status in ("RUNNING", "SCHEDULED"):
-        c.set_tag(run_id, "error", "the worker running this config ended unexpectedly; the study re-runs it")
-        c.set_tag(run_id, "error_type", "ProcessDied")
+        c.set_tag(run_id, ERROR_TAG, "the worker running this config ended unexpectedly; the study re-runs it")
+        c.set_tag(run_id, ERROR_TYPE_TAG, "ProcessDied")
         c.set_terminated(run_id, status="FAILED")
 
 

@@ -25,6 +25,18 @@ from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa:
 BEAT_SYMBOLS = ["N", "N", "L", "A", "N", "V", "N", "F", "/", "N", "R", "a", "E", "f", "N", "Q", "j", "S", "J", "e"]
 
 
+def torch_left_out(code: str, home: Path) -> bool:
+    """Run `code` in a fresh Python with RNN_ARENA_HOME=home; whether torch stayed out of it."""
+    import os
+    import subprocess
+
+    code += "\nimport sys; print('torch' in sys.modules)"
+    env = {**os.environ, "RNN_ARENA_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1] == "False"
+
+
 def write_record(folder: Path, name: str, n_beats: int = 60, seed: int = 0, fs: int = 360) -> dict:
     """A 2-channel format-212 record with beat annotations every ~0.8 s and
     a rhythm annotation ('+') in between; returns what was written."""

@@ -3,8 +3,9 @@
 Owns: reading the course's `spanish.{train,validation,test}.jsonl.gz` and the
 challenge's raw `train.csv` (streamed, bad input named by file and line), the
 processed cache (keyed by a hash of the input bytes, the options and the
-recipe), the in-memory and streaming torch datasets, seeded samples that keep
-every category, and the plain-data summaries the dashboard shows.
+recipe), seeded samples that keep every category, and the plain-data
+summaries the dashboard shows. Torch-free: the torch datasets are in
+core.data.title_datasets.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import io
 import json
 import math
 import os
-import random
 import re
 import shutil
 import time
@@ -27,8 +27,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-import torch
-from torch.utils.data import Dataset, IterableDataset
 
 from core.data.files import no_space, sha256_file, temporary_name
 from core.data.sampling import class_counts, stratified_sample, stratified_split
@@ -347,80 +345,6 @@ class TitleSplits:
         return iter((self.train, self.val, self.test))
 
 
-class TitleDataset(Dataset):
-    """An encoded split in memory; item i is (ids (max_len,) int64, length () int64, y () int64)."""
-
-    def __init__(self, tokens: np.ndarray, length: np.ndarray, y: np.ndarray):
-        self.tokens = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
-        self.length = torch.as_tensor(np.asarray(length, dtype=np.int64))
-        self.y = torch.as_tensor(np.asarray(y, dtype=np.int64))
-
-    @classmethod
-    def from_titles(cls, titles: Titles) -> "TitleDataset":
-        return cls(titles.tokens, titles.length, titles.y)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int):
-        return self.tokens[i], self.length[i], self.y[i]
-
-
-class StreamingTitleDataset(IterableDataset):
-    """Reads a jsonl.gz (or challenge CSV) lazily, encodes with a fixed Vocab
-    and LabelMap, and shuffles within a buffer of `buffer_size` rows
-    (buffer_size=1: file order). Each pass is one epoch; its order comes from
-    (seed, epoch), and the epoch advances after each pass in this process
-    (call set_epoch with DataLoader workers, which get copies). Rows whose
-    category is not in the label map are skipped and counted in `skipped`.
-    With DataLoader workers, worker k takes rows k, k + W, ..."""
-
-    def __init__(self, path: str | Path, vocab: Vocab, labels: LabelMap, max_len: int, buffer_size: int = 10_000,
-                 seed: int = 0, language: str | None = "spanish", chunk_rows: int = 4_096):
-        self.path, self.vocab, self.labels, self.max_len = Path(path), vocab, labels, int(max_len)
-        self.buffer_size, self.seed, self.language, self.chunk_rows = max(1, int(buffer_size)), int(seed), language, chunk_rows
-        self.epoch = 0
-        self.skipped = 0  # rows with an unknown category in the last pass (this process)
-        self.rows = 0  # rows yielded in the last pass (this process)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def _encoded(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        info = torch.utils.data.get_worker_info()
-        start, step = (info.id, info.num_workers) if info else (0, 1)
-        seen = 0
-        for chunk in _iter_any(self.path, self.chunk_rows, self.language):
-            pos = np.arange(seen, seen + len(chunk))
-            seen += len(chunk)
-            chunk = chunk[(pos % step) == start]
-            known = chunk["category"].map(self.labels.__contains__).to_numpy(dtype=bool)
-            self.skipped += int((~known).sum())
-            chunk = chunk[known]
-            ids, lengths = self.vocab.encode_many([tokenize(t) for t in chunk["title"]], self.max_len)
-            y = self.labels.encode(chunk["category"])
-            ids_t, len_t, y_t = torch.from_numpy(ids), torch.from_numpy(lengths), torch.from_numpy(y)
-            for i in range(len(y)):
-                yield ids_t[i], len_t[i], y_t[i]
-
-    def __iter__(self):
-        rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        self.epoch += 1
-        self.skipped = self.rows = 0
-        buffer: list = []
-        for item in self._encoded():
-            if len(buffer) < self.buffer_size:
-                buffer.append(item)
-                continue
-            j = rng.randrange(self.buffer_size)  # emit a random buffered row, keep the new one
-            buffer[j], item = item, buffer[j]
-            self.rows += 1
-            yield item
-        rng.shuffle(buffer)
-        self.rows += len(buffer)
-        yield from buffer
-
-
 # ---------------------------------------------------------------------------
 # prepare: read, tokenize, build vocab and labels, encode, cache
 def _source_files(source: Path) -> tuple[str, dict[str, Path]]:
@@ -604,10 +528,16 @@ def load_titles(home: Path) -> TitlesData:
     cache = Path(meta["cache"]) if meta else None
     if cache is None or not (cache / "meta.json").is_file():
         raise ValueError(f"the titles data is not prepared in {home}; {PREPARE_HINT}")
-    vocab = Vocab.from_json(json.loads((cache / "vocab.json").read_text()))
-    labels = LabelMap.from_json(json.loads((cache / "labels.json").read_text()))
+    return read_cache(cache, meta)
+
+
+def read_cache(cache: Path, meta: dict | None = None) -> TitlesData:
+    """The encoded splits, vocabulary and categories of a cache `prepare` wrote."""
+    cache = Path(cache)
+    vocab = Vocab.from_json(json.loads((cache / "vocab.json").read_text(encoding="utf-8")))
+    labels = LabelMap.from_json(json.loads((cache / "labels.json").read_text(encoding="utf-8")))
     parts = {s: _load_split(cache / f"{s}.npz") for s in SPLITS}
-    return TitlesData(parts["train"], parts["validation"], parts["test"], vocab, labels, meta)
+    return TitlesData(parts["train"], parts["validation"], parts["test"], vocab, labels, meta or {})
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services, state  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 
@@ -104,7 +105,7 @@ if len(chosen) < 2:
 names_by_id = pool.set_index("run_id")["name"]
 # run names can repeat (a benchmark run twice): the short id keeps every run apart
 details = {f"{names_by_id[r]} · {r[:6]}": services.run_detail(str(home), r) for r in chosen}
-key = "balanced accuracy" if workload == "titles" else "macro-F1"
+key = services.workload(workload).key_metric_name
 table = services.compare_rows(details).sort_values(key, ascending=False)
 colors = charts.run_colors(list(details))  # a run keeps its colour in every chart
 figures: list[tuple] = []  # (figure, caption) for the HTML export
@@ -147,8 +148,7 @@ export_area.download_button(
 
 left, right = st.columns(2)
 histories = {name: d["history"] for name, d in details.items()}
-metric, metric_name = ("val/balanced_accuracy", "balanced accuracy") if workload == "titles" else ("val/macro_f1",
-                                                                                                  "macro-F1")
+metric, metric_name = f"val/{services.workload(workload).key_metric}", services.workload(workload).key_metric_name
 show(charts.overlaid_curves(histories, metric, f"Validation {metric_name}", "score", colors),
      "Curves that keep rising have not finished learning.", left)
 show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-entropy", colors),
@@ -156,11 +156,9 @@ show(charts.overlaid_curves(histories, "val/loss", "Validation loss", "cross-ent
 
 reports = {name: d["report"] for name, d in details.items() if d["report"]}
 names = next((d["confusion"]["labels"] for d in details.values() if d["confusion"]), [])
-if reports and 0 < len(names) <= 20:
+if reports and 0 < len(names) <= MANY_CLASSES:
     show(charts.grouped_f1(reports, names, colors),
-         "The minority classes (for heartbeats S supraventricular ectopic and F fusion) separate the models; "
-         "N (normal) is easy for all of them."
-         if workload == "heartbeat" else "Classes where the bars differ most are where the models disagree.")
+         services.workload(workload).f1_note)
 
 timed = table.dropna(subset=["s/epoch"])
 if len(timed):
@@ -188,7 +186,7 @@ if len(pair) >= 2:
     else:
         cm_a, cm_b = pair[run_a]["confusion"]["matrix"], pair[run_b]["confusion"]["matrix"]
         labels_ab = pair[run_a]["confusion"]["labels"]
-        if len(labels_ab) <= 20:
+        if len(labels_ab) <= MANY_CLASSES:
             show(charts.confusion_difference(cm_a, cm_b, labels_ab, run_a, run_b),
                  "Each row is a true class, normalised to shares. Red on the diagonal: B gets that class right more "
                  "often than A; blue off the diagonal: B makes that mistake less often. A pale map means the two "

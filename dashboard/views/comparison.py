@@ -19,7 +19,7 @@ from dashboard import comparison_services as cs  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
 K = state.COMPARISON_PREFIX
-WORKLOADS = {"heartbeat": "Heartbeats (MIT-BIH)", "titles": "Product titles"}
+WORKLOADS = services.workload_labels()
 
 st.title("One-click comparison")
 st.markdown("Every arm trains on the same **classroom recipe** (the same sample, steps, batch, learning-rate "

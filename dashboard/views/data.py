@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import charts, data_services as ds, services  # noqa: E402
 
-WORKLOADS = {"heartbeat": "Heartbeats (MIT-BIH)", "titles": "Product titles (MercadoLibre)"}
+WORKLOADS = services.workload_labels()
 EVALUATIONS = {"intra-patient": "intra-patient (Kaggle's split)", "inter-patient": "inter-patient (DS1 → DS2)"}
 WHY_INTER = (
     "**Why intra-patient scores are higher.** Kaggle's split (intra-patient) draws train and test beats from the "
@@ -24,12 +24,6 @@ WHY_INTER = (
     "(2020) accuracy 0.964, F1 SVEB 0.766, VEB 0.897; Sellami & Hwang (2019) 0.9948 intra- against 0.8834 "
     "inter-patient for the same CNN. Runs choose with `--split inter-patient` (validation is then whole DS1 "
     "records, never single beats).")
-HOW_TO = {
-    "heartbeat": "Build the beats from the MIT-BIH records (downloaded from PhysioNet, or a local folder or archive "
-                 "of them, or the folder with Kaggle's two CSVs):",
-    "titles": "Build the encoded titles from the course's `spanish.{train,validation,test}.jsonl.gz` folder or the "
-              "challenge's `train.csv` (needs NLTK's Spanish stopwords; set `NLTK_DATA` where there is no network):",
-}
 
 st.title("Data")
 st.markdown("What the models see: how unbalanced the classes are, what a sample keeps, and what the inputs look "
@@ -38,23 +32,29 @@ st.markdown("What the models see: how unbalanced the classes are, what a sample 
 home = services.require_home()
 
 workload = st.radio("Workload", list(WORKLOADS), format_func=WORKLOADS.get, horizontal=True)
+described = services.workload(workload)
+signal = described.inputs == "signal"  # real-valued sequences (beats); otherwise token ids (titles)
 meta = ds.dataset_meta(home, workload)
 if meta is None:
-    st.warning(f"The {workload} data is not prepared yet in `{home}`. " + HOW_TO[workload])
-    st.code(ds.PREPARE[workload], language="bash")
+    st.warning(f"The {workload} data is not prepared yet in `{home}`. " + described.data_help)
+    st.code(described.prepare_lines(), language="bash")
     st.markdown("The [Home page](./) says where to get the files.")
     st.stop()
 
 defaults = ds.defaults()
-cols = st.columns([3, 3, 2, 2] if workload == "heartbeat" else [3, 3, 2])
+cols = st.columns([3, 3, 2, 2] if signal or described.label_quality else [3, 3, 2])
 split = cols[0].radio("Split", ds.SPLITS, horizontal=True)
 sample = cols[1].slider("Sample fraction", 0.01, 1.0, 0.1, 0.01, format="%.2f",
                         help="The share of train and validation a run with --sample keeps (every class keeps at "
                              "least one item). Test is never sampled.")
 seed = int(cols[2].number_input("Split seed", min_value=0, value=defaults["seed"], step=1,
                                 help="data.split_seed of a run: seeds the validation split and the sample."))
-val_fraction, evaluation = defaults["val_fraction"], defaults["evaluation"]
-if workload == "heartbeat":
+val_fraction, evaluation, reliable_only = defaults["val_fraction"], defaults["evaluation"], False
+if described.label_quality:
+    reliable_only = cols[3].checkbox("Reliable labels only", value=False,
+                                   help="data.reliable_only of a run: train and validation keep only the items whose "
+                                        "label quality is reliable.")
+if signal:
     val_fraction = float(cols[3].number_input("Validation fraction", min_value=0.01, max_value=0.5,
                                               value=defaults["val_fraction"], step=0.01, format="%.2f",
                                               help="Share of the train part held out for validation (whole DS1 "
@@ -76,30 +76,30 @@ def ratio_text(info: dict) -> str:
 
 
 sample_note = "test is never sampled" if split == "test" else f"{sample:.0%} sample, seed {seed}"
-if workload == "heartbeat":
+if signal:
     try:
         counts = ds.heartbeat_counts(meta, sample, seed, val_fraction, evaluation)
     except ValueError as exc:  # inter-patient on beats built from Kaggle's CSVs: no record ids
         st.error(str(exc))
         st.stop()
 else:
-    counts = ds.titles_counts(meta, sample, seed)
+    counts = ds.titles_counts(meta, sample, seed, reliable_only)
 names, full, part = counts["class_names"], counts["full"][split], counts["sample"][split]
 full_ratio, part_ratio = ds.imbalance(full), ds.imbalance(part)
 
 st.header("Class distribution")
 m = st.columns(4)
-unit = "beats" if workload == "heartbeat" else "titles"
+unit = described.unit
 m[0].metric(f"{unit} in {split}", f"{sum(full):,}")
 m[1].metric(f"{unit} in the sample", f"{sum(part):,}", help=sample_note)
 m[2].metric("imbalance, full data", ratio_text(full_ratio),
             help=f"Largest class over smallest: {full_ratio['largest']:,} / {full_ratio['smallest']:,}")
 m[3].metric("imbalance, sample", ratio_text(part_ratio),
             help=f"Largest class over smallest: {part_ratio['largest']:,} / {part_ratio['smallest']:,}")
-log_y = st.toggle("log scale", value=workload == "heartbeat", key=f"data_log_{workload}")
+log_y = st.toggle("log scale", value=described.log_counts, key=f"data_log_{workload}")
 
 left, right = st.columns(2)
-if workload == "heartbeat":
+if signal:
     show(charts.class_counts_bar(names, full, f"Full data: beats per class ({split}, {evaluation})", log_y, total=sum(full)),
          "N (normal) dominates every split; F (fusion) and S (supraventricular ectopic) are the rare classes. "
          "Hover a bar for its share.", left)
@@ -125,7 +125,7 @@ else:
          "A flat line would be perfectly balanced; the drop on the right is the long tail of rare categories. "
          "The two lines should lie on top of each other: a stratified sample keeps the shape.")
 
-if workload == "heartbeat":
+if len(described.evaluations) > 1:
     st.header("Intra- vs inter-patient")
     st.markdown(WHY_INTER)
     sets = ds.heartbeat_record_sets(meta, seed, val_fraction)
@@ -140,7 +140,7 @@ if workload == "heartbeat":
                    "the whole DS1 records " + ", ".join(map(str, sets["validation_records"])) + " for validation.")
 
 st.header("Examples")
-if workload == "heartbeat":
+if signal:
     example = int(st.columns([1, 4])[0].number_input("Example", min_value=0, value=0, step=1,
                                                      help="Step through random beats of each class."))
     profile = ds.heartbeat_profile(meta, split, seed, val_fraction, example, evaluation)

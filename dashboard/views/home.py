@@ -20,29 +20,20 @@ st.markdown(
 home = services.require_home()
 
 st.header("Datasets")
-PY = ".venv/bin/python -m experiments"
-HOW_TO = {
-    "heartbeat": ("Download the raw records from PhysioNet (needs the network), or build from a local copy: a folder, "
-                  "`.zip` or `.tar.*` of the MIT-BIH records, or the folder holding Kaggle's two CSVs.",
-                  f"{PY} prepare heartbeat\n{PY} prepare heartbeat --source PATH"),
-    "titles": ("Give a folder with the course's `spanish.{train,validation,test}.jsonl.gz`, or the challenge's "
-               "`train.csv`. NLTK's Spanish stopwords are needed: set `NLTK_DATA` where there is no network.",
-               f"{PY} prepare titles --source PATH"),
-}
 for entry in services.datasets(str(home)):
+    workload = services.workload(entry["workload"])
     with st.container(border=True):
         st.subheader(entry["name"])
         if not entry["ready"]:
-            text, commands = HOW_TO[entry["workload"]]
-            st.warning("Not prepared yet. " + text)
-            st.code(commands, language="bash")
+            st.warning("Not prepared yet. " + workload.prepare_help)
+            st.code(workload.prepare_lines(comments=False), language="bash")
             continue
         left, right = st.columns([2, 3])
         with left:
             st.success("Ready: " + entry["summary"])
         with right:
             chart = entry["chart"]
-            log_y = st.toggle("log scale", value=entry["workload"] == "heartbeat", key=f"log_{entry['workload']}")
+            log_y = st.toggle("log scale", value=workload.log_counts, key=f"log_{entry['workload']}")
             st.plotly_chart(charts.class_counts_bar(chart["names"], chart["counts"], chart["title"], log_y,
                                                     chart["xlabel"]), width="stretch")
             st.caption(entry["caption"])

@@ -10,6 +10,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, links, services  # noqa: E402
+from experiments.tags import PROGRESS_TAG  # noqa: E402
 
 st.title("Monitor")
 home = services.require_home()
@@ -35,7 +36,7 @@ def live() -> None:
             services.run_detail.clear()
             d = services.run_detail(str(home), r.run_id)
             hist, total = d["history"], int(d["config"]["train.epochs"])
-            fraction, line = services.live_progress(hist, total, d["tags"].get("arena.progress"))
+            fraction, line = services.live_progress(hist, total, d["tags"].get(PROGRESS_TAG))
             st.progress(fraction, text=line)
             if len(hist) >= 1:
                 st.plotly_chart(charts.live_curves(hist), width="stretch", key=f"curve_{r.run_id}")

@@ -17,7 +17,7 @@ from core import presets  # noqa: E402
 from core.config import _to_str  # noqa: E402
 from dashboard import services, state  # noqa: E402
 
-WORKLOADS = {"heartbeat": "Heartbeats (MIT-BIH, 5 AAMI classes)", "titles": "Product titles (632 categories)"}
+WORKLOADS = services.workload_labels()
 SECTIONS = {"data": "Data", "model": "Model", "train": "Training"}
 
 st.title("New run")

@@ -11,8 +11,10 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
+from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
 
 
 presenter = presenter_mode.header("Run report", "the headline numbers and the charts only. The run picker stays reachable under 'Selection'")
@@ -38,9 +40,9 @@ except ValueError as exc:
 
 m = d["metrics"]
 if d["status"] == "FAILED":
-    st.error(f"This run failed: {d['tags'].get('error', 'no message recorded')}")
+    st.error(f"This run failed: {d['tags'].get(ERROR_TAG, 'no message recorded')}")
 elif d["status"] in ("RUNNING", "SCHEDULED"):
-    st.info(f"This run is still {d['status'].lower()} (epoch {d['tags'].get('arena.epoch', '0')}); "
+    st.info(f"This run is still {d['status'].lower()} (epoch {d['tags'].get(EPOCH_TAG, '0')}); "
             "test metrics appear when it finishes.")
 elif d["status"] == "KILLED":
     st.warning(f"This run was stopped. Resume it with: .venv/bin/python -m experiments run --resume {run_id}")
@@ -98,17 +100,16 @@ report, confusion = d["report"], d["confusion"]
 if report and confusion:
     names = confusion["labels"]
     st.subheader("Test set")
-    if len(names) <= 20:
+    if len(names) <= MANY_CLASSES:
         show(charts.per_class_bars(report, names),
              "Minority classes with low recall are the ones the model misses; compare them across runs.")
         if not presenter:
             table = services.per_class_table(report, names)
             st.dataframe(table.style.format({c: "{:,.0f}" if c == "support" else "{:.4f}" for c in table.columns}),
                          width="stretch")
-            ecg = d["config"].get("data.workload") == "heartbeat"
             st.caption("Sensitivity (Se, recall): share of each true class the model found. Positive predictive "
                        "value (PPV, +P, precision): share of the predictions of a class that are right."
-                       + (" ECG papers publish these two per class (S = SVEB, V = VEB) beside F1." if ecg else ""))
+                       + services.workload(d["config"]["data.workload"]).per_class_note)
             if d["config"].get("data.split") == "inter-patient":
                 st.caption("Inter-patient run: tested on de Chazal's DS2 records, whose patients the model never "
                            "saw in training; compare it with published DS2 results, not with intra-patient runs.")

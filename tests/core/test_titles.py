@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
 from core import text
+from core.data import title_datasets as td
 from core.data import titles as tt
 from core.text import LabelMap, build_vocab
 
@@ -123,7 +124,7 @@ def test_challenge_csv_header_less_and_errors(tmp_path):
 # ---------------------------------------------------------------------------
 # datasets
 def test_title_dataset_items():
-    ds = tt.TitleDataset(np.arange(12).reshape(3, 4), np.array([4, 2, 1]), np.array([0, 1, 0]))
+    ds = td.TitleDataset(np.arange(12).reshape(3, 4), np.array([4, 2, 1]), np.array([0, 1, 0]))
     ids, length, y = ds[1]
     assert ids.tolist() == [4, 5, 6, 7] and int(length) == 2 and int(y) == 1 and ids.dtype == torch.int64
     ids, lengths, ys = next(iter(DataLoader(ds, batch_size=3)))
@@ -143,17 +144,17 @@ def streaming_setup(tmp_path):
 def test_streaming_every_row_once_seeded_order(tmp_path):
     path, vocab, labels = streaming_setup(tmp_path)
     key = lambda batch: [tuple(r) for r in batch[0].tolist()]  # noqa: E731
-    ds = tt.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=1, chunk_rows=7)
+    ds = td.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=1, chunk_rows=7)
     epoch1 = [tuple(i.tolist()) for i, _, _ in ds]
     assert len(epoch1) == 40 and ds.skipped == 1 and ds.rows == 40
-    plain = tt.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=1)
+    plain = td.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=1)
     in_order = [tuple(i.tolist()) for i, _, _ in plain]  # buffer of one: file order
     assert len(set(in_order)) == 40 and vocab.tokens[in_order[0][0]] == WORDS[0]
     assert sorted(epoch1) == sorted(in_order) and epoch1 != in_order
     epoch2 = [tuple(i.tolist()) for i, _, _ in ds]
     assert sorted(epoch2) == sorted(epoch1) and epoch2 != epoch1  # a new order each epoch
-    again = tt.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=1, chunk_rows=7)
-    other = tt.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=2, chunk_rows=7)
+    again = td.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=1, chunk_rows=7)
+    other = td.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=8, seed=2, chunk_rows=7)
     assert [tuple(i.tolist()) for i, _, _ in again] == epoch1
     assert [tuple(i.tolist()) for i, _, _ in other] != epoch1
     batches = list(DataLoader(again, batch_size=16, num_workers=0))
@@ -163,7 +164,7 @@ def test_streaming_every_row_once_seeded_order(tmp_path):
 
 def test_streaming_labels_match_titles(tmp_path):
     path, vocab, labels = streaming_setup(tmp_path)
-    ds = tt.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=5, seed=3)
+    ds = td.StreamingTitleDataset(path, vocab, labels, max_len=4, buffer_size=5, seed=3)
     for ids, length, y in ds:  # the first word names the category
         assert vocab.tokens[int(ids[0])] == WORDS[int(y)] and 1 <= int(length) <= 4
 
@@ -171,7 +172,7 @@ def test_streaming_labels_match_titles(tmp_path):
 def test_streaming_challenge_csv(tmp_path):
     path = write_challenge_csv(tmp_path / "train.csv")  # 20 Spanish rows of 4 categories
     vocab = build_vocab([WORDS[:4]], min_freq=1, stopwords=())
-    ds = tt.StreamingTitleDataset(path, vocab, LabelMap(CATEGORIES[:3]), max_len=3, buffer_size=4)
+    ds = td.StreamingTitleDataset(path, vocab, LabelMap(CATEGORIES[:3]), max_len=3, buffer_size=4)
     rows = list(ds)
     # Spanish rows are i % 3 != 0; those of category i % 4 == 3 (i = 7, 11, 19, 23) are not in the map
     assert len(rows) == 16 and ds.skipped == 4

@@ -1,7 +1,4 @@
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,7 @@ from core.data import heartbeat as hb
 from core.data import titles as tt
 from core.data.sampling import class_counts
 from dashboard import data_services as ds
+from tests.conftest import torch_left_out
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "dashboard" / "views" / "data.py")
@@ -147,14 +145,10 @@ def test_titles_page_counts_examples_and_lengths(titles_home):
 
 
 def test_data_page_never_imports_torch(beats_home):
-    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+    code = ("from streamlit.testing.v1 import AppTest; "
             f"at = AppTest.from_file({PAGE!r}, default_timeout=60).run(); "
-            "assert not at.exception, at.exception; assert len(at.get('plotly_chart')) == 5; "
-            "print('torch' in sys.modules)")
-    env = {**os.environ, "RNN_ARENA_HOME": str(beats_home), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
+            "assert not at.exception, at.exception; assert len(at.get('plotly_chart')) == 5")
+    assert torch_left_out(code, beats_home)
 
 
 def test_both_evaluation_splits_per_record_set(home, interpatient_records_dir):

@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import heartbeat as hb
 from experiments import runner
+from tests.conftest import torch_left_out
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME_PAGE = str(ROOT / "dashboard" / "views" / "home.py")
@@ -73,3 +74,24 @@ def test_empty_pages_link_to_new_run(home):
         assert not at.exception, page
         assert [link.proto.page for link in at.get("page_link")] == ["new-run"], page
         assert not any("experiments run" in c.value for c in at.code), page
+
+
+def test_home_and_data_reads_never_import_torch(home, kaggle_dir, titles_dir, tiny_config):
+    """The Home page's services and the Data page's loaders, on a store with
+    a run and both workloads prepared, leave torch out of the process."""
+    from core.data import titles as tt
+
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    tt.prepare(titles_dir, home, log=lambda m: None, workers=1)
+    runner.run(tiny_config, home)
+    code = (
+        "from dashboard import data_services as ds, services\n"
+        f"h = {str(home)!r}\n"
+        "entries = services.datasets(h)\n"
+        "assert [e['ready'] for e in entries] == [True, True], entries\n"
+        "assert len(services.runs(h)) == 1\n"
+        "beats, titles = ds.dataset_meta(h, 'heartbeat'), ds.dataset_meta(h, 'titles')\n"
+        "ds.heartbeat_counts(beats, 0.5, 0, 0.1); ds.heartbeat_profile(beats, 'train', 0, 0.1)\n"
+        "ds.heartbeat_record_sets(beats, 0, 0.1)\n"
+        "ds.titles_counts(titles, 0.5, 0, reliable_only=True); ds.titles_profile(titles, 'train', 0)\n")
+    assert torch_left_out(code, home)

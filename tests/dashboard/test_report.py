@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import heartbeat as hb
 from experiments import runner
+from experiments.tags import LEARNED_TAG, REASON_TAG
 
 PAGE = str(Path(__file__).resolve().parents[2] / "dashboard" / "views" / "report.py")
 
@@ -94,8 +95,8 @@ def test_a_run_that_has_not_learned_is_marked_with_the_reason(home, kaggle_dir, 
     assert (d["learned"], d["learned_reason"]) == (expected.learned, expected.line)
     # an all-N run, as the issue saw it: the tags say so, every page shows the mark and the reason
     verdict = diagnosis.check(ALL_N, d["confusion"]["labels"])
-    c.set_tag(run_id, diagnosis.LEARNED_TAG, "false")
-    c.set_tag(run_id, diagnosis.REASON_TAG, verdict.line)
+    c.set_tag(run_id, LEARNED_TAG, "false")
+    c.set_tag(run_id, REASON_TAG, verdict.line)
     _fresh()
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
@@ -106,8 +107,8 @@ def test_a_run_that_has_not_learned_is_marked_with_the_reason(home, kaggle_dir, 
     assert list(monitor.dataframe[0].value["learned"]) == [diagnosis.MARK]
     assert any(verdict.line in w.value for w in monitor.warning)
     # a run recorded before the tag existed: judged from its stored confusion matrix
-    c.delete_tag(run_id, diagnosis.LEARNED_TAG)
-    c.delete_tag(run_id, diagnosis.REASON_TAG)
+    c.delete_tag(run_id, LEARNED_TAG)
+    c.delete_tag(run_id, REASON_TAG)
     _fresh()
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception

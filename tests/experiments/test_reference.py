@@ -10,6 +10,7 @@ from experiments import reference as R
 from experiments import study_report
 from experiments.__main__ import main
 from experiments.mlflow_tracker import client, experiment_id
+from experiments.tags import DESCRIBE_TAG, KIND_TAG, REFERENCE_TAG
 
 
 @pytest.fixture
@@ -59,10 +60,10 @@ def test_records_resume_and_import_once(tiny_reference, capsys):
     assert R.import_records(fresh, log=lambda m: None) == 0  # nothing twice
     c = client(fresh)
     exp = experiment_id(fresh, "heartbeat")
-    runs = c.search_runs([exp], filter_string="tags.`arena.reference` = 'true'")
-    children = [r for r in runs if r.data.tags.get("arena.kind") != "study"]
+    runs = c.search_runs([exp], filter_string=f"tags.`{REFERENCE_TAG}` = 'true'")
+    children = [r for r in runs if r.data.tags.get(KIND_TAG) != "study"]
     assert len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
-    assert all("full data, reference" in r.data.tags["arena.describe"] for r in children)
+    assert all("full data, reference" in r.data.tags[DESCRIBE_TAG] for r in children)
     # the imported runs form a study that the report ranks with paired tests on the same test set
     parent = children[0].data.tags["mlflow.parentRunId"]
     rep = study_report.report(fresh, parent, n_boot=50)

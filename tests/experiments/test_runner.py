@@ -8,6 +8,7 @@ from core.data import heartbeat as hb
 from experiments import runner
 from experiments.mlflow_tracker import client
 from experiments.queries import list_runs, run_history
+from experiments.tags import PROC_TAG, PROGRESS_TAG
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_a_run_whose_process_died_is_shown_failed(prepared, tiny_config):
     import subprocess
     import sys
 
-    from experiments.launcher import PROC_TAG, process_identity
+    from experiments.launcher import process_identity
 
     run_id = runner.create_run(tiny_config, prepared)
     c = client(prepared)
@@ -153,8 +154,8 @@ def test_a_run_reports_its_phase_and_batches_for_the_monitor(prepared, tiny_conf
     real = runner.MlflowTracker.set_tags
 
     def spy(self, tags):
-        if runner.PROGRESS_TAG in tags:
-            seen.append(json.loads(tags[runner.PROGRESS_TAG]))
+        if PROGRESS_TAG in tags:
+            seen.append(json.loads(tags[PROGRESS_TAG]))
         return real(self, tags)
 
     monkeypatch.setattr(runner.MlflowTracker, "set_tags", spy)
@@ -166,4 +167,4 @@ def test_a_run_reports_its_phase_and_batches_for_the_monitor(prepared, tiny_conf
     assert batches and all(1 <= p["batch"] <= p["batches"] for p in batches)
     assert batches[-1]["batch"] == batches[-1]["batches"]
     tags = client(prepared).get_run(summary.run_id).data.tags
-    assert json.loads(tags[runner.PROGRESS_TAG])["phase"] == "testing"
+    assert json.loads(tags[PROGRESS_TAG])["phase"] == "testing"

@@ -16,8 +16,11 @@ from core.data import heartbeat as hb
 from experiments import studies as S
 from experiments import study_report, sweep
 from experiments.__main__ import main
-from experiments.launcher import PROC_TAG, process_identity
+from experiments.launcher import process_identity
 from experiments.mlflow_tracker import client, experiment_id
+from experiments.tags import (
+    ATTEMPTS_TAG, CONFIG_KEY_TAG, DIGEST_TAG, EPOCH_TAG, EXECUTOR_TAG, KEY_TAG, PROC_TAG
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"model.hidden_size": 4, "train.epochs": 1, "train.batch_size": 64, "train.device": "cpu"}
@@ -50,7 +53,7 @@ def test_what_each_store_state_means_for_the_queue():
     assert sweep.state_of(_fake("FAILED", {"error_type": "ProcessDied"})) == sweep.INTERRUPTED
     assert sweep.state_of(_fake("FAILED", {"error_type": "ValueError"})) == sweep.FAILED
     # on another machine: a Ray task dies with the coordinator that owns it
-    remote = {PROC_TAG: "elsewhere:12:34", sweep.EXECUTOR_TAG: "ray"}
+    remote = {PROC_TAG: "elsewhere:12:34", EXECUTOR_TAG: "ray"}
     assert sweep.state_of(_fake("RUNNING", remote), coordinator_alive=True) == sweep.RUNNING
     assert sweep.state_of(_fake("RUNNING", remote), coordinator_alive=False) == sweep.INTERRUPTED
 
@@ -116,8 +119,8 @@ def test_interrupted_runs_run_again_failed_ones_only_when_asked(prepared):
     assert sweep.progress(prepared, opened.parent_id)["interrupted"] == 2
     # a study recorded before config keys were tagged, under a key computed another way, is still found
     for r in runs:
-        c.delete_tag(r.info.run_id, sweep.CONFIG_KEY_TAG)
-    c.set_tag(opened.parent_id, sweep.KEY_TAG, "an-older-key")
+        c.delete_tag(r.info.run_id, CONFIG_KEY_TAG)
+    c.set_tag(opened.parent_id, KEY_TAG, "an-older-key")
     assert sweep.find_study(prepared, study, "heartbeat") == opened.parent_id
 
     again, result = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None)
@@ -125,13 +128,13 @@ def test_interrupted_runs_run_again_failed_ones_only_when_asked(prepared):
     assert sorted(o["run_id"] for o in result.outcomes) == sorted([killed, crashed])
     assert result.counts["done"] == 3 and result.counts["failed"] == 1
     assert c.get_run(opened.parent_id).info.status == "FAILED"  # not every run finished
-    assert "error_type" not in c.get_run(crashed).data.tags and c.get_run(crashed).data.tags[sweep.ATTEMPTS_TAG] == "2"
+    assert "error_type" not in c.get_run(crashed).data.tags and c.get_run(crashed).data.tags[ATTEMPTS_TAG] == "2"
 
     _, result = sweep.run_study(prepared, study, "heartbeat", workers=1, log=lambda m: None, retry_failed=True)
     assert [o["run_id"] for o in result.outcomes] == [failed]
     assert result.counts["done"] == 4 and c.get_run(opened.parent_id).info.status == "FINISHED"
     assert len(_children(prepared, opened.parent_id)) == 4
-    assert Counter(r.data.tags[sweep.DIGEST_TAG] for r in _children(prepared, opened.parent_id)).most_common(1)[0][1] == 1
+    assert Counter(r.data.tags[DIGEST_TAG] for r in _children(prepared, opened.parent_id)).most_common(1)[0][1] == 1
 
 
 def test_one_coordinator_per_study(prepared):
@@ -226,7 +229,7 @@ def _kill_9_half_way_then_restart(home, path, workers, before_kill=None):
         def mid_run():  # half the configs done, one past its first of three epochs
             rs = runs()
             return sum(r.info.status == "FINISHED" for r in rs) >= 4 and any(
-                r.info.status == "RUNNING" and r.data.tags.get("arena.epoch") == "1" for r in rs)
+                r.info.status == "RUNNING" and r.data.tags.get(EPOCH_TAG) == "1" for r in rs)
 
         _wait_until(mid_run, 120, "half the sweep done and a run training")
         os.killpg(proc.pid, signal.SIGKILL)
@@ -244,7 +247,7 @@ def _kill_9_half_way_then_restart(home, path, workers, before_kill=None):
     _, result = sweep.run_study(home, study, "heartbeat", 1, {"train.device": "cpu"}, workers=1, log=lambda m: None)
     after = runs()
     assert result.counts["done"] == 8 and len(after) == 8
-    per_config = Counter(r.data.tags[sweep.CONFIG_KEY_TAG] for r in after if r.info.status == "FINISHED")
+    per_config = Counter(r.data.tags[CONFIG_KEY_TAG] for r in after if r.info.status == "FINISHED")
     assert len(per_config) == 8 and set(per_config.values()) == {1}  # every config finished, exactly once
     assert all(r.info.end_time == finished_before[r.info.run_id] for r in after if r.info.run_id in finished_before)
     assert {o["run_id"] for o in result.outcomes}.isdisjoint(finished_before)  # none trained again
@@ -273,7 +276,7 @@ def test_kill_9_of_one_local_worker_requeues_its_run(prepared, tmp_path):
 
     log, state = _kill_9_half_way_then_restart(prepared, path, workers=2, before_kill=kill_a_worker)
     assert "worker lost, re-queued" in log, log
-    assert int(client(prepared).get_run(state["victim"]).data.tags[sweep.ATTEMPTS_TAG]) >= 2
+    assert int(client(prepared).get_run(state["victim"]).data.tags[ATTEMPTS_TAG]) >= 2
 
 
 def test_ray_runs_the_same_sweep(prepared):  # about 20 s, most of it starting Ray and its workers
@@ -286,7 +289,7 @@ def test_ray_runs_the_same_sweep(prepared):  # about 20 s, most of it starting R
         ray.shutdown()
     assert result.counts["done"] == 2 and result.counts["total"] == 2
     runs = _children(prepared, opened.parent_id)
-    assert {r.data.tags[sweep.EXECUTOR_TAG] for r in runs} == {"ray"}
+    assert {r.data.tags[EXECUTOR_TAG] for r in runs} == {"ray"}
     assert all(r.info.status == "FINISHED" and "test/macro_f1" in r.data.metrics for r in runs)
     # each run trained in a Ray worker process, not in this one
     assert all(int(r.data.tags[PROC_TAG].split(":")[1]) != os.getpid() for r in runs)

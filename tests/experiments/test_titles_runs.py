@@ -10,6 +10,7 @@ from core.data import titles as tt
 from experiments import runner
 from experiments.__main__ import main
 from experiments.mlflow_tracker import client
+from experiments.tags import DATASET_KEY_TAG
 
 
 @pytest.fixture
@@ -90,4 +91,4 @@ def test_prepare_options_and_the_dataset_key_is_recorded(home, titles_dir, capsy
     assert json.loads((home / "datasets" / "titles.json").read_text())["options"]["min_freq"] == 1
     assert main(["prepare", "titles", "--source", str(titles_dir), "--min-freq", "0"]) == 2
     summary = runner.run(_cfg(name="mlp"), home)
-    assert client(home).get_run(summary.run_id).data.tags["arena.dataset_key"] == key
+    assert client(home).get_run(summary.run_id).data.tags[DATASET_KEY_TAG] == key

@@ -376,10 +376,10 @@ def python_study(inputs: Path) -> Path:
 
 def stream_titles(path: Path, home: Path):
     """StreamingTitleDataset over a file whose categories are partly unknown: (rows, skipped)."""
-    from core.data import titles as tt
+    from core.data import title_datasets as td
     from core.text import LabelMap, build_vocab
 
-    ds = tt.StreamingTitleDataset(path, build_vocab([["mochila"]], min_freq=1, stopwords=()), LabelMap(["BACKPACKS"]),
+    ds = td.StreamingTitleDataset(path, build_vocab([["mochila"]], min_freq=1, stopwords=()), LabelMap(["BACKPACKS"]),
                                   max_len=4, buffer_size=1)
     rows = list(ds)
     return len(rows), ds.skipped

@@ -22,6 +22,7 @@ from core.data import heartbeat as hb
 from experiments import launcher, runner
 from experiments.mlflow_tracker import client
 from experiments.queries import list_runs, run_history
+from experiments.tags import PROC_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITOR = str(ROOT / "dashboard" / "views" / "monitor.py")
@@ -76,16 +77,17 @@ import sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from experiments import launcher
+from experiments.tags import EPOCH_TAG, PROC_TAG
 from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
 home = Path(sys.argv[1])
 c = client(home)
 run_id = c.create_run(experiment_id(home, "heartbeat"), run_name="killed").info.run_id
 tracker = MlflowTracker(home, run_id)
-tracker.set_tags({{launcher.PROC_TAG: launcher.process_identity()}})  # as a worker does
+tracker.set_tags({{PROC_TAG: launcher.process_identity()}})  # as a worker does
 tracker.log_text("{{}}", "config.json")
 for epoch in (1, 2, 3):
     tracker.log_metrics({{"train/loss": 1.0 / epoch, "val/loss": 2.0 / epoch}}, step=epoch)
-    tracker.set_tags({{"arena.epoch": str(epoch)}})
+    tracker.set_tags({{EPOCH_TAG: str(epoch)}})
 print(run_id, flush=True)
 time.sleep(600)  # "training" until killed
 """
@@ -146,7 +148,7 @@ def test_runs_survive_a_dashboard_restart_and_a_killed_worker_is_failed_with_its
 
     # the run goes on in its detached worker, and a fresh dashboard shows it
     _wait(lambda: _row(home, run_id)["epochs"] >= 2, 180, "two epochs after the dashboard died")
-    identity = client(home).get_run(run_id).data.tags[launcher.PROC_TAG]
+    identity = client(home).get_run(run_id).data.tags[PROC_TAG]
     assert launcher.is_alive(identity) is True
     monitor = AppTest.from_file(MONITOR, default_timeout=60).run()  # the restarted dashboard
     assert not monitor.exception

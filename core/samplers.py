@@ -1,0 +1,50 @@
+"""The sampler registry: how a training epoch draws its items. A name maps
+to what describe() and the help say and to the per-item draw weights that
+core.train.make_batches takes (None: a plain shuffle of every item once).
+Torch-free to read; the weights are computed on the tensors fit() passes.
+
+Adding a sampler: write its weights function and add a Sampler below.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Sampler:
+    name: str
+    help: str  # the option's help ("" for none)
+    label: str  # in a run's description ("" for none)
+    # (y (N,) int64 labels, class_weights (C,) inverse class frequencies) -> (N,) draw weights or None
+    weights: Callable[[Any, Any], Any]
+
+
+def _shuffle(y, class_weights):
+    return None
+
+
+def _inverse_frequency(y, class_weights):
+    return class_weights[y.cpu()]  # (N,): every class drawn about equally often
+
+
+REGISTRY: dict[str, Sampler] = {s.name: s for s in (
+    Sampler(NONE, "", "", _shuffle),
+    Sampler("weighted", "draw batches with a WeightedRandomSampler by inverse class frequency", "weighted sampler",
+            _inverse_frequency),
+)}
+NAMES = tuple(REGISTRY)
+
+
+def get(name: str) -> Sampler:
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown sampler {str(name)[:40]!r}; choose one of: {', '.join(NAMES)}") from None
+
+
+def help_text() -> str:
+    """The train.sampler option's help: each sampler's, by name."""
+    return "; ".join(f"{s.name}: {s.help}" for s in REGISTRY.values() if s.help)

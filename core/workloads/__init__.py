@@ -1,0 +1,51 @@
+"""The workload registry: a name maps to one torch-free description
+(core.workloads.base.Workload). Everyone else loops over `all_workloads()`
+or looks one up with `get(name)`; an unknown name is a ValueError.
+
+Adding a workload: write core/workloads/<name>.py defining WORKLOAD and add
+it to the tuple below.
+"""
+from __future__ import annotations
+
+from core.workloads import heartbeat, titles
+from core.workloads.base import INPUT_KINDS, SPLITS, RunData, Workload
+
+REGISTRY: dict[str, Workload] = {w.name: w for w in (heartbeat.WORKLOAD, titles.WORKLOAD)}
+NAMES = tuple(REGISTRY)
+
+__all__ = ["INPUT_KINDS", "NAMES", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
+           "quality_targets", "spelled_out"]
+
+
+def get(name: str) -> Workload:
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown workload {str(name)[:40]!r}; choose one of: {', '.join(NAMES)}") from None
+
+
+def all_workloads() -> list[Workload]:
+    return list(REGISTRY.values())
+
+
+def names(**features) -> tuple[str, ...]:
+    """Names of the workloads whose attributes equal `features`: names(tokens=True)."""
+    return tuple(w.name for w in REGISTRY.values() if all(getattr(w, k) == v for k, v in features.items()))
+
+
+def quality_targets() -> str:
+    """The targets `bench --quality` trains to, for help and messages:
+    "heartbeat: validation accuracy 0.985 and macro-F1 0.92"."""
+    return "; ".join(f"{w.name}: validation accuracy {w.quality_target[0]:g} and macro-F1 {w.quality_target[1]:g}"
+                     for w in REGISTRY.values() if w.quality_target)
+
+
+def spelled_out(labels) -> list[str]:
+    """Class labels with their long names when they are one workload's
+    classes (the AAMI names of the heartbeat classes); others unchanged."""
+    labels = [str(x) for x in labels]
+    for w in REGISTRY.values():
+        spelled = w.spell(labels)
+        if spelled is not None:
+            return spelled
+    return labels

@@ -1,0 +1,86 @@
+"""What a workload is: a torch-free description (names, how to prepare it,
+its evaluation splits, class names and their long names, the key metric,
+whether its inputs are tokens from a vocabulary, how the Home page sums it
+up) and the hooks that read its data. Hooks import their heavy libraries
+when called, so reading the registry never imports torch."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+SPLITS = ("train", "validation", "test")  # the prepared splits every workload has
+INPUT_KINDS = ("signal", "tokens")  # real-valued sequences, or token ids from a vocabulary
+
+
+@dataclass
+class RunData:
+    """What a workload gives a run: tensors for train/val/test on a device,
+    class names, and for token workloads the vocabulary size, optional word
+    vectors and the preprocessed texts for the TF-IDF reference."""
+
+    train: Any  # core.train.TensorSplit
+    val: Any
+    test: Any
+    class_names: list[str]
+    vocab_size: int | None = None
+    embedding_init: Any = None  # torch.Tensor (vocab, dim) or None
+    texts: dict[str, list[str]] = field(default_factory=dict)  # split -> space-joined tokens (tfidf)
+    test_examples: list[str] | None = None  # raw test inputs to show beside predictions (titles)
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # the registry name: data.workload, `prepare NAME`, the MLflow experiment
+    title: str  # the Home page's heading
+    label: str  # short label on pickers
+    about: str  # what it is, in a few words (the CLI's help)
+    unit: str  # what one item is called: "beats", "titles"
+    inputs: str  # one of INPUT_KINDS: which options apply and which Data page profile it gets
+    key_metric: str  # the metric studies and comparisons rank by (a MONITOR_METRICS name)
+    key_metric_name: str  # that metric as written in text
+    prepare_help: str  # Home page: where the files come from
+    data_help: str  # Data page: what prepare builds
+    prepare_commands: tuple[tuple[str, str], ...]  # (`experiments` arguments, what they do)
+    # hooks: torch-free unless said otherwise
+    dataset_info: Callable[[Path], dict | None]  # the prepared dataset's metadata, or None
+    cache_ready: Callable[[dict], bool]  # whether the cache that metadata names is there
+    prepare: Callable[..., dict]  # (source, home, progress=, log=, **options) -> metadata
+    overview: Callable[[dict, Path], dict]  # Home page: summary, chart and caption of a prepared dataset
+    describe_prepared: Callable[[dict], list[str]]  # the lines `prepare` prints about what it built
+    load: Callable[..., RunData]  # the torch part: (cfg, home, device, tensors) -> RunData
+    check_data: Callable[[Any, Path], None] = lambda cfg, home: None  # refuse a config the data cannot serve
+    evaluations: tuple[str, ...] = ("intra-patient",)  # data.split values; the first is the default
+    class_names: tuple[str, ...] = ()  # fixed class names; () when the prepared data defines them
+    long_names: dict[str, str] = field(default_factory=dict)  # class name -> long name ("S" -> "supraventricular ectopic")
+    label_quality: bool = False  # rows carry a label quality (data.reliable_only applies)
+    prepare_options: tuple[str, ...] = ()  # keyword options `prepare` takes (CLI flags of the same name)
+    needs_source: bool = False  # prepare cannot download: a --source is required
+    # (validation accuracy, macro-F1) that `bench --quality` trains to; None: no such target
+    quality_target: tuple[float, float] | None = None
+    per_class_note: str = ""  # Run report: what the per-class table means in this field
+    f1_note: str = "Classes where the bars differ most are where the models disagree."  # Compare: per-class F1 bars
+    log_counts: bool = False  # class counts read best on a log scale (one class dominates)
+
+    @property
+    def tokens(self) -> bool:
+        """Inputs are token ids from a vocabulary (embeddings, text-only models, word vectors apply)."""
+        return self.inputs == "tokens"
+
+    def prepare_lines(self, program: str = ".venv/bin/python -m experiments", comments: bool = True) -> str:
+        """The prepare commands as a shell snippet, with their comments aligned."""
+        width = max(len(args) for args, _ in self.prepare_commands) + 3
+        return "\n".join(f"{program} {args.ljust(width)}# {what}" if what and comments else f"{program} {args}"
+                         for args, what in self.prepare_commands)
+
+    def prepared(self, home: Path) -> dict | None:
+        """The metadata when the dataset is prepared and its cache is still there."""
+        meta = self.dataset_info(Path(home))
+        return meta if meta is not None and self.cache_ready(meta) else None
+
+    def spell(self, labels) -> list[str] | None:
+        """Labels with their long names ("S supraventricular ectopic") when they are this workload's classes."""
+        labels = [str(x) for x in labels]
+        if not self.long_names or not labels or not set(labels) <= set(self.long_names):
+            return None
+        return [f"{x} {self.long_names[x]}" for x in labels]
