@@ -84,6 +84,8 @@ def _children(client, exp_name):
     return [r for r in runs if "mlflow.parentRunId" in r.data.tags]
 
 
+@pytest.mark.slow
+@pytest.mark.cluster  # minutes: a server and two Ray nodes start; CI runs it (.ci/run), the default suite does not
 def test_a_study_over_two_ray_nodes_against_a_tracking_server(lab, monkeypatch):
     from experiments import mlflow_tracker as T
     from experiments import queries, sweep
