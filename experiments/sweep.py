@@ -41,7 +41,7 @@ from experiments.settings import ENV_TRACKING_URI, PROJECT_ROOT, local_tracking_
 from experiments.tags import (
     ATTEMPTS_TAG, CONFIG_KEY_TAG, COUNTS_TAG, DESCRIBE_TAG, ERROR_TAG, ERROR_TAGS, ERROR_TYPE_TAG,
     EXECUTOR_TAG, FACTORS_TAG, FACTOR_PREFIX, KEY_TAG, KIND_TAG, METRIC_TAG, PARENT_TAG, POINT_INDEX_TAG,
-    POINT_TAG, PROC_TAG, SEED_TAG, STATUS_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG, TOTAL_RUNS_TAG, WORKLOAD_TAG
+    POINT_TAG, PROC_TAG, REFERENCE_TAG, SEED_TAG, STATUS_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG, TOTAL_RUNS_TAG, WORKLOAD_TAG
 )
 
 DEFINITION = "study/definition.json"
@@ -257,6 +257,7 @@ def list_studies(home: Path) -> list[dict]:
                     "describe": t.get(DESCRIBE_TAG, ""), "start_time": run.info.start_time,
                     "metric": t.get(METRIC_TAG, "macro_f1"), "factors": json.loads(t.get(FACTORS_TAG, "[]")),
                     "sample": run.data.params.get("study.base.data.sample", "1.0"),
+                    "reference": t.get(REFERENCE_TAG) == "true",  # full-data reference runs (results/reference)
                     **progress(home, run.info.run_id)})
     return out
 

@@ -141,7 +141,7 @@ ids = list(by_id)
 current = st.session_state.get(state.COMPARISON_SELECTED)
 selected = st.selectbox("Comparison to watch", ids, index=ids.index(current) if current in ids else 0,
                         format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · "
-                                              f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}")
+                                              f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}" + (" · full data, reference" if by_id[i].get("reference") else ""))
 st.session_state[state.COMPARISON_SELECTED] = selected
 
 

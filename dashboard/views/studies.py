@@ -80,7 +80,7 @@ current = st.session_state.get(state.STUDY_SELECTED)
 selected = st.selectbox(
     "Recorded studies", ids, index=ids.index(current) if current in ids else 0,
     format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · sample {by_id[i]['sample']} · "
-                          f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}")
+                          f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}" + (" · full data, reference" if by_id[i].get("reference") else ""))
 st.session_state[state.STUDY_SELECTED] = selected
 st.caption(by_id[selected]["describe"])
 

@@ -69,9 +69,10 @@ def test_one_click_sampler_comparison_in_chromium(server, home, tmp_path):
         page.get_by_text("What does a sampler change?").click()
         page.wait_for_selector("text=imbalance=augmentation", timeout=30_000)
         for arm in ("imbalance=class-weighted loss", "imbalance=augmentation"):
-            page.get_by_text(arm, exact=True).click()
+            # the arm's tick box (its name also shows in the plan's details below)
+            page.get_by_test_id("stCheckbox").filter(has_text=arm).click()
             page.wait_for_timeout(500)
-        budget = page.get_by_label("Budget (minutes)")
+        budget = page.get_by_role("spinbutton", name="Budget (minutes)")
         budget.fill("1")
         budget.press("Enter")
         page.wait_for_selector("text=To fit 1 min", timeout=30_000)
