@@ -91,17 +91,16 @@ def ranked_table(rep: dict) -> pd.DataFrame:
         mark = {"best": "best", "not different": "≈ not different", "worse": "✗ worse"}[r["verdict"]]
         diff = "" if r["rank"] == 1 else (f"{r['diff']:.4f} [{r['diff_low']:.3f}, {r['diff_high']:.3f}]"
                                           if "diff_low" in r else f"{r.get('diff', float('nan')):.4f}")
-        rows.append({
-            "rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": _ci(r, m),
-            "CI from": study_report.ci_text(r), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
-            "p (Holm)": r.get("p_adjusted"), "learned": study_report.learned_text(r),
-        })
-        ref = rep.get("reference", {}).get(r["config"])
-        if rep.get("reference"):
-            rows[-1]["full data, reference"] = (
+        row = {"rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": _ci(r, m)}
+        if rep.get("reference"):  # beside the classroom score, where a class reads it
+            ref = rep["reference"].get(r["config"])
+            row["full data, reference"] = (
                 "" if ref is None else
                 f"{ref['mean']:.4f}" + (f" [{ref['ci_low']:.3f}, {ref['ci_high']:.3f}]" if ref["ci_low"] is not None
                                         else "") + f" ({len(ref['seeds'])} seed{'s' if len(ref['seeds']) > 1 else ''})")
+        row.update({"CI from": study_report.ci_text(r), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
+                    "p (Holm)": r.get("p_adjusted"), "learned": study_report.learned_text(r)})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -526,6 +526,9 @@ def reference_agreement(rows: list[dict], reference: dict[str, dict[str, Any]], 
                     flipped.append(f"{ca} vs {cb}")
     return {"configs": len(both), "spearman": rho, "separated": separated, "flipped": flipped,
             "sentence": (f"Against the full-data reference of the same {len(both)} configs: rank correlation "
-                         f"(Spearman) {rho:.2f}; of the {separated} pairs the reference tells apart, "
-                         + (f"{len(flipped)} come out the other way here ({'; '.join(flipped)})."
-                            if flipped else "every one keeps its order here."))}
+                         f"(Spearman) {rho:.2f}; "
+                         + ("with one seed per reference config no pair is told apart by its seeds yet."
+                            if not separated else
+                            f"of the {separated} pairs the reference tells apart, "
+                            + (f"{len(flipped)} come out the other way here ({'; '.join(flipped)})."
+                               if flipped else "every one keeps its order here.")))}

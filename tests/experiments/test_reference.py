@@ -143,3 +143,10 @@ def test_two_jobs_on_one_home_never_train_the_same_run(tiny_reference, tmp_path)
     # the holder is gone: its stale claim is taken over
     assert R.run_next(home, seeds=1, log=lambda m: None) == first.path
     assert first.path.exists()
+
+
+def test_agreement_with_a_one_seed_reference_says_no_pair_is_told_apart_yet():
+    one = {c: {"mean": m, "ci_low": None, "ci_high": None, "seeds": [m]} for c, m in (("a", 0.9), ("b", 0.8), ("c", 0.4))}
+    rows = [{"config": c, "macro_f1": v} for c, v in (("a", 0.85), ("b", 0.7), ("c", 0.3))]
+    agree = study_report.reference_agreement(rows, one, "macro_f1")
+    assert agree["separated"] == 0 and "no pair is told apart" in agree["sentence"]
