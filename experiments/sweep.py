@@ -150,7 +150,7 @@ def _create_parent(home: Path, exp: str, study: S.Study, workload: str, seeds: i
     c = client(home)
     n_points = total // max(seeds, 1)
     tags = {KIND_TAG: "study", STUDY_TAG: study.name, KEY_TAG: key, WORKLOAD_TAG: workload,
-            DESCRIBE_TAG: f"study {study.name}: {n_points} configs x {seeds} seeds",
+            DESCRIBE_TAG: f"study {study.name}: {n_points} configs x {seeds} seed{'s' if seeds != 1 else ''}",
             STUDY_DESCRIPTION_TAG: study.description[:4000], TOTAL_RUNS_TAG: str(total),
             FACTORS_TAG: json.dumps(S.factor_names(study)), METRIC_TAG: study.metric}
     run = c.create_run(exp, run_name=f"study {study.name}", tags=tags)
