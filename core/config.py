@@ -269,13 +269,15 @@ class RunConfig:
 
     def _treatments(self) -> str:
         """What a run does about imbalance and scale, for its description:
-        the sampler, the class-weighted loss and z-scored inputs."""
+        the sampler, the class-weighted loss, augmentation and z-scored inputs."""
         parts = []
         label = samplers.get(self.train.sampler).label
         if label:
             parts.append(label)
         if self.train.class_weighted_loss:
             parts.append("class-weighted loss")
+        if self.data.noise_std or self.data.scale_range or self.data.max_shift:
+            parts.append("augmentation")
         if self.data.normalize != "none":
             parts.append({"zscore": "z-score"}.get(self.data.normalize, self.data.normalize))
         return "".join(f" +{p}" for p in parts)

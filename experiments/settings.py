@@ -45,6 +45,12 @@ def remote_store(home: Path) -> bool:
     return tracking_uri(home) != local_tracking_uri(home)
 
 
+def store_label(home: Path) -> str:
+    """Where the runs are, for a page or a message: the tracking server's
+    address, or the home folder whose SQLite file holds them."""
+    return f"the tracking server {tracking_uri(home)}" if remote_store(home) else str(home)
+
+
 def unaddressable(path: Path) -> str | None:
     """Why the store in this folder cannot be addressed, or None. The store's
     address is sqlite:///PATH, which SQLAlchemy splits at '?' (a query) and

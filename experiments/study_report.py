@@ -227,7 +227,30 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
         out["rows"].append(_row(row, groups[row.name], replicates.get(row.name), tests.get(row.name, {}), metric,
                                 notes.get(row.name, "")))
     out["finding"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
+    out["tradeoff"] = _tradeoff(out["rows"], metric)
+    if out["tradeoff"]:
+        out["finding"] += " " + out["tradeoff"]
     return out
+
+
+def _tradeoff(rows: list[dict], metric: str) -> str:
+    """What the winner pays, in one sentence: the other headline metrics on
+    which a config that learned clearly beats it (intervals apart), e.g. a
+    sampler that lifts balanced accuracy while accuracy falls. "" if none."""
+    best = rows[0]
+    if len(rows) < 2 or not (best["learned"] or best.get("learned_unknown")):
+        return ""
+    costs = []
+    for m, name in METRIC_NAMES.items():
+        if m == metric:
+            continue
+        rivals = [r for r in rows[1:] if r["learned"] and r[f"{m}_low"] > best[f"{m}_high"]]
+        if rivals:
+            top = max(rivals, key=lambda r: r[m])
+            costs.append(f"{name} ({best[m]:.3f} against {top[m]:.3f} for {top['config']})")
+    if not costs:
+        return ""
+    return f"It pays for its {METRIC_NAMES[metric]} in " + " and ".join(costs) + ": their intervals do not overlap."
 
 
 def _mcnemar(y_true: np.ndarray, preds: dict, best_runs: list[dict], runs: list[dict], alpha: float) -> dict:

@@ -9,6 +9,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, links, services  # noqa: E402
+from experiments import settings  # noqa: E402
 
 st.title("RNN Arena")
 st.markdown(
@@ -61,4 +62,4 @@ else:
             "test/macro_f1": st.column_config.NumberColumn("macro-F1", format="%.4f"),
         },
     )
-    st.caption(f"The {len(shown)} latest of {len(runs)} runs in {home}. Test metrics appear when a run finishes.")
+    st.caption(f"The {len(shown)} latest of {len(runs)} runs in {settings.store_label(home)}. Test metrics appear when a run finishes.")

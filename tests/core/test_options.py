@@ -105,3 +105,11 @@ def test_describe_names_sampler_weighted_loss_and_zscore():
     text = cfg.describe()
     assert "weighted sampler" in text and "class-weighted loss" in text and "z-score" in text
     assert C.RunConfig().describe() == "gru 1x64"
+
+
+def test_describe_tells_an_augmented_arm_from_a_plain_one():
+    plain = C.RunConfig()
+    for aug in ({"data.noise_std": 0.05}, {"data.scale_range": 0.1}, {"data.max_shift": 5}):
+        text = plain.replace(**aug).describe()
+        assert "augmentation" in text and text != plain.describe()
+    assert "augmentation" not in plain.describe()

@@ -331,3 +331,21 @@ def test_the_finding_sentence_from_the_ranking():
     assert seeds is None and "cannot be computed (one seed per config gives no seed spread)" in finding
     rows, scores = _rows(("A", [0.7], "best", float("nan"), True))
     assert study_report._finding(rows, scores, "accuracy", 0.05)[0] == "Only A has finished runs: nothing to compare yet."
+
+
+def test_the_finding_names_what_the_winner_pays_when_intervals_are_apart():
+    def row(config, bal, acc, f1, learned=True, width=0.01):
+        out = {"config": config, "learned": learned}
+        for m, v in (("balanced_accuracy", bal), ("accuracy", acc), ("macro_f1", f1)):
+            out.update({m: v, f"{m}_low": v - width, f"{m}_high": v + width})
+        return out
+
+    rows = [row("weighted sampler", 0.90, 0.94, 0.79), row("none", 0.82, 0.975, 0.86), row("augmentation", 0.79, 0.97, 0.83)]
+    text = study_report._tradeoff(rows, "balanced_accuracy")
+    assert text == ("It pays for its balanced accuracy in macro-F1 (0.790 against 0.860 for none) and accuracy "
+                    "(0.940 against 0.975 for none): their intervals do not overlap.")
+    # overlapping intervals, or a rival that did not learn, are no trade-off
+    assert study_report._tradeoff([row("a", 0.9, 0.94, 0.8, width=0.05), row("b", 0.8, 0.97, 0.84, width=0.05)],
+                                  "balanced_accuracy") == ""
+    assert study_report._tradeoff([row("a", 0.9, 0.94, 0.8), row("b", 0.2, 0.97, 0.84, learned=False)],
+                                  "balanced_accuracy") == ""
