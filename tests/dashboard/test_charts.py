@@ -72,3 +72,18 @@ def test_study_charts_stay_inside_the_metric_range():
     # two runs: no bar at all; three: the interval as it is
     assert list(bar.data[0].error_y.array) == [0.0, pytest.approx(0.15)]
     assert list(bar.data[0].error_y.arrayminus) == [0.0, pytest.approx(0.1)]
+
+
+def test_ten_arms_of_a_comparison_never_share_both_colour_and_marker():
+    import pandas as pd
+
+    from dashboard import comparison_charts as CC
+
+    arms = [f"arm {i}" for i in range(10)]
+    styles = CC.arm_styles(arms + arms[:3])  # an arm keeps its style wherever it appears again
+    assert len(set(styles.values())) == 10
+    runs = [{"arm": a, "seed": 0, "epochs": 2, "history": pd.DataFrame({"val/macro_f1": [0.3, 0.5]}, index=[1, 2])}
+            for a in arms]
+    fig = CC.live_overlay(runs, "val/macro_f1", "t", "macro-F1")
+    looks = {(t.line.color, t.marker.symbol) for t in fig.data}
+    assert len(looks) == 10
