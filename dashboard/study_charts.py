@@ -88,3 +88,20 @@ def factor_effect(effect: dict, metric_name: str) -> go.Figure:
                       xaxis_title=name, yaxis_title=f"mean test {metric_name}", height=360, yaxis_range=[0, 1.08],
                       margin=dict(t=60, b=40, l=40, r=20))
     return fig
+
+
+def class_recall(data: dict) -> go.Figure:
+    """Configs (rows, best on top) by classes (columns): the mean test recall,
+    with the range over seeds written in the cell."""
+    from core.workloads import spelled_out
+
+    fig = go.Figure(go.Heatmap(
+        z=data["means"], x=spelled_out(data["classes"]), y=data["configs"], zmin=0, zmax=1, colorscale="Blues",
+        text=data["texts"], texttemplate="%{text}", textfont=dict(size=13),
+        colorbar=dict(title="recall"),
+        hovertemplate="%{y}<br>%{x}: recall %{z:.3f}<extra></extra>"))
+    fig.update_layout(title="Recall of each class (test): which beats each config finds",
+                      xaxis_title="true class", yaxis_title="config", height=140 + 56 * len(data["configs"]),
+                      margin=dict(t=60, b=60, l=20, r=20))
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -260,3 +260,40 @@ def effect_sentence(effect: dict, metric_name: str) -> str:
         return f"No two configs differ only in {name}: the bars pool different other settings."
     return (f"{name}, each level against {effect['contrasts'][0]['reference']} with every other factor held equal "
             f"(difference in test {metric_name}): " + "; ".join(parts) + ".")
+
+
+def class_recall(rep: dict) -> dict | None:
+    """Each config's test recall (sensitivity) of each class, mean over its
+    seeds with the lowest and highest seed, configs in rank order: what an
+    imbalance treatment changes. None where the runs logged no per-class
+    recall, or for more classes than a heatmap can show readably."""
+    from core.metrics import MANY_CLASSES
+    from core.workloads import in_class_order
+    from experiments import study_report
+
+    rows = study_report.summary_rows(rep)
+    classes = in_class_order(dict.fromkeys(name for r in rows for name in r["recall"]))
+    if not classes or len(classes) > MANY_CLASSES:
+        return None
+    means, texts = [], []
+    for r in rows:
+        line, words = [], []
+        for name in classes:
+            seeds = r["recall"].get(name, {}).get("per_seed", [])
+            if not seeds:
+                line.append(None)
+                words.append("")
+                continue
+            mean = sum(seeds) / len(seeds)
+            line.append(mean)
+            words.append(f"{mean:.2f}" + (f"<br>({min(seeds):.2f}–{max(seeds):.2f})" if len(seeds) > 1 else ""))
+        means.append(line)
+        texts.append(words)
+    return {"configs": [r["config"] for r in rows], "classes": classes, "means": means, "texts": texts,
+            "seeds": max((r["seeds"] for r in rows), default=0)}
+
+
+def class_recall_caption(data: dict) -> str:
+    return ("Share of each true class the config found on the test set (sensitivity), mean over its seeds"
+            + (", lowest and highest seed in brackets" if data["seeds"] > 1 else "")
+            + ". Overall scores hide the rare classes; this is where an imbalance treatment shows.")

@@ -49,3 +49,13 @@ def spelled_out(labels) -> list[str]:
         if spelled is not None:
             return spelled
     return labels
+
+
+def in_class_order(labels) -> list[str]:
+    """Labels in their workload's own class order (N, S, V, F, Q) when they
+    are one workload's fixed classes; otherwise as given."""
+    labels = [str(x) for x in labels]
+    for w in REGISTRY.values():
+        if w.class_names and labels and set(labels) <= set(w.class_names):
+            return [c for c in w.class_names if c in set(labels)]
+    return labels

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import comparison_charts, services, state  # noqa: E402
+from dashboard import comparison_charts, services, state, study_charts  # noqa: E402
 from dashboard import comparison_services as cs  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
@@ -170,6 +170,10 @@ def ranking(p: dict, view: dict) -> None:
     st.caption(f"Ranked by mean test {rep['metric_name']} over seeds, with its 95% interval. 'vs best': whether the "
                "gap to the best arm is significant (paired bootstrap on the test set and the seeds, Holm-corrected). "
                "The Studies page has every test and the factor effects.")
+    recall = ss.class_recall(rep)
+    if recall:
+        st.plotly_chart(study_charts.class_recall(recall), width="stretch", key="class_recall")
+        st.caption(ss.class_recall_caption(recall))
     for note in rep["notes"]:
         st.caption(f"Note: {note}")
 

@@ -154,6 +154,11 @@ st.plotly_chart(study_charts.ranking(rep["rows"], metric, name), width="stretch"
 st.caption("Dots are means over seeds, bars their 95% intervals (see 'CI from' in the table); dark blue is the best, "
            "light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")
 
+recall = ss.class_recall(rep)
+if recall:
+    st.plotly_chart(study_charts.class_recall(recall), width="stretch")
+    st.caption(ss.class_recall_caption(recall))
+
 with st.expander("Every run, seed by seed"):
     st.dataframe(ss.runs_table(rep), hide_index=True, width="stretch", column_config={
         k: st.column_config.NumberColumn(k, format="%.4f") for k in ("macro-F1", "balanced accuracy", "accuracy")})

@@ -87,3 +87,28 @@ def test_ten_arms_of_a_comparison_never_share_both_colour_and_marker():
     fig = CC.live_overlay(runs, "val/macro_f1", "t", "macro-F1")
     looks = {(t.line.color, t.marker.symbol) for t in fig.data}
     assert len(looks) == 10
+
+
+def test_class_recall_keeps_the_workloads_class_order_and_the_seed_range():
+    from core.workloads import in_class_order
+    from dashboard import study_charts
+    from dashboard import study_services as ss
+
+    assert in_class_order(["F", "N", "Q", "S", "V"]) == ["N", "S", "V", "F", "Q"]
+    assert in_class_order(["b", "a"]) == ["b", "a"]  # not one workload's fixed classes: as given
+
+    def run(config, seed, s_recall):
+        return {"config": config, "seed": seed, "macro_f1": 0.5, "seconds": 1.0, "learned": True,
+                "recall": {"S": s_recall, "N": 0.99}}
+
+    rep = {"metric": "macro_f1", "rows": [{"config": "sampler", "rank": 1}, {"config": "none", "rank": 2}],
+           "runs": [run("sampler", 0, 0.8), run("sampler", 1, 0.84), run("none", 0, 0.6), run("none", 1, 0.64)]}
+    data = ss.class_recall(rep)
+    assert data["classes"] == ["N", "S"] and data["configs"] == ["sampler", "none"]
+    assert abs(data["means"][0][1] - 0.82) < 1e-9 and data["texts"][0][1] == "0.82<br>(0.80–0.84)"
+    fig = study_charts.class_recall(data)
+    assert list(fig.data[0].x) == ["N normal", "S supraventricular ectopic"]
+    many = {"metric": "macro_f1", "rows": [{"config": "a", "rank": 1}],
+            "runs": [{"config": "a", "seed": 0, "macro_f1": 0.5, "seconds": 1.0, "learned": True,
+                      "recall": {f"c{i}": 0.5 for i in range(30)}}]}
+    assert ss.class_recall(many) is None  # 30 categories: no heatmap

@@ -163,7 +163,12 @@ def test_pick_tick_fit_launch_watch_and_rank(home, kaggle_dir):
     page = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not page.exception
     assert "first lesson" in page.selectbox[0].value or "first lesson" in str(page.selectbox[0].options)
-    assert len(page.get("plotly_chart")) == 2  # every arm's validation score and loss, overlaid
+    charts = page.get("plotly_chart")
+    assert len(charts) == 3  # every arm's validation score and loss, overlaid; the recall of each class per arm
+    import json
+
+    heat = json.loads(charts[2].proto.spec)["data"][0]
+    assert heat["type"] == "heatmap" and sorted(heat["y"]) == ["imbalance=none", "imbalance=weighted sampler"]
     table = page.dataframe[0].value
     assert sorted(table["arm"]) == ["imbalance=none", "imbalance=weighted sampler"]
     assert list(table["rank"]) == [1, 2]

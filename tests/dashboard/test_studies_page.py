@@ -39,7 +39,13 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert table["vs best"].iloc[1] in ("≈ not different", "✗ worse")
     assert "macro-F1 [95% CI]" in table.columns and "[" in table["macro-F1 [95% CI]"].iloc[0]
     charts = at.get("plotly_chart")
-    assert len(charts) == 3  # ranking, parallel coordinates, the factor's effect
+    assert len(charts) == 4  # ranking, the recall of each class, parallel coordinates, the factor's effect
+    import json
+
+    heat = json.loads(charts[1].proto.spec)["data"][0]
+    assert heat["type"] == "heatmap" and len(heat["y"]) == 2
+    assert [x.split()[0] for x in heat["x"]] == [c for c in hb.CLASS_NAMES if c in {x.split()[0] for x in heat["x"]}]
+    assert heat["x"][0].startswith("N normal") and all(0 <= v <= 1 for row in heat["z"] for v in row if v is not None)
     captions = " ".join(c.value for c in at.caption)
     assert "Holm" in captions and "bidirectional, each level against false" in captions
     # the finding, computed from the statistics, in one sentence
