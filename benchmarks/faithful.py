@@ -64,7 +64,7 @@ def main() -> None:
     observed, reps = ST.bootstrap_scores(y_true, preds, metrics=[args.metric], n_boot=args.boot, seed=0)
     ref_seeds = {c: [r["test"][args.metric] for r in ref[c]] for c in configs}
     ref_mean = {c: float(np.mean(v)) for c, v in ref_seeds.items()}
-    cls_mean = {c: classroom[c]["mean"] for c in configs}
+    cls_mean = {c: classroom[c].get(args.metric, classroom[c]["mean"]) for c in configs}  # a row has each metric's mean
     rho = float(spearmanr([cls_mean[c] for c in configs], [ref_mean[c] for c in configs]).statistic)
 
     pairs = list(itertools.combinations(configs, 2))
@@ -95,9 +95,9 @@ def main() -> None:
               f"{len(pairs)}; the classroom keeps the order of **{kept}** of them"
               + (" (target: all, met)." if kept == separated else " (target: all, missed).")]
     lines += [f"- order flipped: {f}" for f in flipped]
+    lines += ["", f"Command: `python benchmarks/faithful.py {' '.join(sys.argv[1:])}`"]
     text = "\n".join(lines)
     print(text)
-    print(f"\n(python benchmarks/faithful.py --classroom {args.classroom} --group {args.group})")
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
 
