@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core.config import CELLS  # noqa: E402
 from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services, state  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
@@ -45,7 +46,7 @@ with controls:
         st.markdown("**Ready-made comparisons**: one click picks one finished run per variant.")
         fractions = services.study_fractions(runs, workload)
         if not fractions:
-            st.caption("These need finished recurrent runs (rnn, gru, lstm; padded, packed or trimmed).")
+            st.caption(f"These need finished recurrent runs ({', '.join(CELLS)}; padded, packed or trimmed).")
         else:
             opts = st.columns([2, 2, 3])
             sample = opts[0].selectbox("Sample fraction", fractions, format_func=lambda s: f"{s:g}",
