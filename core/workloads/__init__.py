@@ -8,12 +8,12 @@ it to the tuple below.
 from __future__ import annotations
 
 from core.workloads import heartbeat, titles
-from core.workloads.base import INPUT_KINDS, SPLITS, RunData, Workload
+from core.workloads.base import INPUT_KINDS, SPLITS, Benchmarks, RunData, Workload
 
 REGISTRY: dict[str, Workload] = {w.name: w for w in (heartbeat.WORKLOAD, titles.WORKLOAD)}
 NAMES = tuple(REGISTRY)
 
-__all__ = ["INPUT_KINDS", "NAMES", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
+__all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
            "quality_targets", "spelled_out"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.data import heartbeat as hb
-from core.workloads.base import RunData, Workload
+from core.workloads.base import Benchmarks, RunData, Workload
 
 ORIGINS = {"kaggle-csv": "Kaggle's CSV files", "raw-records": "the raw PhysioNet records",
            "raw-archive": "an archive of the raw PhysioNet records"}
@@ -89,4 +89,14 @@ WORKLOAD = Workload(
     f1_note="The minority classes (for heartbeats S supraventricular ectopic and F fusion) separate the models; "
             "N (normal) is easy for all of them.",
     log_counts=True,
+    prepared_classes=lambda home: list(hb.CLASS_NAMES),
+    benchmarks=Benchmarks(
+        variants=(*((name, {"model.name": name}) for name in ("rnn", "rnn-packed", "rnn-trimmed", "gru", "lstm")),
+                  *((f"bi-{cell}", {"model.name": cell, "model.bidirectional": True}) for cell in ("gru", "lstm")),
+                  ("bi-gru + weighted sampler", {"model.name": "gru", "model.bidirectional": True,
+                                                 "train.sampler": "weighted"})),
+        recall_of=("S", "F"),  # the minority classes that separate the models
+        train_size=78_799,
+        test_counts=(18118, 556, 1448, 162, 1608),  # Kaggle's test split per class (N, S, V, F, Q)
+    ),
 )
