@@ -232,59 +232,37 @@ def time_in_browser(home: Path, rows: list[dict]) -> dict[str, dict[str, float]]
     the page's script has finished and all its charts are drawn, (a) opening
     the page as a new tab (the whole app loads) and (b) clicking it in the
     sidebar of an open app (what a user does)."""
-    import socket
-    import subprocess
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "RNN_ARENA_HOME": str(home), "OMP_NUM_THREADS": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    from dashboard.headless import CHROMIUM, FLAGS, served
+
     paths = {"home": "", "new_run": "new-run"}
     done = """([title, n]) => !document.querySelector('[data-testid="stStatusWidget"]')
                   && !document.querySelector('[data-stale="true"]')
                   && Array.from(document.querySelectorAll('h1')).some(h => h.innerText.trim() === title)
                   && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n"""
     out = {r["page"]: {} for r in rows}
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=flags)
-            app = browser.new_page(viewport={"width": 1400, "height": 1000})
-            app.goto(url)  # the server's imports and the browser's chart library, once
-            app.wait_for_function(done, arg=["RNN Arena", 0], timeout=120_000)
-            time.sleep(6)  # past the run listing's 5 s cache
-            for r in rows:  # (b) one open app, pages clicked in the sidebar
-                if r["page"] == "home":
-                    continue
-                t0 = time.perf_counter()
-                app.click(f'[data-testid="stSidebarNav"] a[href$="/{paths.get(r["page"], r["page"])}"]')
-                app.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
-                out[r["page"]]["click"] = time.perf_counter() - t0
-            for r in rows:  # (a) each page in a new tab
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
-                page.goto(f"{url}/{paths.get(r['page'], r['page'])}")
-                page.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
-                out[r["page"]]["tab"] = time.perf_counter() - t0
-                page.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(home) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        app = browser.new_page(viewport={"width": 1400, "height": 1000})
+        app.goto(url)  # the server's imports and the browser's chart library, once
+        app.wait_for_function(done, arg=["RNN Arena", 0], timeout=120_000)
+        time.sleep(6)  # past the run listing's 5 s cache
+        for r in rows:  # (b) one open app, pages clicked in the sidebar
+            if r["page"] == "home":
+                continue
+            t0 = time.perf_counter()
+            app.click(f'[data-testid="stSidebarNav"] a[href$="/{paths.get(r["page"], r["page"])}"]')
+            app.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
+            out[r["page"]]["click"] = time.perf_counter() - t0
+        for r in rows:  # (a) each page in a new tab
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(f"{url}/{paths.get(r['page'], r['page'])}")
+            page.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
+            out[r["page"]]["tab"] = time.perf_counter() - t0
+            page.close()
+        browser.close()
     for page, t in out.items():
         print(f"{page:<10} browser: new tab {t.get('tab', float('nan')):6.2f} s   sidebar click "
               f"{t.get('click', float('nan')):6.2f} s", file=sys.stderr, flush=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.registry import lookup
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -32,10 +34,7 @@ NAMES = tuple(REGISTRY)
 
 
 def get(name: str) -> Cell:
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown cell {str(name)[:40]!r}; choose one of: {', '.join(REGISTRY)}") from None
+    return lookup(REGISTRY, name, "cell")
 
 
 def names() -> tuple[str, ...]:

@@ -7,6 +7,7 @@ it to the tuple below.
 """
 from __future__ import annotations
 
+from core.registry import lookup
 from core.workloads import heartbeat, titles
 from core.workloads.base import INPUT_KINDS, SPLITS, Benchmarks, RunData, Workload
 
@@ -18,10 +19,7 @@ __all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData"
 
 
 def get(name: str) -> Workload:
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown workload {str(name)[:40]!r}; choose one of: {', '.join(NAMES)}") from None
+    return lookup(REGISTRY, name, "workload")
 
 
 def all_workloads() -> list[Workload]:

@@ -21,11 +21,9 @@ presenter = presenter_mode.header("Compare runs", "the table and the charts only
 home = services.require_home()
 
 runs = services.runs(str(home))
-finished = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
-if finished.empty:
-    st.info("Nothing to compare yet: finish at least two runs of one workload (or run a study on the Studies page).")
-    links.new_run()
-    st.stop()
+finished = links.unless_empty(runs[runs["status"] == "FINISHED"] if not runs.empty else runs,
+                              "Nothing to compare yet: finish at least two runs of one workload "
+                              "(or run a study on the Studies page).")
 
 
 def select(key: str, picked_key: str, run_ids: list[str], message: str) -> None:
