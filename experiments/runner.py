@@ -113,6 +113,22 @@ def load_config(home: Path, run_id: str) -> RunConfig:
     return RunConfig.from_params(run.data.params)
 
 
+def resumable_config(home: Path, run_id: str) -> RunConfig:
+    """The config of a run that may be resumed: one that exists, is not
+    FINISHED and is not RUNNING in a live process (ValueError otherwise)."""
+    cfg = load_config(home, run_id)
+    run = client(home).get_run(run_id)
+    if run.info.status == "FINISHED":
+        raise ValueError(f"run {run_id} already FINISHED; start a new run instead")
+    if run.info.status == "RUNNING":
+        from experiments.launcher import is_alive
+
+        identity = run.data.tags.get(PROC_TAG, "")
+        if is_alive(identity):
+            raise ValueError(f"run {run_id} is still RUNNING in process {identity.split(':')[1]}; stop it before resuming")
+    return cfg
+
+
 def execute(
     run_id: str,
     home: Path,
