@@ -524,21 +524,42 @@ def cmd_cancel(args, home: Path) -> None:
 
 
 def cmd_study(args, home: Path) -> None:
-    from experiments import studies, sweep
+    from experiments import studies
 
     if args.list:
-        print("built-in studies:")
-        for study in studies.BUILTIN.values():
-            print(f"  {studies.describe(study)}")
-        recorded = sweep.list_studies(home)
-        if recorded:
-            print(f"recorded in {home}:")
-            for s in recorded:
-                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_time"] / 1000))
-                print(f"  {s['parent_id']}  {s['name']:<16} {s['workload']:<9} sample {s['sample']:<5} {started}  "
-                      f"{s['done']}/{s['total']} done, {s['running']} running, {s['queued'] + s['interrupted']} queued, "
-                      f"{s['failed']} failed")
+        _list_studies(home)
         return
+    _check_study_bounds(args)
+    study, asked, seeds, overrides = _resumed_study(args, home) if args.resume else _new_study(args)
+    try:
+        workload, _ = studies.checked_trials(study, asked, overrides, seeds, home)
+    except studies.WrongWorkload as exc:
+        raise UserError(f"{exc}; drop --workload {exc.asked}") from None
+    except ValueError as exc:
+        raise UserError(_cli_names(str(exc))) from None
+    parent_id = _work_study(args, home, study, workload, seeds, overrides)
+    if parent_id is not None:
+        _print_study_report(args, home, parent_id, study.notes)
+
+
+def _list_studies(home: Path) -> None:
+    """`study --list`: the built-in studies, then those recorded in `home` with their progress."""
+    from experiments import studies, sweep
+
+    print("built-in studies:")
+    for study in studies.BUILTIN.values():
+        print(f"  {studies.describe(study)}")
+    recorded = sweep.list_studies(home)
+    if recorded:
+        print(f"recorded in {home}:")
+        for s in recorded:
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_time"] / 1000))
+            print(f"  {s['parent_id']}  {s['name']:<16} {s['workload']:<9} sample {s['sample']:<5} {started}  "
+                  f"{s['done']}/{s['total']} done, {s['running']} running, {s['queued'] + s['interrupted']} queued, "
+                  f"{s['failed']} failed")
+
+
+def _check_study_bounds(args) -> None:
     if args.seeds is not None and not 1 <= args.seeds <= 100:
         raise UserError(f"--seeds {args.seeds} must be between 1 and 100")
     if args.boot < 1:
@@ -547,71 +568,78 @@ def cmd_study(args, home: Path) -> None:
     _bounded("--workers", args.workers, 1, 1024, "each worker is a process")
     _bounded("--threads", args.threads, 1, max_threads(),
              f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
-    if args.resume:
-        given = [k for k, v in vars(args).items() if "." in k and v is not None]
-        if args.name or args.file or given or args.seeds is not None or args.workload:
-            raise UserError("--resume continues a recorded study as it was defined: give no study name, --file, "
-                            "--workload, --seeds or run options with it")
-        study, workload, seeds, overrides = sweep.parent_definition(home, args.resume)
+
+
+def _resumed_study(args, home: Path):
+    """`study --resume ID`: the recorded (study, workload, seeds, overrides), nothing else given."""
+    from experiments import sweep
+
+    given = [k for k, v in vars(args).items() if "." in k and v is not None]
+    if args.name or args.file or given or args.seeds is not None or args.workload:
+        raise UserError("--resume continues a recorded study as it was defined: give no study name, --file, "
+                        "--workload, --seeds or run options with it")
+    return sweep.parent_definition(home, args.resume)
+
+
+def _new_study(args):
+    """`study NAME` or `study --file F`: (study, workload asked for, seeds, run options); a note
+    on the run options the study varies itself."""
+    from experiments import studies
+
+    if args.file:
+        study = studies.load_study(args.file, allow_code=args.allow_code)
+        if args.name:
+            from dataclasses import replace
+
+            study = replace(study, name=args.name)
+    elif args.name:
+        study = studies.builtin(args.name)
     else:
-        if args.file:
-            study = studies.load_study(args.file, allow_code=args.allow_code)
-            if args.name:
-                from dataclasses import replace
+        raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
+    seeds = args.seeds if args.seeds is not None else study.seeds
+    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    ignored = sorted(set(overrides) & (studies.varied_options(study) | {"train.seed"}))
+    if ignored:
+        print("note: the study varies " + ", ".join(_flag(k.split(".", 1)[1]) for k in ignored)
+              + " itself; the command-line value is not used", file=sys.stderr)
+    return study, args.workload, seeds, overrides
 
-                study = replace(study, name=args.name)
-        elif args.name:
-            study = studies.builtin(args.name)
-        else:
-            raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
-        workload = args.workload or study.workload or C.DataConfig.workload
-        if study.workload and args.workload and args.workload != study.workload:
-            raise UserError(f"study {study.name} is for the {study.workload} workload; drop --workload {args.workload}")
-        seeds = args.seeds if args.seeds is not None else study.seeds
-        overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
-        ignored = sorted(set(overrides) & (studies.varied_options(study) | {"train.seed"}))
-        if ignored:
-            print("note: the study varies " + ", ".join(_flag(k.split(".", 1)[1]) for k in ignored)
-                  + " itself; the command-line value is not used", file=sys.stderr)
-        try:
-            studies.trials(study, workload, overrides, seeds)  # every config is valid before anything is recorded
-        except ValueError as exc:
-            raise UserError(_cli_names(str(exc))) from None
-    from experiments import study_report, workloads
 
-    if workloads.dataset_info(workload, home) is None:
-        raise UserError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload} "
-                        f"[--source PATH]")
-    try:
-        for cfg in {t.config for t in studies.trials(study, workload, overrides, seeds)}:
-            workloads.check_data(cfg, home)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+def _work_study(args, home: Path, study, workload: str, seeds: int, overrides: dict) -> str | None:
+    """Run (or resume) the study's queue to its end; with --report only find
+    it. Its parent run id; None when --report finds nothing started."""
+    from experiments import studies, sweep
+
     if args.report:
         parent_id = args.resume or sweep.find_study(home, study, workload, seeds, overrides)
         if parent_id is None:
             print(f"study {study.name} with these options has not been started in {home}; drop --report to start it")
-            return
-    else:
-        print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
-        runner_signals()
-        try:
-            opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,
-                                             workers=args.workers, address=args.address,
-                                             log=lambda line: print(line, file=sys.stderr, flush=True),
-                                             retry_failed=args.retry_failed, threads=args.threads)
-        except KeyboardInterrupt:
-            print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
-            raise SystemExit(130)
-        parent_id = opened.parent_id
-        counts = result.counts
-        print(f"study {study.name} ({parent_id}): {counts['done']}/{counts['total']} runs done, "
-              f"{counts['failed']} failed", file=sys.stderr)
+        return parent_id
+    print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
+    runner_signals()
+    try:
+        opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,
+                                         workers=args.workers, address=args.address,
+                                         log=lambda line: print(line, file=sys.stderr, flush=True),
+                                         retry_failed=args.retry_failed, threads=args.threads)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+        raise SystemExit(130)
+    counts = result.counts
+    print(f"study {study.name} ({opened.parent_id}): {counts['done']}/{counts['total']} runs done, "
+          f"{counts['failed']} failed", file=sys.stderr)
+    return opened.parent_id
+
+
+def _print_study_report(args, home: Path, parent_id: str, notes) -> None:
+    """The ranked table, its legend, the finding and notes (and --json rows)."""
+    from experiments import study_report
+
     rep = study_report.report(home, parent_id, n_boot=args.boot)
     if args.json:
         import json
 
-        rows = study_report.summary_rows(rep, study.notes)
+        rows = study_report.summary_rows(rep, notes)
         Path(args.json).expanduser().write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(study_report.table(rep, markdown=args.markdown))
     if rep["rows"]:
