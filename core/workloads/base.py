@@ -80,6 +80,10 @@ class Workload:
     log_counts: bool = False  # class counts read best on a log scale (one class dominates)
     # the class names of the prepared data, read without loading it (torch-free); None: not prepared
     prepared_classes: Callable[[Path], list[str] | None] = lambda home: None
+    # the classroom recipe (core.presets.CLASSROOM): dotted overrides every arm of a built-in study or one-click
+    # comparison shares; {}: none. Wall seconds of one run of its slowest config on one core (None: not measured)
+    classroom: dict[str, Any] = field(default_factory=dict)
+    classroom_slowest_run_seconds: float | None = None
     benchmarks: Benchmarks = field(default_factory=Benchmarks)
 
     @property

@@ -126,6 +126,11 @@ WORKLOAD = Workload(
     prepare_options=("min_freq", "max_vocab"),
     needs_source=True,
     prepared_classes=_prepared_classes,
+    classroom={
+        "data.sample": 0.5, "model.hidden_size": 128, "model.embedding_dim": 100, "model.packed_impl": "reverse",
+        "train.batch_size": 64, "train.optimizer": "adam", "train.lr": 3e-3, "train.schedule": "onecycle",
+        "train.grad_clip": 1.0, "train.bucket": True, "train.epochs": 8, "train.monitor": "balanced_accuracy",
+    },
     benchmarks=Benchmarks(
         variants=(("baseline mlp", {"model.name": "mlp"}),
                   *((f"{cell} (packed)", {"model.name": f"{cell}-packed"}) for cell in ("rnn", "gru", "lstm")),
