@@ -14,8 +14,7 @@ Recurrent models come in three ways of treating padding:
            backward pass costs several times the padded one);
   trimmed  a fixed number of trailing steps is dropped, then read padded.
 Each is available for every cell of core.cells (RNN, GRU, LSTM), uni- or
-bidirectional. With
-`frame` k > 1 each step reads k consecutive inputs side by side (frame
+bidirectional. With `frame` k > 1 each step reads k consecutive inputs side by side (frame
 stacking: a 187-sample beat becomes 47 steps of 4 samples, the last one
 zero-padded; lengths become ceil(length / k)), so the recurrence takes k
 times fewer sequential steps. The sequence
