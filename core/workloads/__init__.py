@@ -3,15 +3,18 @@
 or looks one up with `get(name)`; an unknown name is a ValueError.
 
 Adding a workload: write core/workloads/<name>.py defining WORKLOAD and add
-it to the tuple below.
+its module name to MODULES below (one line).
 """
 from __future__ import annotations
 
+import importlib
+
 from core.registry import lookup
-from core.workloads import heartbeat, titles
 from core.workloads.base import INPUT_KINDS, SPLITS, Benchmarks, RunData, Workload
 
-REGISTRY: dict[str, Workload] = {w.name: w for w in (heartbeat.WORKLOAD, titles.WORKLOAD)}
+MODULES = ("heartbeat", "titles")  # core/workloads/<module>.py, each defining WORKLOAD; in menu order
+REGISTRY: dict[str, Workload] = {w.name: w for w in (importlib.import_module(f"core.workloads.{m}").WORKLOAD
+                                                     for m in MODULES)}
 NAMES = tuple(REGISTRY)
 
 __all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
