@@ -146,18 +146,14 @@ def main() -> None:
     data_home, out = Path(args.data_home).resolve(), ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"# {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}", flush=True)
+    parts = {"quick": lambda: quick_part(data_home), "arch1": lambda: arch_part("arch1", 1, data_home, out),
+             "arch3": lambda: arch_part("arch3", 3, data_home, out), "samplers": lambda: samplers_part(data_home, out),
+             "titles": lambda: titles_part(data_home, out, args.title_seeds)}
     for part in args.parts.split(","):
         started = time.strftime("%Y-%m-%d %H:%M")
-        if part == "quick":
-            lines = quick_part(data_home)
-        elif part in ("arch1", "arch3"):
-            lines = arch_part(part, 1 if part == "arch1" else 3, data_home, out)
-        elif part == "samplers":
-            lines = samplers_part(data_home, out)
-        elif part == "titles":
-            lines = titles_part(data_home, out, args.title_seeds)
-        else:
-            raise SystemExit(f"unknown part {part!r}; choose from quick, arch1, arch3, samplers, titles")
+        if part not in parts:
+            raise SystemExit(f"unknown part {part!r}; choose from {', '.join(parts)}")
+        lines = parts[part]()
         text = "\n".join([f"<!-- {started} -->"] + lines)
         print(text, flush=True)
         (out / f"{part}.md").write_text(text + "\n", encoding="utf-8")

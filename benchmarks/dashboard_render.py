@@ -39,30 +39,29 @@ from experiments.tags import (  # noqa: E402
 )
 
 PAGES = ("home", "data", "new_run", "monitor", "report", "compare", "studies")
-HEARTBEAT_TEST = (18118, 556, 1448, 162, 1608)  # Kaggle's test counts per class (N, S, V, F, Q)
-TITLES_CLASSES, TITLES_TEST_PER_CLASS = 632, 10
 
 
 # ---------------------------------------------------------------------------
 # seeding
-def _configs(n: int, titles_share: float, rng: np.random.Generator) -> list:
+def _configs(n: int, others_share: float, rng: np.random.Generator) -> list:
     """n varied, valid run configs: every recurrent variant, uni and bi,
-    no sampler / weighted sampler / class-weighted loss, 10% and full samples."""
-    from core.config import RECURRENT_NAMES, RunConfig
+    no sampler / weighted sampler / class-weighted loss, 10% and full samples.
+    A share of them on the workloads after the first registered one, in turn."""
+    from core import workloads as W
+    from core.config import RECURRENT_NAMES, TEXT_ONLY_NAMES, RunConfig
 
+    first, *others = W.all_workloads()
     configs = []
     for i in range(n):
-        titles = rng.random() < titles_share
-        if titles:
-            name = ["rnn-packed", "gru-packed", "lstm-packed", "gru-packed", "lstm-packed", "mlp", "tfidf"][i % 7]
-        else:
-            name = RECURRENT_NAMES[i % len(RECURRENT_NAMES)]
+        w = others[i % len(others)] if others and rng.random() < others_share else first
+        models = w.benchmarks.models or RECURRENT_NAMES
+        name = models[i % len(models)]
         treat = (i // len(RECURRENT_NAMES)) % 3
         cfg = RunConfig().replace(**{
-            "data.workload": "titles" if titles else "heartbeat",
+            "data.workload": w.name,
             "data.sample": [0.1, 1.0][(i // 27) % 2],
             "model.name": name,
-            "model.bidirectional": name not in ("mlp", "tfidf") and (i // 3) % 2 == 1,
+            "model.bidirectional": name not in TEXT_ONLY_NAMES and (i // 3) % 2 == 1,
             "model.hidden_size": [64, 128][(i // 54) % 2],
             "train.sampler": "weighted" if treat == 1 and name != "tfidf" else "none",
             "train.class_weighted_loss": treat == 2 and name != "tfidf",
@@ -73,13 +72,13 @@ def _configs(n: int, titles_share: float, rng: np.random.Generator) -> list:
     return configs
 
 
-def _result(y_true: np.ndarray, names: list[str], skill: float, rng: np.random.Generator, many: bool) -> dict:
+def _result(y_true: np.ndarray, names: list[str], skill: float, rng: np.random.Generator) -> dict:
     """A consistent test result: predictions right with a per-class
     probability around `skill`, otherwise the largest class or a random one;
     the report, the confusion matrix and the summary all come from them."""
     from core import metrics as M
 
-    k = len(names)
+    k, many = len(names), len(names) > M.MANY_CLASSES
     recall = np.clip(rng.normal(skill, 0.08, size=k), 0.0, 0.999)
     right = rng.random(len(y_true)) < recall[y_true]
     wrong = np.where(rng.random(len(y_true)) < 0.6, 0, rng.integers(0, k, len(y_true)))
@@ -93,7 +92,7 @@ def _result(y_true: np.ndarray, names: list[str], skill: float, rng: np.random.G
         files["report/confusion_sparse.json"] = M.sparse_confusion(cm, names)
     else:
         files["report/confusion_matrix.json"] = {"labels": names, "matrix": cm.tolist()}
-    return {"summary": M.summary(cm), "report": report, "files": files}
+    return {"summary": M.summary(cm), "report": report, "files": files, "names": names}
 
 
 def _history(epochs: int, final: float, seconds: float, train_size: int, rng: np.random.Generator) -> list[dict]:
@@ -109,25 +108,33 @@ def _history(epochs: int, final: float, seconds: float, train_size: int, rng: np
     return rows
 
 
-def seed(home: Path, n: int, titles_share: float, titles_names: list[str] | None, log=print) -> float:
-    """Write n runs into home's store with MLflow's batch API. Returns seconds."""
+def _pool(w, prepared: list[str] | None, rng: np.random.Generator) -> list[dict]:
+    """A pool of distinct results of workload w, shared round-robin by its
+    runs (building a report is the slow part): its test split's class sizes,
+    the class names of its prepared data (or placeholders), the skills it spans."""
+    counts = w.benchmarks.test_counts
+    names = (list(w.class_names) or prepared or [f"CATEGORY_{i:03d}" for i in range(len(counts))])[:len(counts)]
+    y_true = np.repeat(np.arange(len(names)), counts[:len(names)])
+    low, high, count = w.benchmarks.skills
+    return [_result(y_true, names, s, rng) for s in np.linspace(low, high, count)]
+
+
+def seed(home: Path, n: int, others_share: float, prepared: dict[str, list[str] | None], log=print) -> float:
+    """Write n runs into home's store with MLflow's batch API (`prepared`: the
+    class names of each workload's prepared data). Returns seconds."""
     from mlflow.entities import Metric, Param, RunTag
 
+    from core import workloads as W
+    from core.metrics import MANY_CLASSES
     from experiments.mlflow_tracker import client, experiment_id
 
     started = time.perf_counter()
     rng = np.random.default_rng(0)
     c = client(home)
-    exps = {w: experiment_id(home, w) for w in ("heartbeat", "titles")}
-    beat_names = ["N", "S", "V", "F", "Q"]
-    y_beats = np.repeat(np.arange(5), HEARTBEAT_TEST)
-    names_t = (titles_names or [f"CATEGORY_{i:03d}" for i in range(TITLES_CLASSES)])[:TITLES_CLASSES]
-    y_titles = np.repeat(np.arange(len(names_t)), TITLES_TEST_PER_CLASS)
-    # a pool of distinct results per workload, shared round-robin (building a report is the slow part)
-    pool = {"heartbeat": [_result(y_beats, beat_names, s, rng, False) for s in np.linspace(0.2, 0.95, 12)],
-            "titles": [_result(y_titles, names_t, s, rng, True) for s in np.linspace(0.1, 0.93, 6)]}
+    exps = {w.name: experiment_id(home, w.name) for w in W.all_workloads()}
+    pool = {w.name: _pool(w, prepared.get(w.name), rng) for w in W.all_workloads()}
     now_ms = int(time.time() * 1000)
-    configs = _configs(n, titles_share, rng)
+    configs = _configs(n, others_share, rng)
     with tempfile.TemporaryDirectory() as tmp:
         for i, cfg in enumerate(configs):
             w = cfg.data.workload
@@ -135,7 +142,7 @@ def seed(home: Path, n: int, titles_share: float, titles_names: list[str] | None
             start = now_ms - (n - i) * 600_000  # one run every 10 minutes, the newest last
             epochs = cfg.train.epochs if status == "FINISHED" else int(rng.integers(1, cfg.train.epochs))
             result = pool[w][i % len(pool[w])]
-            train_size = int((78_799 if w == "heartbeat" else 50_940) * cfg.data.sample)
+            train_size = int(W.get(w).benchmarks.train_size * cfg.data.sample)
             seconds = (1.0 + 2.0 * cfg.model.bidirectional) * (2 if "packed" in cfg.model.name else 1) * 60 * cfg.data.sample
             history = _history(epochs, result["summary"]["macro_f1"], seconds, train_size, rng)
             tags = {WORKLOAD_TAG: w, MODEL_TAG: cfg.model.name, DESCRIBE_TAG: cfg.describe(),
@@ -149,8 +156,9 @@ def seed(home: Path, n: int, titles_share: float, titles_names: list[str] | None
             if status == "FINISHED":
                 final = {f"test/{k}": v for k, v in result["summary"].items()} | {"test/loss": 0.3,
                                                                                    "best_epoch": epochs - 1}
-                if w == "heartbeat":
-                    for name in beat_names:
+                names = result["names"]
+                if len(names) <= MANY_CLASSES:  # what experiments.runner logs per class
+                    for name in names:
                         final[f"test/recall_{name}"] = result["report"][name]["recall"]
                         final[f"test/f1_{name}"] = result["report"][name]["f1-score"]
                 metrics += [Metric(k, float(v), start + epochs * 60_000, epochs) for k, v in final.items()]
@@ -224,59 +232,37 @@ def time_in_browser(home: Path, rows: list[dict]) -> dict[str, dict[str, float]]
     the page's script has finished and all its charts are drawn, (a) opening
     the page as a new tab (the whole app loads) and (b) clicking it in the
     sidebar of an open app (what a user does)."""
-    import socket
-    import subprocess
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "RNN_ARENA_HOME": str(home), "OMP_NUM_THREADS": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    from dashboard.headless import CHROMIUM, FLAGS, served
+
     paths = {"home": "", "new_run": "new-run"}
     done = """([title, n]) => !document.querySelector('[data-testid="stStatusWidget"]')
                   && !document.querySelector('[data-stale="true"]')
                   && Array.from(document.querySelectorAll('h1')).some(h => h.innerText.trim() === title)
                   && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n"""
     out = {r["page"]: {} for r in rows}
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=flags)
-            app = browser.new_page(viewport={"width": 1400, "height": 1000})
-            app.goto(url)  # the server's imports and the browser's chart library, once
-            app.wait_for_function(done, arg=["RNN Arena", 0], timeout=120_000)
-            time.sleep(6)  # past the run listing's 5 s cache
-            for r in rows:  # (b) one open app, pages clicked in the sidebar
-                if r["page"] == "home":
-                    continue
-                t0 = time.perf_counter()
-                app.click(f'[data-testid="stSidebarNav"] a[href$="/{paths.get(r["page"], r["page"])}"]')
-                app.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
-                out[r["page"]]["click"] = time.perf_counter() - t0
-            for r in rows:  # (a) each page in a new tab
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
-                page.goto(f"{url}/{paths.get(r['page'], r['page'])}")
-                page.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
-                out[r["page"]]["tab"] = time.perf_counter() - t0
-                page.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(home) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        app = browser.new_page(viewport={"width": 1400, "height": 1000})
+        app.goto(url)  # the server's imports and the browser's chart library, once
+        app.wait_for_function(done, arg=["RNN Arena", 0], timeout=120_000)
+        time.sleep(6)  # past the run listing's 5 s cache
+        for r in rows:  # (b) one open app, pages clicked in the sidebar
+            if r["page"] == "home":
+                continue
+            t0 = time.perf_counter()
+            app.click(f'[data-testid="stSidebarNav"] a[href$="/{paths.get(r["page"], r["page"])}"]')
+            app.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
+            out[r["page"]]["click"] = time.perf_counter() - t0
+        for r in rows:  # (a) each page in a new tab
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(f"{url}/{paths.get(r['page'], r['page'])}")
+            page.wait_for_function(done, arg=[r["title"], r["charts"]], timeout=120_000)
+            out[r["page"]]["tab"] = time.perf_counter() - t0
+            page.close()
+        browser.close()
     for page, t in out.items():
         print(f"{page:<10} browser: new tab {t.get('tab', float('nan')):6.2f} s   sidebar click "
               f"{t.get('click', float('nan')):6.2f} s", file=sys.stderr, flush=True)
@@ -286,7 +272,8 @@ def time_in_browser(home: Path, rows: list[dict]) -> dict[str, dict[str, float]]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=500)
-    ap.add_argument("--titles-share", type=float, default=0.2, help="share of the runs on the titles workload")
+    ap.add_argument("--others-share", "--titles-share", type=float, default=0.2,
+                    help="share of the runs on the workloads after the first registered one (titles)")
     ap.add_argument("--home", help="data folder to seed (default: a temporary one, removed at the end)")
     ap.add_argument("--keep", action="store_true", help="keep --home; a second call with it reuses the runs")
     ap.add_argument("--data-from", help="data folder with prepared datasets (default: RNN_ARENA_HOME or .rnn-arena)")
@@ -306,12 +293,10 @@ def main() -> None:
             print(f"reusing the {existing} runs in {home}", file=sys.stderr)
             seeding = None
         else:
-            labels = source / "datasets" / "titles.json"
-            names = None
-            if labels.is_file():
-                cache = Path(json.loads(labels.read_text())["cache"]) / "labels.json"
-                names = json.loads(cache.read_text())["categories"] if cache.is_file() else None
-            seeding = seed(home, args.runs - existing, args.titles_share, names,
+            from core import workloads as W
+
+            prepared = {w.name: w.prepared_classes(source) for w in W.all_workloads()}
+            seeding = seed(home, args.runs - existing, args.others_share, prepared,
                            log=lambda m: print(m, file=sys.stderr, flush=True))
         linked = link_datasets(source, home) if source != home else []
         pages = args.pages or [p for p in PAGES if (ROOT / "dashboard" / "views" / f"{p}.py").is_file()]

@@ -16,33 +16,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core import workloads as W  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 
-TITLE_VARIANTS = [
-    ("baseline mlp", {"model.name": "mlp"}),
-    ("rnn (packed)", {"model.name": "rnn-packed"}),
-    ("gru (packed)", {"model.name": "gru-packed"}),
-    ("lstm (packed)", {"model.name": "lstm-packed"}),
-    ("bi-lstm (packed)", {"model.name": "lstm-packed", "model.bidirectional": True}),
-    ("bi-gru (packed)", {"model.name": "gru-packed", "model.bidirectional": True}),
-    ("tfidf reference", {"model.name": "tfidf"}),
-]
+# a table column's heading per test metric
+HEADINGS = {"accuracy": "test accuracy", "balanced_accuracy": "test balanced accuracy", "macro_f1": "test macro-F1"}
 
-VARIANTS = [
-    ("rnn", {"model.name": "rnn"}),
-    ("rnn-packed", {"model.name": "rnn-packed"}),
-    ("rnn-trimmed", {"model.name": "rnn-trimmed"}),
-    ("gru", {"model.name": "gru"}),
-    ("lstm", {"model.name": "lstm"}),
-    ("bi-gru", {"model.name": "gru", "model.bidirectional": True}),
-    ("bi-lstm", {"model.name": "lstm", "model.bidirectional": True}),
-    ("bi-gru + weighted sampler", {"model.name": "gru", "model.bidirectional": True, "train.sampler": "weighted"}),
-]
+
+def table(w, rows: list) -> list[str]:
+    """The markdown rows: per variant, the workload's table metrics, the recall of its watched classes,
+    seconds per epoch and the run id."""
+    b = w.benchmarks
+    headings = [HEADINGS[m] for m in b.table_metrics] + [f"recall {c}" for c in b.recall_of] + ["s/epoch", "run id"]
+    lines = ["| variant | " + " | ".join(headings) + " |", "|---" * (len(headings) + 1) + "|"]
+    for label, s, _ in rows:
+        cells = ([f"{s.test[m]:.4f}" for m in b.table_metrics] + [f"{s.per_class[c]['recall']:.3f}" for c in b.recall_of]
+                 + [f"{s.seconds_per_epoch:.1f}", f"`{s.run_id[:8]}`"])
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workload", choices=["heartbeat", "titles"], default="heartbeat")
+    ap.add_argument("--workload", choices=[w.name for w in W.all_workloads() if w.benchmarks.variants],
+                    default=W.NAMES[0])
     ap.add_argument("--sample", type=float, default=0.1)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -53,6 +50,7 @@ def main() -> None:
     ap.add_argument("--home")
     ap.add_argument("--out", help="markdown file for the table (default results/variants-WORKLOAD.md)")
     args = ap.parse_args()
+    workload = W.get(args.workload)
 
     import torch
 
@@ -69,7 +67,7 @@ def main() -> None:
         "train.grad_clip": 1.0,
     })
     rows = []
-    for label, overrides in (VARIANTS if args.workload == "heartbeat" else TITLE_VARIANTS):
+    for label, overrides in workload.benchmarks.variants:
         cfg = base.replace(**overrides)
         started = time.perf_counter()
         s = runner.run(cfg, home, run_name=f"variants: {label}")
@@ -78,30 +76,16 @@ def main() -> None:
               f"{s.seconds_per_epoch:.1f} s/epoch", file=sys.stderr, flush=True)
 
     command = "python benchmarks/variants.py " + " ".join(sys.argv[1:])
-    what = "beats" if args.workload == "heartbeat" else "titles"
     head = (f"{args.workload} workload, {args.sample:g} sample of train/validation (stratified, every class), "
-            f"full test set ({sum(int(r['support']) for r in rows[0][1].per_class.values()):,} {what}); {args.epochs} epochs, hidden {args.hidden_size}, "
+            f"full test set ({sum(int(r['support']) for r in rows[0][1].per_class.values()):,} {workload.unit}); {args.epochs} epochs, hidden {args.hidden_size}, "
             f"1 layer, Adam peak lr {args.lr:g} ({args.schedule} schedule), gradient clipping 1.0, batch 128, "
             f"seed {args.seed}, CPU with {args.threads} thread(s); best epoch by validation macro-F1.\n")
-    lines = [head, f"Command: `{command}`\n"]
-    if args.workload == "heartbeat":
-        lines += ["| variant | test accuracy | test macro-F1 | recall S | recall F | s/epoch | run id |",
-                  "|---|---|---|---|---|---|---|"]
-        for label, s, _ in rows:
-            lines.append(f"| {label} | {s.test['accuracy']:.4f} | {s.test['macro_f1']:.4f} | "
-                         f"{s.per_class['S']['recall']:.3f} | {s.per_class['F']['recall']:.3f} | "
-                         f"{s.seconds_per_epoch:.1f} | `{s.run_id[:8]}` |")
-    else:
-        lines += ["| variant | test balanced accuracy | test accuracy | test macro-F1 | s/epoch | run id |",
-                  "|---|---|---|---|---|---|"]
-        for label, s, _ in rows:
-            lines.append(f"| {label} | {s.test['balanced_accuracy']:.4f} | {s.test['accuracy']:.4f} | "
-                         f"{s.test['macro_f1']:.4f} | {s.seconds_per_epoch:.1f} | `{s.run_id[:8]}` |")
-    table = "\n".join(lines)
-    print(table)
+    lines = [head, f"Command: `{command}`\n", *table(workload, rows)]
+    text = "\n".join(lines)
+    print(text)
     out = Path(args.out or f"results/variants-{args.workload}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table + "\n")
+    out.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -14,17 +14,29 @@ import json
 import typing
 from dataclasses import dataclass, field, fields
 
-from core import samplers
+from core import cells, samplers
 from core import workloads as W
 
 WORKLOADS = W.NAMES
-CELLS = ("rnn", "gru", "lstm")
+CELLS = cells.NAMES
 SEQUENCE_MODES = ("padded", "packed", "trimmed")
-# registry names: the cell alone reads the padded beat; -packed / -trimmed otherwise
-RECURRENT_NAMES = tuple(c if m == "padded" else f"{c}-{m}" for c in CELLS for m in SEQUENCE_MODES)
 # titles only: the study's bag-of-embeddings MLP, and TF-IDF + a linear classifier (scikit-learn)
 TEXT_ONLY_NAMES = ("mlp", "tfidf")
-MODEL_NAMES = RECURRENT_NAMES + TEXT_ONLY_NAMES
+
+
+def recurrent_names() -> tuple[str, ...]:
+    """Registry names of the recurrent models: the cell alone reads the padded
+    beat; -packed / -trimmed otherwise. Read from core.cells when called."""
+    return tuple(c if m == "padded" else f"{c}-{m}" for c in cells.names() for m in SEQUENCE_MODES)
+
+
+def model_names() -> tuple[str, ...]:
+    """Every model registry name, read from core.cells when called."""
+    return recurrent_names() + TEXT_ONLY_NAMES
+
+
+RECURRENT_NAMES = recurrent_names()
+MODEL_NAMES = model_names()
 WORD_VECTORS = ("none", "word2vec", "fasttext")
 ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -120,8 +132,8 @@ class ModelConfig:
         return parts[1] if len(parts) > 1 else "padded"
 
     def validate(self) -> None:
-        # core.models builds its registry from MODEL_NAMES; checking here keeps torch out of config users
-        _choice("model.name", self.name, MODEL_NAMES)
+        # core.models builds its registry from model_names(); checking here keeps torch out of config users
+        _choice("model.name", self.name, model_names())
         _check(self.hidden_size >= 1, f"model.hidden_size={_short(self.hidden_size)} must be a positive integer")
         _check(self.hidden_size <= 4096, f"model.hidden_size={_short(self.hidden_size)} is too large (max 4096)")
         _check(1 <= self.num_layers <= 16, f"model.num_layers={_short(self.num_layers)} must be between 1 and 16")
@@ -201,7 +213,7 @@ class RunConfig:
         if not w.tokens:
             _check(m.name not in TEXT_ONLY_NAMES,
                    f"model.name={m.name!r} is for the {_workloads(tokens=True)} workload; "
-                   f"for {w.name} choose one of: {', '.join(RECURRENT_NAMES)}")
+                   f"for {w.name} choose one of: {', '.join(recurrent_names())}")
             _check(m.word_vectors == "none",
                    f"model.word_vectors applies to the {_workloads(tokens=True)} workload only; use none for {w.name}")
         if not w.label_quality:

@@ -13,13 +13,13 @@ Recurrent models come in three ways of treating padding:
            reversing each sequence within its length: on CPU PyTorch's packed
            backward pass costs several times the padded one);
   trimmed  a fixed number of trailing steps is dropped, then read padded.
-Each is available for RNN, GRU and LSTM, uni- or bidirectional. With
-`frame` k > 1 each step reads k consecutive inputs side by side (frame
+Each is available for every cell of core.cells (RNN, GRU, LSTM), uni- or
+bidirectional. With `frame` k > 1 each step reads k consecutive inputs side by side (frame
 stacking: a 187-sample beat becomes 47 steps of 4 samples, the last one
 zero-padded; lengths become ceil(length / k)), so the recurrence takes k
 times fewer sequential steps. The sequence
 summary is the final hidden state of the last layer (both directions when
-bidirectional); LSTM's (h, c) stays inside `_final_hidden`.
+bidirectional); a cell state (LSTM's (h, c)) stays inside `_final_hidden`.
 """
 from __future__ import annotations
 
@@ -29,14 +29,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from core.config import MODEL_NAMES, ModelConfig
+from core import cells
+from core.config import ModelConfig, model_names
 
-_CELL_CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "mish": nn.Mish, "tanh": nn.Tanh}
 
 
 def list_models() -> list[str]:
-    return list(MODEL_NAMES)
+    return list(model_names())
 
 
 class Head(nn.Module):
@@ -93,13 +93,14 @@ class RecurrentClassifier(nn.Module):
         if self.embedding is not None:
             num_features = cfg.embedding_dim
         self.cell = cfg.cell
+        self._cell = cells.get(cfg.cell)
         self.mode = cfg.sequence_mode
         self.trim_steps = cfg.trim_steps
         self.bidirectional = cfg.bidirectional
         self.readout = cfg.readout
         self.packed_impl = cfg.packed_impl
         self.frame = cfg.frame
-        self.rnn = _CELL_CLASSES[cfg.cell](
+        self.rnn = getattr(nn, self._cell.module)(
             input_size=num_features * cfg.frame,
             hidden_size=cfg.hidden_size,
             num_layers=cfg.num_layers,
@@ -169,12 +170,8 @@ class RecurrentClassifier(nn.Module):
         rnn = self.rnn
         h0 = x.new_zeros(1, x.shape[0], rnn.hidden_size)
         args = (params, rnn.bias, 1, 0.0, self.training, False, True)
-        if self.cell == "lstm":
-            return torch._VF.lstm(x, (h0, h0), *args)[0]
-        if self.cell == "gru":
-            return torch._VF.gru(x, h0, *args)[0]
-        kernel = torch._VF.rnn_tanh if rnn.nonlinearity == "tanh" else torch._VF.rnn_relu
-        return kernel(x, h0, *args)[0]
+        kernel = getattr(torch._VF, self._cell.kernel.format(nonlinearity=getattr(rnn, "nonlinearity", "")))
+        return kernel(x, (h0, h0) if self._cell.cell_state else h0, *args)[0]
 
     def _state_at_end(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Forward direction: its output at each sequence's last real step
@@ -191,7 +188,7 @@ class RecurrentClassifier(nn.Module):
         return forward
 
     def _final_hidden(self, state) -> torch.Tensor:
-        h_n = state[0] if self.cell == "lstm" else state  # LSTM returns (h, c)
+        h_n = state[0] if self._cell.cell_state else state  # LSTM returns (h, c)
         # h_n: (layers * directions, B, H); keep the last layer, all directions
         if self.bidirectional:
             return torch.cat([h_n[-2], h_n[-1]], dim=-1)  # (B, 2H)
@@ -248,9 +245,6 @@ def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,
     return RecurrentClassifier(cfg, num_features, num_classes, vocab_size, embedding_init)
 
 
-_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-
-
 def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5, vocab_size: int | None = None) -> int:
     """The parameters build_model(cfg, ...) will have, counted without building it."""
     def head(inputs: int) -> int:
@@ -261,7 +255,7 @@ def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 
     embedding = vocab_size * cfg.embedding_dim if vocab_size else 0
     if cfg.name == "mlp":
         return embedding + cfg.embedding_dim * cfg.hidden_size + cfg.hidden_size + head(cfg.hidden_size)
-    gates, h = _GATES[cfg.cell], cfg.hidden_size
+    gates, h = cells.get(cfg.cell).gates, cfg.hidden_size
     directions = 2 if cfg.bidirectional else 1
     inputs = (cfg.embedding_dim if vocab_size else num_features) * cfg.frame
     total = 0
@@ -281,7 +275,7 @@ def training_bytes(cfg: ModelConfig, batch_size: int, steps: int, num_features: 
         activations = batch_size * steps * cfg.embedding_dim + batch_size * cfg.hidden_size * 4
     else:
         directions = 2 if cfg.bidirectional else 1
-        per_step = cfg.num_layers * directions * cfg.hidden_size * (_GATES[cfg.cell] + 2)
+        per_step = cfg.num_layers * directions * cfg.hidden_size * (cells.get(cfg.cell).gates + 2)
         activations = batch_size * -(-steps // cfg.frame) * per_step + batch_size * cfg.head_hidden * 2
         if vocab_size:
             activations += batch_size * steps * cfg.embedding_dim

@@ -64,7 +64,7 @@ _OPTIONS = (
            high=187),
     Option("data.reliable_only", "keep only the training titles whose label_quality is reliable", workloads=TITLES),
     # -- model ---------------------------------------------------------------------------
-    Option("model.name", "model from the registry: rnn, gru, lstm read the padded input; -packed uses the true "
+    Option("model.name", f"model from the registry: {', '.join(C.CELLS)} read the padded input; -packed uses the true "
            "lengths; -trimmed drops trailing steps; titles also have mlp (mean of word embeddings) and tfidf "
            "(TF-IDF + linear SVM)", basic=True, choices=C.MODEL_NAMES),
     Option("model.bidirectional", "read the sequence in both directions", basic=True),

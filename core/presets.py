@@ -3,6 +3,7 @@
 a preset's values."""
 from __future__ import annotations
 
+from core import workloads as W
 from core.config import RunConfig
 
 # The plain training loop of the original notebooks: padded beats read to the
@@ -27,35 +28,17 @@ FAST = {
 # The classroom recipes: what every arm of a built-in study or one-click
 # comparison shares, chosen by measurement on a 2-core laptop (benchmark:
 # benchmarks/classroom.py; numbers in results/RESULTS.md, "Classroom"). The
-# arms differ only in the factor under study.
-#
-# Heartbeats: a 30% stratified sample (23,638 training beats, 193 of them F),
-# each step reading 4 samples (47 steps instead of 187), batches of 32, one-cycle
-# Adam peaking at 4e-3 over 8 epochs (about 5,900 steps), z-scored beats, and
-# the recurrent state read where the RNN stops: after the zero padding for a
-# padded model (so a simple RNN read after its zeros still fails, which is the
-# lesson), at the true end for a packed one. Padded batches are not cut to their
-# longest beat, for the same reason.
-CLASSROOM: dict[str, dict] = {
-    "heartbeat": {
-        "data.sample": 0.3, "data.normalize": "zscore", "model.hidden_size": 64, "model.frame": 4,
-        "model.readout": "final", "model.packed_impl": "reverse", "train.batch_size": 32, "train.optimizer": "adam",
-        "train.lr": 4e-3, "train.schedule": "onecycle", "train.grad_clip": 1.0, "train.bucket": False,
-        "train.epochs": 8,
-    },
-    "titles": {
-        "data.sample": 0.5, "model.hidden_size": 128, "model.embedding_dim": 100, "model.packed_impl": "reverse",
-        "train.batch_size": 64, "train.optimizer": "adam", "train.lr": 3e-3, "train.schedule": "onecycle",
-        "train.grad_clip": 1.0, "train.bucket": True, "train.epochs": 8, "train.monitor": "balanced_accuracy",
-    },
-}
+# arms differ only in the factor under study. Each workload states its own
+# (core.workloads: Workload.classroom, with the reasons beside it).
+CLASSROOM: dict[str, dict] = {w.name: dict(w.classroom) for w in W.all_workloads() if w.classroom}
 
 
 # Wall seconds of one run of the slowest config of a workload's classroom recipe
 # on one core (heartbeats: 15-110 s per config, measured). A comparison counts
 # an arm that has no earlier run of its model on this machine at this much, so
 # its first estimate errs long.
-CLASSROOM_SLOWEST_RUN_SECONDS = {"heartbeat": 110.0}
+CLASSROOM_SLOWEST_RUN_SECONDS = {w.name: w.classroom_slowest_run_seconds for w in W.all_workloads()
+                                 if w.classroom_slowest_run_seconds is not None}
 
 
 def classroom(workload: str) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from core.registry import lookup
+
 NONE = "none"
 
 
@@ -39,10 +41,7 @@ NAMES = tuple(REGISTRY)
 
 
 def get(name: str) -> Sampler:
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown sampler {str(name)[:40]!r}; choose one of: {', '.join(NAMES)}") from None
+    return lookup(REGISTRY, name, "sampler")
 
 
 def help_text() -> str:

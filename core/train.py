@@ -407,83 +407,128 @@ def fit(
     inputs (titles) need `vocab_size`; `embedding_init` seeds the embedding.
     On CPU, denormal floats are flushed to zero while it runs."""
     tracker = tracker or NullTracker()
-    tc, dc = cfg.train, cfg.data
+    tc = cfg.train
     num_classes = len(class_names)
     device = train.y.device
     torch.manual_seed(tc.seed)
     generator = torch.Generator().manual_seed(tc.seed)
-    num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
-    check_memory(cfg, min(tc.batch_size, len(train)), train.x.shape[1], num_features, num_classes, vocab_size, device)
-    model = build_model(cfg.model, num_features=num_features, num_classes=num_classes,
-                        vocab_size=vocab_size, embedding_init=embedding_init).to(device)
-    optimizer = make_optimizer(model, tc)
-    steps_per_epoch = math.ceil(len(train) / tc.batch_size)
-    scheduler = make_scheduler(optimizer, tc, steps_per_epoch)
-
-    if dc.normalize == "zscore":
-        mean, std = zscore_stats(train)
-        train, val, test = (apply_zscore(s, mean, std) for s in (train, val, test))
-        tracker.set_tags({"zscore.mean": f"{mean:.6f}", "zscore.std": f"{std:.6f}"})
-    class_weights = inverse_frequency(train.y, num_classes)
-    loss_fn = nn.CrossEntropyLoss(
-        weight=class_weights.float().to(device) if tc.class_weighted_loss else None,
-        label_smoothing=tc.label_smoothing,
-    )
-    weights = sample_weights(tc, train.y, num_classes)  # None: a plain shuffle
-    augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
-    augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
+    model, optimizer, scheduler = _build(cfg, train, num_classes, vocab_size, embedding_init)
+    train, val, test = _normalized(cfg.data, train, val, test, tracker)
+    loss_fn, weights, augment = _objective(cfg, train, num_classes, generator)
     cut = cuts_batches(cfg)
-
-    history: list[dict[str, float]] = []
-    best_value, best_epoch, best_state, bad_epochs, start_epoch = None, 0, None, 0, 0
+    progress = _Progress()
     if checkpoint is not None and checkpoint.is_file():
-        try:
-            state = torch.load(checkpoint, map_location=device, weights_only=True)  # no pickled code runs
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None and "scheduler" in state:
-                scheduler.load_state_dict(state["scheduler"])
-            generator.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
-            history = [dict(zip(state["history_keys"], map(float, row))) for row in state["history"].tolist()]
-            best_value = float(state["best_value"]) if history else None
-            best_epoch, bad_epochs = int(state["best_epoch"]), int(state["bad_epochs"])
-            best_state = state.get("best_model")
-        except Exception as exc:  # damaged, foreign, or carrying pickled objects: refuse it, say which file
-            raise ValueError(f"the checkpoint {checkpoint} cannot be resumed from ({_unreadable(exc)}); delete it "
-                             "to train this run again from its first epoch") from None
-        start_epoch = len(history)
+        progress = _resume(checkpoint, device, model, optimizer, scheduler, generator)
+    start_epoch = len(progress.history)
 
     for epoch in range(start_epoch + 1, tc.epochs + 1):
-        if tc.early_stopping and bad_epochs >= tc.early_stopping:
-            break  # no improvement for `early_stopping` epochs
+        if progress.stalled(tc):
+            break
         batches = epoch_batches(tc, train, generator, weights)
         row, ev = train_and_validate(model, train, val, num_classes, batches, optimizer, loss_fn, tc, cut=cut,
                                      scheduler=scheduler, augment=augment, on_batch=on_batch)
-        history.append(row)
         tracker.log_metrics(row, step=epoch)
-        value = ev.loss if tc.monitor == "loss" else ev.metrics[tc.monitor]
-        if _better(value, best_value, tc.monitor):
-            best_value, best_epoch, bad_epochs = value, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
+        progress.record(epoch, row, ev.loss if tc.monitor == "loss" else ev.metrics[tc.monitor], tc.monitor, model)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, history, best_value, best_epoch, bad_epochs, best_state)
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, progress.history, progress.best_value,
+                             progress.best_epoch, progress.bad_epochs, progress.best_state)
         if on_epoch is not None:
             on_epoch(epoch, row)
-    stopped_early = len(history) < tc.epochs
 
-    if tc.restore_best and best_state is not None:
-        model.load_state_dict(best_state)
+    if tc.restore_best and progress.best_state is not None:
+        model.load_state_dict(progress.best_state)
     if on_phase is not None:
         on_phase("testing")
     test_eval = evaluate(model, test, num_classes, cut=cut, precision=tc.precision)
     report = M.classification_report(test_eval.y_true, test_eval.y_pred, class_names)
     return FitResult(
-        history=history, best_epoch=best_epoch, stopped_early=stopped_early, test=test_eval, report=report,
-        model=model, num_parameters=count_parameters(model), device=str(device), resumed_from=start_epoch,
+        history=progress.history, best_epoch=progress.best_epoch, stopped_early=len(progress.history) < tc.epochs,
+        test=test_eval, report=report, model=model, num_parameters=count_parameters(model), device=str(device),
+        resumed_from=start_epoch,
     )
+
+
+def _build(cfg: RunConfig, train: TensorSplit, num_classes: int, vocab_size: int | None,
+           embedding_init: torch.Tensor | None):
+    """The model on train's device (after checking it fits in memory), its optimizer and its scheduler."""
+    tc, device = cfg.train, train.y.device
+    num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
+    check_memory(cfg, min(tc.batch_size, len(train)), train.x.shape[1], num_features, num_classes, vocab_size, device)
+    model = build_model(cfg.model, num_features=num_features, num_classes=num_classes,
+                        vocab_size=vocab_size, embedding_init=embedding_init).to(device)
+    optimizer = make_optimizer(model, tc)
+    scheduler = make_scheduler(optimizer, tc, math.ceil(len(train) / tc.batch_size))
+    return model, optimizer, scheduler
+
+
+def _normalized(dc: DataConfig, train: TensorSplit, val: TensorSplit, test: TensorSplit, tracker: Tracker):
+    """The three splits, z-scored with train's statistics (recorded as tags) when the config asks for it."""
+    if dc.normalize != "zscore":
+        return train, val, test
+    mean, std = zscore_stats(train)
+    splits = tuple(apply_zscore(s, mean, std) for s in (train, val, test))
+    tracker.set_tags({"zscore.mean": f"{mean:.6f}", "zscore.std": f"{std:.6f}"})
+    return splits
+
+
+def _objective(cfg: RunConfig, train: TensorSplit, num_classes: int, generator: torch.Generator):
+    """What training optimises and draws: the loss (class-weighted and
+    smoothed as configured), the sampler's per-item weights (None: a plain
+    shuffle) and the batch augmentation (None: none)."""
+    tc, dc = cfg.train, cfg.data
+    class_weights = inverse_frequency(train.y, num_classes)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=class_weights.float().to(train.y.device) if tc.class_weighted_loss else None,
+        label_smoothing=tc.label_smoothing,
+    )
+    weights = sample_weights(tc, train.y, num_classes)
+    augmenting = dc.noise_std > 0 or dc.scale_range > 0 or dc.max_shift > 0
+    augment = (lambda x, lengths: augment_batch(x, lengths, dc, generator)) if augmenting else None
+    return loss_fn, weights, augment
+
+
+@dataclass
+class _Progress:
+    """The epochs so far and the best one: what a checkpoint keeps besides the weights."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_value: float | None = None
+    best_epoch: int = 0
+    best_state: dict | None = None
+    bad_epochs: int = 0
+
+    def stalled(self, tc: TrainConfig) -> bool:
+        """Early stopping: no improvement for `early_stopping` epochs."""
+        return bool(tc.early_stopping) and self.bad_epochs >= tc.early_stopping
+
+    def record(self, epoch: int, row: dict[str, float], value: float, monitor: str, model: nn.Module) -> None:
+        """An epoch's metrics; its weights are kept when its monitored value is the best so far."""
+        self.history.append(row)
+        if _better(value, self.best_value, monitor):
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+
+
+def _resume(checkpoint: Path, device: torch.device, model: nn.Module, optimizer, scheduler,
+            generator: torch.Generator) -> _Progress:
+    """Load the checkpoint's weights, optimizer, scheduler and random states in
+    place; its progress. A file that cannot be read is a ValueError naming it."""
+    try:
+        state = torch.load(checkpoint, map_location=device, weights_only=True)  # no pickled code runs
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history = [dict(zip(state["history_keys"], map(float, row))) for row in state["history"].tolist()]
+        return _Progress(history, float(state["best_value"]) if history else None, int(state["best_epoch"]),
+                         state.get("best_model"), int(state["bad_epochs"]))
+    except Exception as exc:  # damaged, foreign, or carrying pickled objects: refuse it, say which file
+        raise ValueError(f"the checkpoint {checkpoint} cannot be resumed from ({_unreadable(exc)}); delete it "
+                         "to train this run again from its first epoch") from None
 
 
 def _unreadable(exc: Exception) -> str:

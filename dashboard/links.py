@@ -19,3 +19,13 @@ def page(file: str, label: str, icon: str | None = None) -> None:
 
 def new_run(label: str = "Start a run on the New run page") -> None:
     page("new_run.py", label, "▶️")
+
+
+def unless_empty(frame, message: str):
+    """`frame` (a DataFrame); when it is empty, `message`, a link to the New
+    run page and a stop instead."""
+    if frame.empty:
+        st.info(message)
+        new_run()
+        st.stop()
+    return frame

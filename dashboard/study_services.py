@@ -175,21 +175,14 @@ def launch_study(home_dir: str, name: str, yaml_text: str, workload: str, sample
     """Validate, record the study's queue, and work it in a background process
     (it outlives the page). Returns the study's run id. ValueError: what to fix."""
     from experiments import studies as S
-    from experiments import sweep, workloads
+    from experiments import sweep
 
     home = Path(home_dir)
-    if workloads.dataset_info(workload, home) is None:
-        raise ValueError(f"the {workload} data is not prepared yet; see the Home page")
-    if name == CUSTOM:
-        study = S.study_from_text(yaml_text, "the study")
-    else:
-        study = S.builtin(name)
-    if study.workload and study.workload != workload:
-        raise ValueError(f"study {study.name} is for the {study.workload} workload")
+    study = S.study_from_text(yaml_text, "the study") if name == CUSTOM else S.builtin(name)
     if not 1 <= workers <= 64:
         raise ValueError(f"workers={workers} must be between 1 and 64")
     overrides = {**_parse_options(other_options), "data.sample": sample, "train.epochs": epochs}
-    S.trials(study, workload, overrides, seeds)  # every config valid before anything is recorded
+    workload, _ = S.checked_trials(study, workload, overrides, seeds, home)  # the CLI's checks, before recording
     opened = sweep.open_study(home, study, workload, seeds, overrides)
     start_worker(home_dir, opened.parent_id, workers)
     studies.clear()

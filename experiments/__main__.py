@@ -25,7 +25,7 @@ from core.metrics import MANY_CLASSES
 from core.presets import DESCRIPTIONS, preset_overrides
 from core.workloads import get as get_workload
 from core.workloads import quality_targets
-from experiments.tags import PROC_TAG, QUEUE_TAG, STATUS_TAG
+from experiments.tags import QUEUE_TAG, STATUS_TAG
 
 
 class UserError(Exception):
@@ -81,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                "data folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_prepare(sub)
+    _add_run(sub)
+    _add_records(sub)
+    _add_bench(sub)
+    _add_cancel_and_reference(sub)
+    _add_study(sub)
+    return parser
+
+
+def _add_prepare(sub) -> None:
+    """`prepare WORKLOAD`: build a dataset."""
     p = sub.add_parser("prepare", help="download or import a dataset and build it",
                        description="heartbeat: build the beats from raw MIT-BIH records (folder, .zip or .tar.*) or from Kaggle's "
                                    "two CSVs; without --source the records are downloaded from PhysioNet. titles: preprocess the "
@@ -92,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and mitbih_test.csv; titles: a folder with spanish.{train,validation,test}.jsonl.gz "
                                     "or the challenge's train.csv")
 
+
+def _add_run(sub) -> None:
+    """`run`: train one model, with one flag per config option."""
     r = sub.add_parser("run", help="train and evaluate one model, recorded in MLflow",
                        description="Train one model on a prepared workload, evaluate it on test and record everything in MLflow. "
                                    "Example: run heartbeat --model gru --bidirectional --sample 0.1 --epochs 5")
@@ -105,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads for torch (default: torch's choice); 1 keeps a background run from slowing other work")
     _add_config_options(r)
 
+
+def _add_records(sub) -> None:
+    """`runs`, `export`, `models`, and the internal `worker`."""
     ls = sub.add_parser("runs", help="list recorded runs with status and test metrics")
     ls.add_argument("--workload", choices=C.WORKLOADS)
     ls.add_argument("--limit", type=int, default=50)
@@ -121,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--slots", type=int, default=1, help="how many runs may train at once")
     w.add_argument("--threads", type=int, default=None)
 
+
+def _add_bench(sub) -> None:
+    """`bench`: the arena trainer against the plain notebook loop."""
     b = sub.add_parser("bench", help="speed benchmark: the arena trainer against the plain notebook loop",
                        description="Train and evaluate samples/s, seconds per epoch and peak memory of RNN Arena's "
                                    "trainer and of the plain notebook-style loop (DataLoader, padded, batch 128, Adam "
@@ -146,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--quality without --plain-quality: the plain loop's epochs to quality, measured elsewhere")
     b.add_argument("--json", help="also write the rows as JSON to this file")
 
+
+def _add_cancel_and_reference(sub) -> None:
+    """`cancel` a run; `reference` runs (import, status, run)."""
     k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
     k.add_argument("run_id")
 
@@ -161,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "architectures-inter-patient); repeatable")
     ref.add_argument("--max-runs", type=int, default=1, help="run: train at most this many (default 1)")
     ref.add_argument("--threads", type=int, default=None, help="run: torch threads")
+
+
+def _add_study(sub) -> None:
+    """`study`: configs x seeds, ranked."""
     st = sub.add_parser("study", help="run a study: configs x seeds, resumable, ranked with CIs and significance",
                         description="Run a built-in or custom study (a set of configs, each with several seeds) and "
                                     "print the configs ranked with confidence intervals and tests against the best. "
@@ -192,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", metavar="PATH", help="also write one row per config as JSON (per-seed scores, mean, "
                                                    "interval, learned, note)")
     _add_config_options(st)
-    return parser
 
 
 def _config_from_args(args: argparse.Namespace) -> C.RunConfig:
@@ -290,84 +316,97 @@ def cmd_run(args, home: Path) -> None:
     from experiments import runner
 
     _set_threads(args.threads)
-    if args.resume:
-        try:
-            cfg = runner.load_config(home, args.resume)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        run_id = args.resume
-        from experiments.mlflow_tracker import client
-
-        status = client(home).get_run(run_id).info.status
-        if status == "FINISHED":
-            raise UserError(f"run {run_id} already FINISHED; start a new run instead")
-        if status == "RUNNING":
-            from experiments.launcher import is_alive
-
-            identity = client(home).get_run(run_id).data.tags.get(PROC_TAG, "")
-            if is_alive(identity):
-                raise UserError(f"run {run_id} is still RUNNING in process {identity.split(':')[1]}; stop it before resuming")
-        print(f"resuming run {run_id} ({cfg.describe()})", file=sys.stderr)
-    else:
-        if not args.workload and not args.preset:
-            raise UserError("name a workload (run heartbeat ...) or --resume RUN_ID")
-        cfg = _config_from_args(args)
-        from experiments import workloads
-
-        if workloads.dataset_info(cfg.data.workload, home) is None:
-            raise UserError(f"the {cfg.data.workload} data is not prepared in {home}; run: "
-                            f"python -m experiments prepare {cfg.data.workload} [--source PATH]")
-        try:
-            workloads.check_data(cfg, home)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        run_id = runner.create_run(cfg, home, args.run_name)
-        print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
-
+    cfg, run_id = _resumed_run(args, home) if args.resume else _new_run(args, home)
     runner.interrupt_on_signals()
-    tqdm = _progress()
-    bar = None
-    epoch_no = [0]
-
-    def on_batch(done: int, total: int) -> None:
-        nonlocal bar
-        if args.quiet:
-            return
-        if bar is None or done == 1:
-            if bar is not None:
-                bar.close()
-            bar = tqdm(total=total, desc=f"epoch {epoch_no[0] + 1}/{cfg.train.epochs}", unit="batch", file=sys.stderr, leave=False)
-        bar.update(done - bar.n)
-
-    def on_epoch(epoch: int, row: dict) -> None:
-        epoch_no[0] = epoch
-        short = {"train/loss": "train/loss", "val/loss": "val/loss", "val/accuracy": "val/acc",
-                 "val/balanced_accuracy": "val/bal_acc", "val/macro_f1": "val/macro_f1"}
-        parts = [f"{label} {row[key]:.4f}" for key, label in short.items() if key in row]
-        print(f"epoch {epoch:>3}/{cfg.train.epochs}  " + "  ".join(parts) + f"  {row['epoch_seconds']:.1f}s",
-              file=sys.stderr, flush=True)
-
-    def on_start(info: dict) -> None:
-        print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,}", file=sys.stderr)
-
+    console = _RunConsole(cfg.train.epochs, args.quiet)
     try:
-        summary = runner.execute(run_id, home, on_epoch=on_epoch, on_batch=on_batch, on_start=on_start)
+        summary = runner.execute(run_id, home, on_epoch=console.on_epoch, on_batch=console.on_batch,
+                                 on_start=console.on_start)
     except KeyboardInterrupt:
         print(f"\ninterrupted: run {run_id} is marked KILLED; resume with: python -m experiments run --resume {run_id}", file=sys.stderr)
         raise SystemExit(130)
     except (ValueError, FloatingPointError) as exc:
         raise UserError(f"run {run_id} failed and is marked FAILED in MLflow: {exc}") from None
     finally:
-        if bar is not None:
-            bar.close()
+        console.close()
+    _print_summary(summary, cfg)
+
+
+def _resumed_run(args, home: Path) -> tuple[C.RunConfig, str]:
+    """`run --resume RUN_ID`: the run's config once experiments.runner agrees it can be resumed."""
+    from experiments import runner
+
+    try:
+        cfg = runner.resumable_config(home, args.resume)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(f"resuming run {args.resume} ({cfg.describe()})", file=sys.stderr)
+    return cfg, args.resume
+
+
+def _new_run(args, home: Path) -> tuple[C.RunConfig, str]:
+    """`run WORKLOAD ...`: the config from the flags, checked against the prepared data, recorded."""
+    from experiments import runner, workloads
+
+    if not args.workload and not args.preset:
+        raise UserError("name a workload (run heartbeat ...) or --resume RUN_ID")
+    cfg = _config_from_args(args)
+    try:
+        workloads.check_ready([cfg], home)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    run_id = runner.create_run(cfg, home, args.run_name)
+    print(f"run {run_id}: {cfg.describe()}, sample {cfg.data.sample}, {cfg.train.epochs} epochs", file=sys.stderr)
+    return cfg, run_id
+
+
+class _RunConsole:
+    """What `run` shows while it trains: a progress bar per epoch (unless
+    quiet), a line per epoch, the split sizes at the start."""
+
+    SHORT = {"train/loss": "train/loss", "val/loss": "val/loss", "val/accuracy": "val/acc",
+             "val/balanced_accuracy": "val/bal_acc", "val/macro_f1": "val/macro_f1"}
+
+    def __init__(self, epochs: int, quiet: bool):
+        self.epochs, self.quiet = epochs, quiet
+        self.tqdm = _progress()
+        self.bar = None
+        self.epoch = 0
+
+    def on_batch(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None or done == 1:
+            self.close()
+            self.bar = self.tqdm(total=total, desc=f"epoch {self.epoch + 1}/{self.epochs}", unit="batch", file=sys.stderr,
+                                 leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def on_epoch(self, epoch: int, row: dict) -> None:
+        self.epoch = epoch
+        parts = [f"{label} {row[key]:.4f}" for key, label in self.SHORT.items() if key in row]
+        print(f"epoch {epoch:>3}/{self.epochs}  " + "  ".join(parts) + f"  {row['epoch_seconds']:.1f}s",
+              file=sys.stderr, flush=True)
+
+    def on_start(self, info: dict) -> None:
+        print(f"device {info['device']}: train {info['train_size']:,}, val {info['val_size']:,}, test {info['test_size']:,}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_summary(summary, cfg: C.RunConfig) -> None:
+    """The finished run: its timing, test metrics and per-class table (the
+    worst and best five when there are many classes)."""
+    from core.workloads import spelled_out
+
     print(f"run {summary.run_id} FINISHED on {summary.device} in {summary.seconds:.1f} s "
           f"({summary.epochs_run} epochs, {summary.seconds_per_epoch:.1f} s/epoch, best epoch {summary.best_epoch})")
     print(f"{'metric':<20}{'test':>8}")
     for k in ("accuracy", "balanced_accuracy", "macro_f1", "loss"):
         if summary.test[k] == summary.test[k]:  # tfidf has no loss
             print(f"{k:<20}{summary.test[k]:>8.4f}")
-    from core.data.heartbeat import spelled_out
-
     rows = list(zip(spelled_out(summary.per_class), summary.per_class.values()))  # "S supraventricular ectopic"
     if len(rows) > MANY_CLASSES:  # the worst and best five by F1
         rows.sort(key=lambda kv: kv[1]["f1-score"])
@@ -485,21 +524,42 @@ def cmd_cancel(args, home: Path) -> None:
 
 
 def cmd_study(args, home: Path) -> None:
-    from experiments import studies, sweep
+    from experiments import studies
 
     if args.list:
-        print("built-in studies:")
-        for study in studies.BUILTIN.values():
-            print(f"  {studies.describe(study)}")
-        recorded = sweep.list_studies(home)
-        if recorded:
-            print(f"recorded in {home}:")
-            for s in recorded:
-                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_time"] / 1000))
-                print(f"  {s['parent_id']}  {s['name']:<16} {s['workload']:<9} sample {s['sample']:<5} {started}  "
-                      f"{s['done']}/{s['total']} done, {s['running']} running, {s['queued'] + s['interrupted']} queued, "
-                      f"{s['failed']} failed")
+        _list_studies(home)
         return
+    _check_study_bounds(args)
+    study, asked, seeds, overrides = _resumed_study(args, home) if args.resume else _new_study(args)
+    try:
+        workload, _ = studies.checked_trials(study, asked, overrides, seeds, home)
+    except studies.WrongWorkload as exc:
+        raise UserError(f"{exc}; drop --workload {exc.asked}") from None
+    except ValueError as exc:
+        raise UserError(_cli_names(str(exc))) from None
+    parent_id = _work_study(args, home, study, workload, seeds, overrides)
+    if parent_id is not None:
+        _print_study_report(args, home, parent_id, study.notes)
+
+
+def _list_studies(home: Path) -> None:
+    """`study --list`: the built-in studies, then those recorded in `home` with their progress."""
+    from experiments import studies, sweep
+
+    print("built-in studies:")
+    for study in studies.BUILTIN.values():
+        print(f"  {studies.describe(study)}")
+    recorded = sweep.list_studies(home)
+    if recorded:
+        print(f"recorded in {home}:")
+        for s in recorded:
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_time"] / 1000))
+            print(f"  {s['parent_id']}  {s['name']:<16} {s['workload']:<9} sample {s['sample']:<5} {started}  "
+                  f"{s['done']}/{s['total']} done, {s['running']} running, {s['queued'] + s['interrupted']} queued, "
+                  f"{s['failed']} failed")
+
+
+def _check_study_bounds(args) -> None:
     if args.seeds is not None and not 1 <= args.seeds <= 100:
         raise UserError(f"--seeds {args.seeds} must be between 1 and 100")
     if args.boot < 1:
@@ -508,71 +568,78 @@ def cmd_study(args, home: Path) -> None:
     _bounded("--workers", args.workers, 1, 1024, "each worker is a process")
     _bounded("--threads", args.threads, 1, max_threads(),
              f"this machine has {os.cpu_count() or 1} cores; more threads than 4 per core only slow torch down")
-    if args.resume:
-        given = [k for k, v in vars(args).items() if "." in k and v is not None]
-        if args.name or args.file or given or args.seeds is not None or args.workload:
-            raise UserError("--resume continues a recorded study as it was defined: give no study name, --file, "
-                            "--workload, --seeds or run options with it")
-        study, workload, seeds, overrides = sweep.parent_definition(home, args.resume)
+
+
+def _resumed_study(args, home: Path):
+    """`study --resume ID`: the recorded (study, workload, seeds, overrides), nothing else given."""
+    from experiments import sweep
+
+    given = [k for k, v in vars(args).items() if "." in k and v is not None]
+    if args.name or args.file or given or args.seeds is not None or args.workload:
+        raise UserError("--resume continues a recorded study as it was defined: give no study name, --file, "
+                        "--workload, --seeds or run options with it")
+    return sweep.parent_definition(home, args.resume)
+
+
+def _new_study(args):
+    """`study NAME` or `study --file F`: (study, workload asked for, seeds, run options); a note
+    on the run options the study varies itself."""
+    from experiments import studies
+
+    if args.file:
+        study = studies.load_study(args.file, allow_code=args.allow_code)
+        if args.name:
+            from dataclasses import replace
+
+            study = replace(study, name=args.name)
+    elif args.name:
+        study = studies.builtin(args.name)
     else:
-        if args.file:
-            study = studies.load_study(args.file, allow_code=args.allow_code)
-            if args.name:
-                from dataclasses import replace
+        raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
+    seeds = args.seeds if args.seeds is not None else study.seeds
+    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    ignored = sorted(set(overrides) & (studies.varied_options(study) | {"train.seed"}))
+    if ignored:
+        print("note: the study varies " + ", ".join(_flag(k.split(".", 1)[1]) for k in ignored)
+              + " itself; the command-line value is not used", file=sys.stderr)
+    return study, args.workload, seeds, overrides
 
-                study = replace(study, name=args.name)
-        elif args.name:
-            study = studies.builtin(args.name)
-        else:
-            raise UserError("name a study (python -m experiments study --list shows them) or give --file my_study.yaml")
-        workload = args.workload or study.workload or C.DataConfig.workload
-        if study.workload and args.workload and args.workload != study.workload:
-            raise UserError(f"study {study.name} is for the {study.workload} workload; drop --workload {args.workload}")
-        seeds = args.seeds if args.seeds is not None else study.seeds
-        overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
-        ignored = sorted(set(overrides) & (studies.varied_options(study) | {"train.seed"}))
-        if ignored:
-            print("note: the study varies " + ", ".join(_flag(k.split(".", 1)[1]) for k in ignored)
-                  + " itself; the command-line value is not used", file=sys.stderr)
-        try:
-            studies.trials(study, workload, overrides, seeds)  # every config is valid before anything is recorded
-        except ValueError as exc:
-            raise UserError(_cli_names(str(exc))) from None
-    from experiments import study_report, workloads
 
-    if workloads.dataset_info(workload, home) is None:
-        raise UserError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload} "
-                        f"[--source PATH]")
-    try:
-        for cfg in {t.config for t in studies.trials(study, workload, overrides, seeds)}:
-            workloads.check_data(cfg, home)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+def _work_study(args, home: Path, study, workload: str, seeds: int, overrides: dict) -> str | None:
+    """Run (or resume) the study's queue to its end; with --report only find
+    it. Its parent run id; None when --report finds nothing started."""
+    from experiments import studies, sweep
+
     if args.report:
         parent_id = args.resume or sweep.find_study(home, study, workload, seeds, overrides)
         if parent_id is None:
             print(f"study {study.name} with these options has not been started in {home}; drop --report to start it")
-            return
-    else:
-        print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
-        runner_signals()
-        try:
-            opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,
-                                             workers=args.workers, address=args.address,
-                                             log=lambda line: print(line, file=sys.stderr, flush=True),
-                                             retry_failed=args.retry_failed, threads=args.threads)
-        except KeyboardInterrupt:
-            print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
-            raise SystemExit(130)
-        parent_id = opened.parent_id
-        counts = result.counts
-        print(f"study {study.name} ({parent_id}): {counts['done']}/{counts['total']} runs done, "
-              f"{counts['failed']} failed", file=sys.stderr)
+        return parent_id
+    print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
+    runner_signals()
+    try:
+        opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,
+                                         workers=args.workers, address=args.address,
+                                         log=lambda line: print(line, file=sys.stderr, flush=True),
+                                         retry_failed=args.retry_failed, threads=args.threads)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+        raise SystemExit(130)
+    counts = result.counts
+    print(f"study {study.name} ({opened.parent_id}): {counts['done']}/{counts['total']} runs done, "
+          f"{counts['failed']} failed", file=sys.stderr)
+    return opened.parent_id
+
+
+def _print_study_report(args, home: Path, parent_id: str, notes) -> None:
+    """The ranked table, its legend, the finding and notes (and --json rows)."""
+    from experiments import study_report
+
     rep = study_report.report(home, parent_id, n_boot=args.boot)
     if args.json:
         import json
 
-        rows = study_report.summary_rows(rep, study.notes)
+        rows = study_report.summary_rows(rep, notes)
         Path(args.json).expanduser().write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(study_report.table(rep, markdown=args.markdown))
     if rep["rows"]:

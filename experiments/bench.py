@@ -377,100 +377,131 @@ def run(workload: str, home: Path, device_name: str = "auto", batches: int = 20,
         plain_quality: bool = False, plain_epochs_to_quality: float | None = None, json_path: Path | None = None,
         quality_preset: str = "fast", argv: list[str] | None = None, log=_log,
         seed: int | None = None, rounds: int = 2) -> list[Row]:
-    import torch
-
-    from core.train import flush_denormals, resolve_device
+    from core.train import resolve_device
     from experiments import workloads
 
-    from core.workloads import get, quality_targets
-
-    target = get(workload).quality_target
-    if quality:
-        if target is None:
-            raise ValueError(f"--quality is defined for these workloads' targets: {quality_targets()}")
-        overrides = preset_overrides(quality_preset)
-        if seed is not None:
-            overrides = {**overrides, "train.seed": seed}
-        arena_cfg = RunConfig().replace(**overrides)
-        if arena_cfg.data.workload != workload or arena_cfg.data.sample < 1.0:
-            raise ValueError(f"--quality-preset {quality_preset} is not a full-data {workload} preset")
+    arena_cfg, overrides = _quality_config(workload, quality_preset, seed) if quality else (None, {})
     device = resolve_device(device_name)
     base = RunConfig().replace(**{"data.workload": workload})
-    if workloads.dataset_info(workload, home) is None:
-        raise ValueError(f"the {workload} data is not prepared in {home}; run: python -m experiments prepare {workload}")
+    workloads.check_ready([base], home)
     data = workloads.load(base, home, device)
     num_classes = len(data.class_names)
-    log(f"# python -m experiments bench {' '.join(argv or [workload])}")
+    _log_header(log, argv or [workload], device, data, rounds, batches, warmup, eval_limit)
+    chosen = _chosen_variants(workload, variants, len(data.train), warmup)
+    rows = throughput(workload, chosen, data, device, num_classes, data.vocab_size, batches, warmup, eval_limit, log,
+                      rounds)
+    log("")
+    log(format_table(rows))
+    if quality:
+        plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
+        rows.append(_quality_row(workload, arena_cfg, overrides, quality_preset, data, device, num_classes, max_epochs,
+                                 plain_quality, plain_epochs_to_quality, plain_row, log))
+    if json_path:
+        Path(json_path).write_text(json.dumps([_json_row(r) for r in rows], indent=2))
+        log(f"# wrote {json_path}")
+    return rows
+
+
+def _quality_config(workload: str, preset: str, seed: int | None) -> tuple[RunConfig, dict]:
+    """--quality: the full-data preset the arena trains to the workload's target (its seed replaced by `seed`)."""
+    from core.workloads import get, quality_targets
+
+    if get(workload).quality_target is None:
+        raise ValueError(f"--quality is defined for these workloads' targets: {quality_targets()}")
+    overrides = preset_overrides(preset)
+    if seed is not None:
+        overrides = {**overrides, "train.seed": seed}
+    arena_cfg = RunConfig().replace(**overrides)
+    if arena_cfg.data.workload != workload or arena_cfg.data.sample < 1.0:
+        raise ValueError(f"--quality-preset {preset} is not a full-data {workload} preset")
+    return arena_cfg, overrides
+
+
+def _log_header(log, argv: list[str], device, data, rounds: int, batches: int, warmup: int, eval_limit: int) -> None:
+    log(f"# python -m experiments bench {' '.join(argv)}")
     log(f"# {machine(device)}; train {len(data.train):,}, val {len(data.val):,}, test {len(data.test):,}")
     log(f"# throughput: the two loops take turns, {rounds} round(s) each, and each keeps its fastest; a round times "
         f"{batches} training batches after {warmup} warm-up batches, then eval over {eval_limit:,} samples; "
         f"s/epoch = train size / train samples per second; the arena flushes denormals to zero on CPU, as its "
         f"trainer does, the plain loop keeps the default; peak MB: "
         + ("CUDA peak allocated" if device.type == "cuda" else "peak resident memory added by the loop"))
-    all_variants = titles_variants() if get(workload).tokens else heartbeat_variants()
-    if variants:
-        unknown = [v for v in variants if v not in {x.label for x in all_variants}]
-        if unknown:
-            raise ValueError(f"unknown variant(s) {unknown}; choose from: {', '.join(x.label for x in all_variants)}")
-        all_variants = [x for x in all_variants if x.label in variants]
-    largest = max(v.batch_size for v in all_variants)
-    if warmup >= math.ceil(len(data.train) / largest):
-        raise ValueError(f"--warmup {warmup} leaves no batch to time: the training split has "
-                         f"{math.ceil(len(data.train) / largest)} batch(es) of {largest}; lower --warmup")
-    rows = throughput(workload, all_variants, data, device, num_classes, data.vocab_size, batches, warmup, eval_limit, log,
-                      rounds)
-    log("")
-    log(format_table(rows))
 
-    if quality:
-        acc_target, f1_target = target
-        log(f"\n# time to quality: validation accuracy >= {acc_target:g} and macro-F1 >= {f1_target:g}, then test at "
-            "that epoch")
-        log(f"arena, preset {quality_preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
-        with flush_denormals(device):  # as core.train.fit runs
-            arena = time_to_quality(arena_cfg, data, device, num_classes, acc_target, f1_target, max_epochs, log)
-        plain_row = next((r for r in rows if r.variant == "bi-gru 2x64"), None)
-        plain_secs, plain_note = None, ""
-        if plain_quality:
-            log("plain loop (notebook preset):")
-            plain = _plain_to_quality(data, device, num_classes, acc_target, f1_target, max_epochs, log)
-            plain_secs = plain["seconds"] if plain["reached"] else None
-            plain_note = (f"plain reached it at epoch {plain['epochs']}" if plain["reached"]
-                          else f"plain did not reach it in {plain['epochs']} epochs")
-        elif plain_epochs_to_quality and plain_row:
-            plain_secs = plain_epochs_to_quality * plain_row.plain_seconds_per_epoch
-            plain_note = (f"plain: {plain_epochs_to_quality:g} epochs to quality (given, not run here) x "
-                          f"{plain_row.plain_seconds_per_epoch:.1f} s/epoch measured above")
-        m = arena_cfg.model
-        label = (f"{'bi-' if m.bidirectional else ''}{m.name} {m.num_layers}x{m.hidden_size}"
-                 f"{f' frame {m.frame}' if m.frame > 1 else ''}, preset {quality_preset}, time to quality")
-        q = Row(workload=workload, variant=label, device=device.type,
-                batch_size=arena_cfg.train.batch_size, arena_samples_per_s=float("nan"), plain_samples_per_s=float("nan"),
-                ratio=(plain_secs / arena["seconds"]) if (plain_secs and arena["reached"]) else float("nan"),
-                arena_eval_samples_per_s=float("nan"), plain_eval_samples_per_s=float("nan"), eval_ratio=float("nan"),
-                arena_seconds_per_epoch=arena["seconds"] / arena["epochs"], plain_seconds_per_epoch=float("nan"),
-                arena_peak_mb=_peak_mb(device), plain_peak_mb=float("nan"),
-                arena_metric=arena["test"]["macro_f1"], metric="test macro_f1",
-                arena_seconds_to_quality=arena["seconds"] if arena["reached"] else None,
-                plain_seconds_to_quality=plain_secs, notes=[plain_note] if plain_note else [])
-        test_ok = arena["test"]["accuracy"] >= acc_target and arena["test"]["macro_f1"] >= f1_target
-        q.notes.append(f"arena {'reached' if arena['reached'] else 'did NOT reach'} the validation target "
-                       f"{'at' if arena['reached'] else 'by'} epoch {arena['epochs']}; test there: accuracy "
-                       f"{arena['test']['accuracy']:.4f}, macro-F1 {arena['test']['macro_f1']:.4f} "
-                       f"({'meets' if test_ok else 'MISSES'} the test target {acc_target:g} / {f1_target:g})")
-        rows.append(q)
-        speedup = f"{q.ratio:.2f}x" if np.isfinite(q.ratio) else "n/a"
-        log("\n| | epochs | seconds | test accuracy | test macro-F1 | speed-up |\n|---|---|---|---|---|---|")
-        log(f"| arena, preset {quality_preset} | {arena['epochs']} | {arena['seconds']:.0f} | {arena['test']['accuracy']:.4f} | "
-            f"{arena['test']['macro_f1']:.4f} | {speedup} |")
-        if plain_secs:
-            log(f"| plain loop | | {plain_secs:.0f} | | | |")
-        for note in q.notes:
-            log(f"- {note}")
-    if json_path:
-        Path(json_path).write_text(json.dumps([_json_row(r) for r in rows], indent=2))
-        log(f"# wrote {json_path}")
-    return rows
+
+def _chosen_variants(workload: str, labels: list[str] | None, train_size: int, warmup: int) -> list[Variant]:
+    """The workload's variants, or those named; each must leave a batch to time after the warm-up."""
+    from core.workloads import get
+
+    chosen = titles_variants() if get(workload).tokens else heartbeat_variants()
+    if labels:
+        unknown = [v for v in labels if v not in {x.label for x in chosen}]
+        if unknown:
+            raise ValueError(f"unknown variant(s) {unknown}; choose from: {', '.join(x.label for x in chosen)}")
+        chosen = [x for x in chosen if x.label in labels]
+    largest = max(v.batch_size for v in chosen)
+    if warmup >= math.ceil(train_size / largest):
+        raise ValueError(f"--warmup {warmup} leaves no batch to time: the training split has "
+                         f"{math.ceil(train_size / largest)} batch(es) of {largest}; lower --warmup")
+    return chosen
+
+
+def _plain_seconds_to_quality(data, device, num_classes: int, acc_target: float, f1_target: float, max_epochs: int,
+                              plain_quality: bool, plain_epochs: float | None, plain_row: Row | None, log):
+    """The plain loop's seconds to quality (None: unknown) and how they were had: trained here with
+    --plain-quality, or its given epochs to quality times its measured seconds per epoch."""
+    if plain_quality:
+        log("plain loop (notebook preset):")
+        plain = _plain_to_quality(data, device, num_classes, acc_target, f1_target, max_epochs, log)
+        return (plain["seconds"] if plain["reached"] else None,
+                f"plain reached it at epoch {plain['epochs']}" if plain["reached"]
+                else f"plain did not reach it in {plain['epochs']} epochs")
+    if plain_epochs and plain_row:
+        return (plain_epochs * plain_row.plain_seconds_per_epoch,
+                f"plain: {plain_epochs:g} epochs to quality (given, not run here) x "
+                f"{plain_row.plain_seconds_per_epoch:.1f} s/epoch measured above")
+    return None, ""
+
+
+def _quality_row(workload: str, arena_cfg: RunConfig, overrides: dict, preset: str, data, device, num_classes: int,
+                 max_epochs: int, plain_quality: bool, plain_epochs: float | None, plain_row: Row | None, log) -> Row:
+    """--quality: train the preset until the workload's validation target, test there, and compare with the
+    plain loop's time to quality; the row, its table and notes logged."""
+    from core.train import flush_denormals
+    from core.workloads import get
+
+    acc_target, f1_target = get(workload).quality_target
+    log(f"\n# time to quality: validation accuracy >= {acc_target:g} and macro-F1 >= {f1_target:g}, then test at "
+        "that epoch")
+    log(f"arena, preset {preset} ({', '.join(f'{k}={v}' for k, v in overrides.items())}):")
+    with flush_denormals(device):  # as core.train.fit runs
+        arena = time_to_quality(arena_cfg, data, device, num_classes, acc_target, f1_target, max_epochs, log)
+    plain_secs, plain_note = _plain_seconds_to_quality(data, device, num_classes, acc_target, f1_target, max_epochs,
+                                                       plain_quality, plain_epochs, plain_row, log)
+    m = arena_cfg.model
+    label = (f"{'bi-' if m.bidirectional else ''}{m.name} {m.num_layers}x{m.hidden_size}"
+             f"{f' frame {m.frame}' if m.frame > 1 else ''}, preset {preset}, time to quality")
+    q = Row(workload=workload, variant=label, device=device.type,
+            batch_size=arena_cfg.train.batch_size, arena_samples_per_s=float("nan"), plain_samples_per_s=float("nan"),
+            ratio=(plain_secs / arena["seconds"]) if (plain_secs and arena["reached"]) else float("nan"),
+            arena_eval_samples_per_s=float("nan"), plain_eval_samples_per_s=float("nan"), eval_ratio=float("nan"),
+            arena_seconds_per_epoch=arena["seconds"] / arena["epochs"], plain_seconds_per_epoch=float("nan"),
+            arena_peak_mb=_peak_mb(device), plain_peak_mb=float("nan"),
+            arena_metric=arena["test"]["macro_f1"], metric="test macro_f1",
+            arena_seconds_to_quality=arena["seconds"] if arena["reached"] else None,
+            plain_seconds_to_quality=plain_secs, notes=[plain_note] if plain_note else [])
+    test_ok = arena["test"]["accuracy"] >= acc_target and arena["test"]["macro_f1"] >= f1_target
+    q.notes.append(f"arena {'reached' if arena['reached'] else 'did NOT reach'} the validation target "
+                   f"{'at' if arena['reached'] else 'by'} epoch {arena['epochs']}; test there: accuracy "
+                   f"{arena['test']['accuracy']:.4f}, macro-F1 {arena['test']['macro_f1']:.4f} "
+                   f"({'meets' if test_ok else 'MISSES'} the test target {acc_target:g} / {f1_target:g})")
+    speedup = f"{q.ratio:.2f}x" if np.isfinite(q.ratio) else "n/a"
+    log("\n| | epochs | seconds | test accuracy | test macro-F1 | speed-up |\n|---|---|---|---|---|---|")
+    log(f"| arena, preset {preset} | {arena['epochs']} | {arena['seconds']:.0f} | {arena['test']['accuracy']:.4f} | "
+        f"{arena['test']['macro_f1']:.4f} | {speedup} |")
+    if plain_secs:
+        log(f"| plain loop | | {plain_secs:.0f} | | | |")
+    for note in q.notes:
+        log(f"- {note}")
+    return q
 
 
 def _plain_to_quality(data, device, num_classes, target_acc, target_f1, max_epochs, log) -> dict:

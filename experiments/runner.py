@@ -113,6 +113,22 @@ def load_config(home: Path, run_id: str) -> RunConfig:
     return RunConfig.from_params(run.data.params)
 
 
+def resumable_config(home: Path, run_id: str) -> RunConfig:
+    """The config of a run that may be resumed: one that exists, is not
+    FINISHED and is not RUNNING in a live process (ValueError otherwise)."""
+    cfg = load_config(home, run_id)
+    run = client(home).get_run(run_id)
+    if run.info.status == "FINISHED":
+        raise ValueError(f"run {run_id} already FINISHED; start a new run instead")
+    if run.info.status == "RUNNING":
+        from experiments.launcher import is_alive
+
+        identity = run.data.tags.get(PROC_TAG, "")
+        if is_alive(identity):
+            raise ValueError(f"run {run_id} is still RUNNING in process {identity.split(':')[1]}; stop it before resuming")
+    return cfg
+
+
 def execute(
     run_id: str,
     home: Path,
@@ -136,79 +152,114 @@ def execute(
         tracker.set_tags({PROC_TAG: process_identity()})
         progress = Progress(tracker)
         progress.phase("loading data")
-        from core.train import fit, resolve_device
-        from experiments import workloads
-
-        device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
-        node = os.environ.get(ENV_NODE)
-        if node:
-            tracker.set_tags({NODE_TAG: node})
-        try:
-            data = workloads.load(cfg, home, device)
-        except ValueError as exc:
-            if node and "not prepared" in str(exc):  # a cluster node without the data: say which, and what to run there
-                raise ValueError(f"on node {node} ({socket.gethostname()}): {exc}") from None
-            raise
-        train, val, test, class_names = data.train, data.val, data.test, data.class_names
-        metric_keys = class_metric_keys(class_names)  # before training: a bad key must not lose a finished run
-        info = {"device": str(device), "train_size": len(train), "val_size": len(val), "test_size": len(test),
-                "dataset_key": (workloads.dataset_info(cfg.data.workload, home) or {}).get("key", "")}
-        tracker.set_tags({f"{PREFIX}{k}": v for k, v in info.items()})
-        tracker.log_text(to_json(cfg), "config.json")
+        data, device = _load_data(cfg, home, tracker)
+        metric_keys = class_metric_keys(data.class_names)  # before training: a bad key must not lose a finished run
+        info = _record_start(cfg, home, tracker, data, device)
         if on_start:
             on_start(info)
         ckpt = checkpoint_path(home, run_id)
         shared_ckpt = remote_store(home)  # another node may resume this run: its checkpoint goes to the server
         if shared_ckpt:
             fetch_checkpoint(c, run_id, ckpt)
-
         progress.cancellable = shared_ckpt
-
-        def epoch_done(epoch: int, row: dict) -> None:
-            if shared_ckpt and ckpt.is_file():
-                tracker.log_file(ckpt, CHECKPOINT_ARTIFACT)
-            if shared_ckpt:
-                check_cancelled(tracker)
-            tracker.set_tags({EPOCH_TAG: str(epoch)})  # progress for `runs` and the monitor
-            progress.epoch_end()
-            if on_epoch:
-                on_epoch(epoch, row)
-
-        def batch_done(done: int, total: int) -> None:
-            progress.batch(done, total)
-            if on_batch:
-                on_batch(done, total)
-
-        if cfg.model.name == "tfidf":
-            from core.classical import fit_tfidf
-
-            t = data.texts
-            result = fit_tfidf(cfg, (t["train"], train.y.numpy()), (t["val"], val.y.numpy()), (t["test"], test.y.numpy()),
-                               class_names, tracker=tracker)
-            epoch_done(1, result.history[0])
-        else:
-            progress.phase("training")
-            result = fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=epoch_done,
-                         on_batch=batch_done, vocab_size=data.vocab_size, embedding_init=data.embedding_init,
-                         on_phase=progress.phase)
-        summary = _record_result(tracker, cfg, result, class_names, time.perf_counter() - started, data, metric_keys)
+        hooks = _Hooks(tracker, progress, ckpt if shared_ckpt else None, on_epoch, on_batch)
+        result = _train(cfg, data, tracker, ckpt, progress, hooks)
+        summary = _record_result(tracker, cfg, result, data.class_names, time.perf_counter() - started, data, metric_keys)
         c.set_terminated(run_id, status="FINISHED")
         ckpt.unlink(missing_ok=True)
         if shared_ckpt:
             drop_shared_checkpoint(c, run_id, tracking_uri(home))
         return summary
-    except KeyboardInterrupt:
-        if not finished(c, run_id):  # a signal after the run was marked FINISHED changes nothing
-            tracker.set_tags({STATUS_TAG: "interrupted; resume with: python -m experiments run --resume " + run_id})
-            c.set_terminated(run_id, status="KILLED")
-        raise
     except BaseException as exc:
-        if not finished(c, run_id):
-            message = str(exc) or type(exc).__name__
-            tracker.set_tags({ERROR_TAG: message, ERROR_TYPE_TAG: type(exc).__name__,
-                              ERROR_TRACEBACK_TAG: traceback.format_exc()[-4000:]})
-            c.set_terminated(run_id, status="FAILED")
+        if not finished(c, run_id):  # a signal after the run was marked FINISHED changes nothing
+            _record_stop(c, tracker, run_id, exc)
         raise
+
+
+def _load_data(cfg: RunConfig, home: Path, tracker: MlflowTracker):
+    """The run's data and the device it is on (tfidf: the CPU); on a cluster node, the node is tagged and
+    named in a not-prepared error."""
+    from core.train import resolve_device
+    from experiments import workloads
+
+    device = resolve_device(cfg.train.device) if cfg.model.name != "tfidf" else resolve_device("cpu")
+    node = os.environ.get(ENV_NODE)
+    if node:
+        tracker.set_tags({NODE_TAG: node})
+    try:
+        return workloads.load(cfg, home, device), device
+    except ValueError as exc:
+        if node and "not prepared" in str(exc):  # a cluster node without the data: say which, and what to run there
+            raise ValueError(f"on node {node} ({socket.gethostname()}): {exc}") from None
+        raise
+
+
+def _record_start(cfg: RunConfig, home: Path, tracker: MlflowTracker, data, device) -> dict:
+    """Tag the device, the split sizes and the dataset's key; log the config. Those facts."""
+    from experiments import workloads
+
+    info = {"device": str(device), "train_size": len(data.train), "val_size": len(data.val),
+            "test_size": len(data.test),
+            "dataset_key": (workloads.dataset_info(cfg.data.workload, home) or {}).get("key", "")}
+    tracker.set_tags({f"{PREFIX}{k}": v for k, v in info.items()})
+    tracker.log_text(to_json(cfg), "config.json")
+    return info
+
+
+class _Hooks:
+    """What a run does after each batch and epoch: progress tags, the shared
+    checkpoint uploaded and a cancel from outside noticed (when the store is
+    remote), then the caller's callbacks."""
+
+    def __init__(self, tracker, progress, shared_ckpt: Path | None, on_epoch, on_batch):
+        self.tracker, self.progress, self.shared_ckpt = tracker, progress, shared_ckpt
+        self.on_epoch, self.on_batch = on_epoch, on_batch
+
+    def epoch_done(self, epoch: int, row: dict) -> None:
+        if self.shared_ckpt is not None and self.shared_ckpt.is_file():
+            self.tracker.log_file(self.shared_ckpt, CHECKPOINT_ARTIFACT)
+        if self.shared_ckpt is not None:
+            check_cancelled(self.tracker)
+        self.tracker.set_tags({EPOCH_TAG: str(epoch)})  # progress for `runs` and the monitor
+        self.progress.epoch_end()
+        if self.on_epoch:
+            self.on_epoch(epoch, row)
+
+    def batch_done(self, done: int, total: int) -> None:
+        self.progress.batch(done, total)
+        if self.on_batch:
+            self.on_batch(done, total)
+
+
+def _train(cfg: RunConfig, data, tracker: MlflowTracker, ckpt: Path, progress, hooks: _Hooks):
+    """tfidf: scikit-learn in one step; the neural models: core.train.fit, checkpointed every epoch."""
+    train, val, test, class_names = data.train, data.val, data.test, data.class_names
+    if cfg.model.name == "tfidf":
+        from core.classical import fit_tfidf
+
+        t = data.texts
+        result = fit_tfidf(cfg, (t["train"], train.y.numpy()), (t["val"], val.y.numpy()), (t["test"], test.y.numpy()),
+                           class_names, tracker=tracker)
+        hooks.epoch_done(1, result.history[0])
+        return result
+    from core.train import fit
+
+    progress.phase("training")
+    return fit(cfg, train, val, test, class_names, tracker=tracker, checkpoint=ckpt, on_epoch=hooks.epoch_done,
+               on_batch=hooks.batch_done, vocab_size=data.vocab_size, embedding_init=data.embedding_init,
+               on_phase=progress.phase)
+
+
+def _record_stop(c, tracker: MlflowTracker, run_id: str, exc: BaseException) -> None:
+    """An interrupt marks the run KILLED (resumable); anything else FAILED, with the error and its traceback."""
+    if isinstance(exc, KeyboardInterrupt):
+        tracker.set_tags({STATUS_TAG: "interrupted; resume with: python -m experiments run --resume " + run_id})
+        c.set_terminated(run_id, status="KILLED")
+        return
+    message = str(exc) or type(exc).__name__
+    tracker.set_tags({ERROR_TAG: message, ERROR_TYPE_TAG: type(exc).__name__,
+                      ERROR_TRACEBACK_TAG: traceback.format_exc()[-4000:]})
+    c.set_terminated(run_id, status="FAILED")
 
 
 PROGRESS_EVERY = 2.0  # seconds between two progress tags (each is a write to the store)

@@ -594,6 +594,32 @@ def trials(study: Study, workload: str = "heartbeat", overrides: dict[str, Any] 
     return out
 
 
+class WrongWorkload(ValueError):
+    """A study asked to run on another workload than the one it is for."""
+
+    def __init__(self, study: Study, asked: str):
+        super().__init__(f"study {study.name} is for the {study.workload} workload")
+        self.asked = asked
+
+
+def checked_trials(study: Study, workload: str | None, overrides: dict[str, Any] | None, seeds: int | None,
+                   home: Path) -> tuple[str, list[Trial]]:
+    """What starting (or resuming) a study checks before anything is
+    recorded, for the CLI and the dashboard alike: the workload it runs on
+    (its own, else the one asked for, else the default; asking for another
+    than its own is WrongWorkload), every config valid, and the data prepared
+    in `home` and able to serve every config. The workload and the trials;
+    ValueError: what to fix."""
+    from experiments import workloads
+
+    if study.workload and workload and workload != study.workload:
+        raise WrongWorkload(study, workload)
+    workload = study.workload or workload or RunConfig().data.workload
+    trial_list = trials(study, workload, overrides, seeds)
+    workloads.check_ready({t.config: None for t in trial_list}, home)
+    return workload, trial_list
+
+
 def study_key(study: Study, trial_list: list[Trial]) -> str:
     """Same study name and the same runs: the same key (how a rerun finds its study)."""
     text = json.dumps([study.name, sorted(t.key for t in trial_list)])

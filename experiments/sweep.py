@@ -567,6 +567,31 @@ def work(home: Path, parent_id: str, executor=None, log: Callable[[str], None] =
     resumable) and re-raises KeyboardInterrupt."""
     c = client(home)
     executor = executor or InlineExecutor(home)
+    previous_alive = _take_over(c, parent_id, executor)
+    queue = _Queue(retry_failed, max_attempts)
+    queue.count(home, parent_id, previous_alive, executor, log)
+    try:
+        _drain(c, home, parent_id, executor, queue, previous_alive, poll, log)
+    except KeyboardInterrupt:
+        executor.stop(queue.in_flight)
+        for rid in queue.in_flight:
+            _mark_lost(c, rid)
+        c.set_tag(parent_id, STATUS_TAG, "interrupted; run the same study command again to resume")
+        c.set_terminated(parent_id, status="KILLED")
+        raise
+    except BaseException as exc:
+        executor.stop(queue.in_flight)
+        c.set_tag(parent_id, ERROR_TAG, str(exc)[:4000] or type(exc).__name__)
+        c.set_terminated(parent_id, status="FAILED")
+        raise
+    finally:
+        executor.close()
+    return SweepResult(_record_end(c, home, parent_id), outcomes=queue.outcomes)
+
+
+def _take_over(c, parent_id: str, executor) -> bool:
+    """Make this process the study's coordinator (refused while another live
+    process runs it); whether an earlier coordinator is still alive."""
     parent = c.get_run(parent_id)
     previous = parent.data.tags.get(PROC_TAG, "")
     previous_alive = is_alive(previous) if previous else False
@@ -579,61 +604,80 @@ def work(home: Path, parent_id: str, executor=None, log: Callable[[str], None] =
             c.delete_tag(parent_id, key)
     c.set_tag(parent_id, PROC_TAG, process_identity())
     c.update_run(parent_id, status="RUNNING")
-    in_flight: dict[str, Any] = {}
-    attempts: dict[str, int] = {}
-    held: set[str] = set()  # stopped from outside (Monitor's cancel): not restarted in this session
-    outcomes: list[dict] = []
-    first = {rid: state_of(r, coordinator_alive=previous_alive) for rid, r in
-             ((r.info.run_id, r) for r in children(home, parent_id))}
-    total = len(first)
-    done = sum(s == DONE for s in first.values())
-    log(f"{total} runs: {done} done, " + ", ".join(f"{sum(s == k for s in first.values())} {k}"
-                                                    for k in (RUNNING, QUEUED, INTERRUPTED, FAILED))
-        + f"; executor {executor.name}, {executor.capacity} at a time")
-    try:
-        while True:
-            runs = {r.info.run_id: r for r in children(home, parent_id)}
-            states = {rid: state_of(r, set(in_flight), previous_alive) for rid, r in runs.items()}
-            waiting_on_others = [rid for rid, s in states.items() if s == RUNNING and rid not in in_flight]
-            todo = [rid for rid, s in states.items()
-                    if rid not in in_flight and rid not in held and attempts.get(rid, 0) < max_attempts
-                    and (s in (QUEUED, INTERRUPTED) or (retry_failed and s == FAILED and rid not in attempts))]
-            todo.sort(key=lambda rid: (int(runs[rid].data.tags.get(SEED_TAG, 0)),
-                                       int(runs[rid].data.tags.get(POINT_INDEX_TAG, 0))))
-            while todo and len(in_flight) < executor.capacity:
-                rid = todo.pop(0)
-                _prepare(c, runs[rid], executor.name)
-                attempts[rid] = attempts.get(rid, 0) + 1
-                in_flight[rid] = executor.submit(rid)
-            if not in_flight:
-                if not waiting_on_others:
-                    break
-                time.sleep(poll)  # runs of an earlier coordinator still train: wait for them
-                continue
-            for out in executor.wait(in_flight, timeout=poll if waiting_on_others else None):
-                rid = out["run_id"]
-                in_flight.pop(rid, None)
-                outcomes.append(out)
-                if out["status"] == "KILLED":
-                    held.add(rid)
-                elif out["status"] == "LOST":
-                    _mark_lost(c, rid)
-                done += out["status"] == "FINISHED"
-                log(f"[{done}/{total}] " + _line(out, runs.get(rid)))
-    except KeyboardInterrupt:
-        executor.stop(in_flight)
-        for rid in in_flight:
+    return previous_alive
+
+
+@dataclass
+class _Queue:
+    """What this session of a coordinator knows about the study's children."""
+
+    retry_failed: bool
+    max_attempts: int
+    in_flight: dict[str, Any] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)  # stopped from outside (Monitor's cancel): not restarted in this session
+    outcomes: list[dict] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+
+    def count(self, home: Path, parent_id: str, previous_alive: bool, executor, log) -> None:
+        """The children's states at the start, logged in one line."""
+        first = {rid: state_of(r, coordinator_alive=previous_alive) for rid, r in
+                 ((r.info.run_id, r) for r in children(home, parent_id))}
+        self.total = len(first)
+        self.done = sum(s == DONE for s in first.values())
+        log(f"{self.total} runs: {self.done} done, " + ", ".join(f"{sum(s == k for s in first.values())} {k}"
+                                                                for k in (RUNNING, QUEUED, INTERRUPTED, FAILED))
+            + f"; executor {executor.name}, {executor.capacity} at a time")
+
+    def todo(self, runs: dict, states: dict[str, str]) -> list[str]:
+        """The children to hand out, seed by seed, then config by config:
+        queued or interrupted (failed too, once, with retry_failed), neither in
+        flight nor held, with attempts left."""
+        todo = [rid for rid, s in states.items()
+                if rid not in self.in_flight and rid not in self.held and self.attempts.get(rid, 0) < self.max_attempts
+                and (s in (QUEUED, INTERRUPTED) or (self.retry_failed and s == FAILED and rid not in self.attempts))]
+        todo.sort(key=lambda rid: (int(runs[rid].data.tags.get(SEED_TAG, 0)),
+                                   int(runs[rid].data.tags.get(POINT_INDEX_TAG, 0))))
+        return todo
+
+    def ended(self, c, out: dict, run, log) -> None:
+        """A child the executor is done with: one it was stopped from outside is held; a lost one is marked."""
+        rid = out["run_id"]
+        self.in_flight.pop(rid, None)
+        self.outcomes.append(out)
+        if out["status"] == "KILLED":
+            self.held.add(rid)
+        elif out["status"] == "LOST":
             _mark_lost(c, rid)
-        c.set_tag(parent_id, STATUS_TAG, "interrupted; run the same study command again to resume")
-        c.set_terminated(parent_id, status="KILLED")
-        raise
-    except BaseException as exc:
-        executor.stop(in_flight)
-        c.set_tag(parent_id, ERROR_TAG, str(exc)[:4000] or type(exc).__name__)
-        c.set_terminated(parent_id, status="FAILED")
-        raise
-    finally:
-        executor.close()
+        self.done += out["status"] == "FINISHED"
+        log(f"[{self.done}/{self.total}] " + _line(out, run))
+
+
+def _drain(c, home: Path, parent_id: str, executor, queue: _Queue, previous_alive: bool, poll: float, log) -> None:
+    """Hand out children while the executor has room, until none is left to
+    run and none of an earlier coordinator is still training."""
+    while True:
+        runs = {r.info.run_id: r for r in children(home, parent_id)}
+        states = {rid: state_of(r, set(queue.in_flight), previous_alive) for rid, r in runs.items()}
+        waiting_on_others = [rid for rid, s in states.items() if s == RUNNING and rid not in queue.in_flight]
+        todo = queue.todo(runs, states)
+        while todo and len(queue.in_flight) < executor.capacity:
+            rid = todo.pop(0)
+            _prepare(c, runs[rid], executor.name)
+            queue.attempts[rid] = queue.attempts.get(rid, 0) + 1
+            queue.in_flight[rid] = executor.submit(rid)
+        if not queue.in_flight:
+            if not waiting_on_others:
+                return
+            time.sleep(poll)  # runs of an earlier coordinator still train: wait for them
+            continue
+        for out in executor.wait(queue.in_flight, timeout=poll if waiting_on_others else None):
+            queue.ended(c, out, runs.get(out["run_id"]), log)
+
+
+def _record_end(c, home: Path, parent_id: str) -> dict[str, int]:
+    """The study's final counts on its parent run, FINISHED when every child is done, else FAILED with why."""
     counts = progress(home, parent_id)
     counts.pop("active", None)
     counts.pop("parent_status", None)
@@ -643,7 +687,7 @@ def work(home: Path, parent_id: str, executor=None, log: Callable[[str], None] =
         c.set_tag(parent_id, STATUS_TAG,
                   f"{counts[FAILED]} failed, {counts[QUEUED] + counts[INTERRUPTED]} not run; see the failed runs' errors")
     c.set_terminated(parent_id, status="FINISHED" if finished else "FAILED")
-    return SweepResult(counts, outcomes=outcomes)
+    return counts
 
 
 def _prepare(c, run, executor_name: str) -> None:

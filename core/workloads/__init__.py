@@ -3,25 +3,26 @@
 or looks one up with `get(name)`; an unknown name is a ValueError.
 
 Adding a workload: write core/workloads/<name>.py defining WORKLOAD and add
-it to the tuple below.
+its module name to MODULES below (one line).
 """
 from __future__ import annotations
 
-from core.workloads import heartbeat, titles
-from core.workloads.base import INPUT_KINDS, SPLITS, RunData, Workload
+import importlib
 
-REGISTRY: dict[str, Workload] = {w.name: w for w in (heartbeat.WORKLOAD, titles.WORKLOAD)}
+from core.registry import lookup
+from core.workloads.base import INPUT_KINDS, SPLITS, Benchmarks, RunData, Workload
+
+MODULES = ("heartbeat", "titles")  # core/workloads/<module>.py, each defining WORKLOAD; in menu order
+REGISTRY: dict[str, Workload] = {w.name: w for w in (importlib.import_module(f"core.workloads.{m}").WORKLOAD
+                                                     for m in MODULES)}
 NAMES = tuple(REGISTRY)
 
-__all__ = ["INPUT_KINDS", "NAMES", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
+__all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
            "quality_targets", "spelled_out"]
 
 
 def get(name: str) -> Workload:
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown workload {str(name)[:40]!r}; choose one of: {', '.join(NAMES)}") from None
+    return lookup(REGISTRY, name, "workload")
 
 
 def all_workloads() -> list[Workload]:

@@ -30,6 +30,23 @@ class RunData:
 
 
 @dataclass(frozen=True)
+class Benchmarks:
+    """What the scripts in benchmarks/ need to know about a workload."""
+
+    # benchmarks/variants.py: one sampled run per (label, overrides); its table shows these test metrics,
+    # then the test recall of these classes
+    variants: tuple[tuple[str, dict[str, Any]], ...] = ()
+    table_metrics: tuple[str, ...] = ("accuracy", "macro_f1")
+    recall_of: tuple[str, ...] = ()
+    # benchmarks/dashboard_render.py's synthetic runs: items in the full train split, test items per class,
+    # the models they cycle through (() = every recurrent model) and (lowest, highest, how many) result skills
+    train_size: int = 0
+    test_counts: tuple[int, ...] = ()
+    models: tuple[str, ...] = ()
+    skills: tuple[float, float, int] = (0.2, 0.95, 12)
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str  # the registry name: data.workload, `prepare NAME`, the MLflow experiment
     title: str  # the Home page's heading
@@ -61,6 +78,13 @@ class Workload:
     per_class_note: str = ""  # Run report: what the per-class table means in this field
     f1_note: str = "Classes where the bars differ most are where the models disagree."  # Compare: per-class F1 bars
     log_counts: bool = False  # class counts read best on a log scale (one class dominates)
+    # the class names of the prepared data, read without loading it (torch-free); None: not prepared
+    prepared_classes: Callable[[Path], list[str] | None] = lambda home: None
+    # the classroom recipe (core.presets.CLASSROOM): dotted overrides every arm of a built-in study or one-click
+    # comparison shares; {}: none. Wall seconds of one run of its slowest config on one core (None: not measured)
+    classroom: dict[str, Any] = field(default_factory=dict)
+    classroom_slowest_run_seconds: float | None = None
+    benchmarks: Benchmarks = field(default_factory=Benchmarks)
 
     @property
     def tokens(self) -> bool:

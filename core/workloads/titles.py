@@ -4,9 +4,10 @@ tensors beside it. core.data.titles is imported when a hook runs: it brings
 pandas and gensim."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from core.workloads.base import RunData, Workload
+from core.workloads.base import Benchmarks, RunData, Workload
 
 NO_DOWNLOAD = ("the titles data cannot be downloaded automatically; give --source PATH: a folder with "
                "spanish.{train,validation,test}.jsonl.gz, or the challenge's train.csv")
@@ -16,6 +17,15 @@ def _dataset_info(home: Path) -> dict | None:
     from core.data import titles as tt
 
     return tt.dataset_info(home)
+
+
+def _prepared_classes(home: Path) -> list[str] | None:
+    """The categories of the prepared titles, read from the cache's labels.json (pandas and gensim stay out)."""
+    meta = Path(home) / "datasets" / "titles.json"
+    if not meta.is_file():
+        return None
+    labels = Path(json.loads(meta.read_text())["cache"]) / "labels.json"
+    return json.loads(labels.read_text())["categories"] if labels.is_file() else None
 
 
 def _cache_ready(meta: dict) -> bool:
@@ -115,4 +125,22 @@ WORKLOAD = Workload(
     label_quality=True,
     prepare_options=("min_freq", "max_vocab"),
     needs_source=True,
+    prepared_classes=_prepared_classes,
+    classroom={
+        "data.sample": 0.5, "model.hidden_size": 128, "model.embedding_dim": 100, "model.packed_impl": "reverse",
+        "train.batch_size": 64, "train.optimizer": "adam", "train.lr": 3e-3, "train.schedule": "onecycle",
+        "train.grad_clip": 1.0, "train.bucket": True, "train.epochs": 8, "train.monitor": "balanced_accuracy",
+    },
+    benchmarks=Benchmarks(
+        variants=(("baseline mlp", {"model.name": "mlp"}),
+                  *((f"{cell} (packed)", {"model.name": f"{cell}-packed"}) for cell in ("rnn", "gru", "lstm")),
+                  *((f"bi-{cell} (packed)", {"model.name": f"{cell}-packed", "model.bidirectional": True})
+                    for cell in ("lstm", "gru")),
+                  ("tfidf reference", {"model.name": "tfidf"})),
+        table_metrics=("balanced_accuracy", "accuracy", "macro_f1"),
+        train_size=50_940,
+        test_counts=(10,) * 632,
+        models=("rnn-packed", "gru-packed", "lstm-packed", "gru-packed", "lstm-packed", "mlp", "tfidf"),
+        skills=(0.1, 0.93, 6),
+    ),
 )

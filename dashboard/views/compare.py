@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core.config import CELLS  # noqa: E402
 from core.metrics import MANY_CLASSES  # noqa: E402
 from dashboard import charts, export, links, services, state  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
@@ -20,11 +21,9 @@ presenter = presenter_mode.header("Compare runs", "the table and the charts only
 home = services.require_home()
 
 runs = services.runs(str(home))
-finished = runs[runs["status"] == "FINISHED"] if not runs.empty else runs
-if finished.empty:
-    st.info("Nothing to compare yet: finish at least two runs of one workload (or run a study on the Studies page).")
-    links.new_run()
-    st.stop()
+finished = links.unless_empty(runs[runs["status"] == "FINISHED"] if not runs.empty else runs,
+                              "Nothing to compare yet: finish at least two runs of one workload "
+                              "(or run a study on the Studies page).")
 
 
 def select(key: str, picked_key: str, run_ids: list[str], message: str) -> None:
@@ -45,7 +44,7 @@ with controls:
         st.markdown("**Ready-made comparisons**: one click picks one finished run per variant.")
         fractions = services.study_fractions(runs, workload)
         if not fractions:
-            st.caption("These need finished recurrent runs (rnn, gru, lstm; padded, packed or trimmed).")
+            st.caption(f"These need finished recurrent runs ({', '.join(CELLS)}; padded, packed or trimmed).")
         else:
             opts = st.columns([2, 2, 3])
             sample = opts[0].selectbox("Sample fraction", fractions, format_func=lambda s: f"{s:g}",

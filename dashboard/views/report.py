@@ -20,11 +20,7 @@ from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
 presenter = presenter_mode.header("Run report", "the headline numbers and the charts only. The run picker stays reachable under 'Selection'")
 home = services.require_home()
 
-runs = services.runs(str(home))
-if runs.empty:
-    st.info("No runs yet. Start one, then come back here to read its report.")
-    links.new_run()
-    st.stop()
+runs = links.unless_empty(services.runs(str(home)), "No runs yet. Start one, then come back here to read its report.")
 
 labels = {r.run_id: services.run_label(r) + (" · ⚠" if r.learned is False else "") for r in runs.itertuples()}
 wanted = st.query_params.get("run")

@@ -236,3 +236,31 @@ def test_reordering_within_lengths_and_its_gradient():
     (grad,) = torch.autograd.grad((out * weights).sum(), x)
     (reference,) = torch.autograd.grad((expected * weights).sum(), x)
     torch.testing.assert_close(grad, reference)
+
+
+def test_a_cell_registered_in_core_cells_is_a_model_everywhere(monkeypatch):
+    """Adding a cell is one entry in core.cells: its names validate in a
+    RunConfig, build, run forward (padded, packed both ways, trimmed) and
+    are counted without building them."""
+    from core import cells
+    from core.config import RunConfig, model_names
+    from core.models import parameter_count
+
+    monkeypatch.setitem(cells.REGISTRY, "twin", cells.Cell("twin", "GRU", gates=3, kernel="gru"))
+    assert {"twin", "twin-packed", "twin-trimmed"} <= set(model_names()) and "twin" in list_models()
+    x, lengths = _batch()
+    for name, impl in (("twin", "pack"), ("twin-packed", "pack"), ("twin-packed", "reverse"), ("twin-trimmed", "pack")):
+        cfg = RunConfig().replace(**{"model.name": name, "model.packed_impl": impl, "model.hidden_size": 8,
+                                     "model.bidirectional": True, "model.trim_steps": 5}).model
+        torch.manual_seed(0)
+        model = build_model(cfg, num_features=1, num_classes=5)
+        assert isinstance(model.rnn, torch.nn.GRU)
+        assert model(x, lengths).shape == (6, 5)
+        assert parameter_count(cfg) == count_parameters(model)
+    torch.manual_seed(0)
+    gru = build_model(ModelConfig(name="gru-packed", hidden_size=8, bidirectional=True))
+    twin = build_model(ModelConfig(name="twin-packed", hidden_size=8, bidirectional=True, packed_impl="reverse"))
+    twin.load_state_dict(gru.state_dict())
+    torch.testing.assert_close(twin(x, lengths), gru(x, lengths))
+    with pytest.raises(ValueError, match="model.name"):
+        ModelConfig(name="triplet").validate()

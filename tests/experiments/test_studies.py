@@ -131,3 +131,17 @@ def test_builtin_studies_start_from_the_classroom_recipe_and_options_win():
     assert S.trials(asked, "heartbeat", seeds=1)[0].config.data.sample == recipe["data.sample"]
     with pytest.raises(ValueError, match="recipe="):
         S.study_from_text("name: x\nrecipe: fancy\nfactors: {model.bidirectional: [false, true]}\n")
+
+
+def test_the_cli_and_the_dashboard_refuse_a_study_by_the_same_checks(tmp_path):
+    from dashboard import study_services as ss
+
+    study = S.builtin("title-models")  # a titles study
+    with pytest.raises(S.WrongWorkload, match="is for the titles workload"):
+        S.checked_trials(study, "heartbeat", {}, 1, tmp_path)
+    with pytest.raises(ValueError, match="the titles data is not prepared in"):
+        S.checked_trials(study, None, {}, 1, tmp_path)
+    with pytest.raises(S.WrongWorkload):
+        ss.launch_study(str(tmp_path), "title-models", "", "heartbeat", 0.1, 1, 1, 1)
+    with pytest.raises(ValueError, match="the titles data is not prepared in"):
+        ss.launch_study(str(tmp_path), "title-models", "", "titles", 0.1, 1, 1, 1)
