@@ -615,7 +615,7 @@ def _work_study(args, home: Path, study, workload: str, seeds: int, overrides: d
         if parent_id is None:
             print(f"study {study.name} with these options has not been started in {home}; drop --report to start it")
         return parent_id
-    print(f"study {studies.describe(study)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
+    print(f"study {studies.describe(study, seeds)} Workload: {workload}.".replace(".. ", ". "), file=sys.stderr)
     runner_signals()
     try:
         opened, result = sweep.run_study(home, study, workload, seeds, overrides, executor=args.executor,

@@ -636,9 +636,12 @@ def varied_options(study: Study) -> set[str]:
     return keys | {k for f in study.factors for lv in f.levels for k in lv.overrides}
 
 
-def describe(study: Study) -> str:
+def describe(study: Study, seeds: int | None = None) -> str:
+    """One line: its configs, the seeds (the study's own, or `seeds` when a
+    command asks for another number) and its description."""
     n = len(points(study))
     kind = f"random search, {study.trials} trials" if study.search == "random" else "grid"
-    seeds = f"{study.seeds} seed" + ("s" if study.seeds != 1 else "")
+    count = study.seeds if seeds is None else seeds
+    seeds = f"{count} seed" + ("s" if count != 1 else "")
     text = f"{study.name}: {n} configs ({kind}) x {seeds}." + (f" {study.description}" if study.description else "")
     return text if text.endswith(".") else text + "."

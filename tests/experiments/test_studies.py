@@ -145,3 +145,9 @@ def test_the_cli_and_the_dashboard_refuse_a_study_by_the_same_checks(tmp_path):
         ss.launch_study(str(tmp_path), "title-models", "", "heartbeat", 0.1, 1, 1, 1)
     with pytest.raises(ValueError, match="the titles data is not prepared in"):
         ss.launch_study(str(tmp_path), "title-models", "", "titles", 0.1, 1, 1, 1)
+
+
+def test_the_study_line_counts_the_seeds_the_command_asked_for():
+    assert "4 configs (grid) x 3 seeds." in S.describe(S.SAMPLERS)
+    assert "4 configs (grid) x 2 seeds." in S.describe(S.SAMPLERS, 2)
+    assert "x 1 seed." in S.describe(S.SAMPLERS, 1)
