@@ -198,6 +198,9 @@ def _speeds(frame: pd.DataFrame, cfg) -> Speed | None:
     mode and samples per step: the same direction (else the other one, times
     or over two: a bidirectional layer is two passes), the same batch size and
     hidden size when such runs exist (else scaled by hidden size)."""
+    from dashboard.services import timed_here
+
+    frame = timed_here(frame)
     if frame.empty or "model.name" not in frame:
         return None
     m, t = cfg.model, cfg.train
@@ -205,9 +208,8 @@ def _speeds(frame: pd.DataFrame, cfg) -> Speed | None:
     def col(name: str, default: str) -> pd.Series:
         return frame[name].replace("", default) if name in frame else pd.Series(default, index=frame.index)
 
-    model = frame[(frame["status"] == "FINISHED") & (frame["workload"] == cfg.data.workload)
-                  & (frame["model.name"] == m.name) & (col("model.frame", "1") == str(m.frame))
-                  & frame["last_epoch_seconds"].notna()]
+    model = frame[(frame["workload"] == cfg.data.workload) & (frame["model.name"] == m.name)
+                  & (col("model.frame", "1") == str(m.frame))]
     bi = col("model.bidirectional", "false")[model.index] == "true"
     same, factor, how = model[bi == m.bidirectional], 1.0, "of this model"
     if same.empty:
@@ -224,10 +226,12 @@ def _speeds(frame: pd.DataFrame, cfg) -> Speed | None:
     for r in use.to_dict("records"):
         scale = 1.0 if not exact.empty else m.hidden_size / max(int(r["model.hidden_size"] or 1), 1)
         rates.append(float(r["last_epoch_seconds"]) / max(float(r["sample"]), 1e-6) * scale * factor)
-        if pd.notna(r.get("end_time")) and pd.notna(r.get("start_time")) and r.get("epochs"):
+        # a study's run is recorded when the study is queued, so its wall time includes the wait for a
+        # worker: only a run started on its own tells what a run costs beyond its epochs
+        if not r.get("study") and pd.notna(r.get("end_time")) and pd.notna(r.get("start_time")) and r.get("epochs"):
             wall = (r["end_time"] - r["start_time"]) / 1000
             inside = r["epochs"] * float(r["last_epoch_seconds"])
-            if wall >= 0.9 * inside:  # a run imported from a record has no real wall time: its epochs still count
+            if wall >= 0.9 * inside:  # a run without a real wall time (an older import) adds no overhead
                 extra.append(max(wall - inside, 0.0))
     overhead = float(pd.Series(extra).median()) if extra else START_SECONDS
     n = len(use)

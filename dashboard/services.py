@@ -43,6 +43,13 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def own_first(studies: list[dict]) -> list[str]:
+    """Study ids for a picker: the studies started here first (newest
+    first, as listed), the imported full-data reference studies after them,
+    so a page opens on the user's own work."""
+    return [s["parent_id"] for s in sorted(studies, key=lambda s: bool(s.get("reference")))]
+
+
 def learned_text(learned: bool | None) -> str:
     """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
     from core.diagnosis import MARK
@@ -111,6 +118,17 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
         return frame
     frame["started"] = pd.to_datetime(frame["start_time"], unit="ms")
     return frame
+
+
+def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs with an epoch time that were trained in this store:
+    what a time estimate may learn from. An imported reference run's epochs
+    were timed on the machine that made its record (full data, one core,
+    beside other jobs), not here."""
+    if frame.empty:
+        return frame
+    here = ~frame["reference"].fillna(False).astype(bool) if "reference" in frame else True
+    return frame[(frame["status"] == "FINISHED") & frame["last_epoch_seconds"].notna() & here]
 
 
 def references_for(pool: pd.DataFrame, run_ids: list[str]) -> list[str]:
@@ -243,7 +261,7 @@ def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
     step (frame) and sample fraction; their mean seconds per epoch times this
     run's epochs. None without such a run: a time measured on another model or
     another sample size says little about this one."""
-    frame = runs(home_dir)
+    frame = timed_here(runs(home_dir))
     if frame.empty:
         return None
     # the listing carries each run's model, size and last epoch time: no per-run query
@@ -252,14 +270,13 @@ def estimate_seconds(home_dir: str, params: dict[str, str]) -> float | None:
 
     steps = column("model.frame").replace("", "1")  # runs before --frame read 1 sample a step
     layers = column("model.num_layers").replace("", "1")
-    same = frame[(frame["status"] == "FINISHED") & (frame["workload"] == params["data.workload"])
+    same = frame[(frame["workload"] == params["data.workload"])
                  & (frame["model.name"] == params["model.name"])
                  & (frame["model.bidirectional"] == params["model.bidirectional"])
                  & (layers == str(params.get("model.num_layers", "1")))
                  & (column("model.hidden_size") == str(params["model.hidden_size"]))
                  & (steps == str(params.get("model.frame", "1")))
-                 & ((frame["sample"].astype(float) - float(params["data.sample"])).abs() < 1e-9)
-                 & frame["last_epoch_seconds"].notna()].head(20)
+                 & ((frame["sample"].astype(float) - float(params["data.sample"])).abs() < 1e-9)].head(20)
     if same.empty:
         return None
     return float(same["last_epoch_seconds"].astype(float).mean()) * int(params["train.epochs"])

@@ -200,7 +200,13 @@ def parent_definition(home: Path, parent_id: str) -> tuple[S.Study, str, int, di
         raise ValueError(f"no study run {parent_id!r} in {home}; list studies with: python -m experiments study --list") from None
     if run.data.tags.get(KIND_TAG) != "study":
         raise ValueError(f"run {parent_id} is not a study")
-    with open(c.download_artifacts(parent_id, DEFINITION), encoding="utf-8") as fh:
+    try:
+        path = c.download_artifacts(parent_id, DEFINITION)
+    except Exception as exc:  # MLflow's error for a missing artifact, or a store that cannot serve it
+        raise ValueError(f"study run {parent_id} has no recorded definition ({DEFINITION}): it was not started by "
+                         f"the study command (an imported reference study, say), so it cannot be resumed "
+                         f"({type(exc).__name__})") from None
+    with open(path, encoding="utf-8") as fh:
         return from_definition(json.load(fh))
 
 

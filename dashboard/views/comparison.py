@@ -137,7 +137,7 @@ recorded = ss.studies(home_dir)
 if not recorded:
     st.stop()
 by_id = {s["parent_id"]: s for s in recorded}
-ids = list(by_id)
+ids = services.own_first(recorded)
 current = st.session_state.get(state.COMPARISON_SELECTED)
 selected = st.selectbox("Comparison to watch", ids, index=ids.index(current) if current in ids else 0,
                         format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · "

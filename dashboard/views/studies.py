@@ -75,7 +75,7 @@ if not recorded:
     st.stop()
 
 by_id = {s["parent_id"]: s for s in recorded}
-ids = list(by_id)
+ids = services.own_first(recorded)
 current = st.session_state.get(state.STUDY_SELECTED)
 selected = st.selectbox(
     "Recorded studies", ids, index=ids.index(current) if current in ids else 0,

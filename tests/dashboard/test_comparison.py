@@ -194,3 +194,14 @@ def test_a_bidirectional_arm_is_timed_from_its_unidirectional_twin_at_twice_the_
     p = cs.plan(frame, study, "heartbeat", 1, 60, workers=1)
     assert [a["seconds"] for a in p.arms] == [60.0, 100.0]  # 20 + 8 x 10 s
     assert "unidirectional twin, x2" in p.arms[1]["source"]
+
+
+def test_a_study_runs_wait_in_the_queue_is_not_counted_as_its_cost():
+    """A study records its runs when it is queued: the last one's wall time
+    is mostly waiting for a worker, so only its epochs count."""
+    study = cs.comparison_study(cs.base_study("samplers", "heartbeat"),
+                                ["imbalance=none", "imbalance=weighted sampler"])
+    queued = _history([{"model.name": "gru", "last_epoch_seconds": 5.0, "end_time": 1_800_000,
+                        "study": "architectures"}])  # 30 min from queueing to the end, 40 s of epochs
+    p = cs.plan(queued, study, "heartbeat", 1, 10, workers=2)
+    assert [a["seconds"] for a in p.arms] == [cs.START_SECONDS + 40.0] * 2

@@ -58,3 +58,21 @@ def test_live_progress_counts_batches_and_says_testing():
     assert services.live_progress(hist.iloc[0:0], 3, None) == (0.0, "starting: loading the data and building the model…")
     fraction, line = services.live_progress(hist, 3, None)  # an older run: epochs only
     assert fraction == 1 / 3 and line.startswith("epoch 2 of 3") and "about 80 s left" in line
+
+
+def test_estimates_never_learn_from_imported_reference_runs(monkeypatch):
+    """A reference run's epochs were timed where its record was made (full
+    data, one core, beside other jobs): not a measure of this machine."""
+    from core.config import RunConfig
+    from dashboard import comparison_services as cs
+
+    table = _runs([{"model.frame": "1", "last_epoch_seconds": 500.0, "reference": True},
+                   {"model.frame": "1", "last_epoch_seconds": 30.0, "reference": False}])
+    monkeypatch.setattr(services, "runs", lambda home: table)
+    assert services.estimate_seconds("h", {**PARAMS, "model.frame": "1"}) == 300.0  # the run trained here only
+    monkeypatch.setattr(services, "runs", lambda home: table[table["reference"]])
+    assert services.estimate_seconds("h", {**PARAMS, "model.frame": "1"}) is None
+    cfg = RunConfig().replace(**{"model.name": "gru", "model.bidirectional": True, "data.sample": 0.5})
+    assert cs._speeds(table[table["reference"]], cfg) is None
+    speed = cs._speeds(table, cfg)
+    assert speed is not None and speed.runs == 1

@@ -150,3 +150,30 @@ def test_agreement_with_a_one_seed_reference_says_no_pair_is_told_apart_yet():
     rows = [{"config": c, "macro_f1": v} for c, v in (("a", 0.85), ("b", 0.7), ("c", 0.3))]
     agree = study_report.reference_agreement(rows, one, "macro_f1")
     assert agree["separated"] == 0 and "no pair is told apart" in agree["sentence"]
+
+
+def test_pages_open_on_a_home_whose_only_studies_are_imported_references(tiny_reference, monkeypatch):
+    """A fresh clone's dashboard imports the references first: the study
+    pickers must not open on one and fail for its missing definition."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import services
+    from experiments import sweep
+
+    home = tiny_reference
+    R.run_next(home, seeds=1, log=lambda m: None)
+    fresh = home.parent / "fresh-home"
+    fresh.mkdir()
+    assert R.import_records(fresh, log=lambda m: None) == 1
+    (parent,) = [s["parent_id"] for s in sweep.list_studies(fresh)]
+    with pytest.raises(ValueError, match="no recorded definition .* imported reference study"):
+        sweep.parent_definition(fresh, parent)
+    monkeypatch.setenv("RNN_ARENA_HOME", str(fresh))
+    root = Path(__file__).resolve().parents[2] / "dashboard" / "views"
+    for page in ("comparison.py", "studies.py"):
+        at = AppTest.from_file(str(root / page), default_timeout=90).run()
+        assert not at.exception, (page, at.exception)
+    assert services.own_first([{"parent_id": "ref", "reference": True}, {"parent_id": "mine"},
+                               {"parent_id": "older", "reference": False}]) == ["mine", "older", "ref"]
