@@ -40,6 +40,8 @@ def cell(values: list[float]) -> str:
         return "not run yet"
     if len(values) == 1:
         return f"{values[0]:.4f} (1 seed)"
+    if len(values) < ST.MIN_SEEDS_FOR_T:  # a t-interval over 2 seeds is uninformative: the seeds themselves
+        return f"{sum(values) / len(values):.4f} (seeds {', '.join(f'{v:.4f}' for v in values)})"
     ci = ST.mean_ci(values)
     low, high = max(0.0, ci.low), min(1.0, ci.high)
     return f"{ci.mean:.4f} [{low:.4f}, {high:.4f}] ({len(values)} seeds)"
