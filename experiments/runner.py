@@ -440,7 +440,12 @@ def load_model(home: Path, run_id: str):
     cfg = load_config(home, run_id)
     if cfg.model.name == "tfidf":
         raise ValueError(f"run {run_id} is a TF-IDF reference: it keeps no neural weights")
-    local = client(home).download_artifacts(run_id, "model/model.safetensors")
+    try:
+        local = client(home).download_artifacts(run_id, "model/model.safetensors")
+    except Exception as exc:  # MLflow's error for a missing artifact
+        raise ValueError(f"run {run_id} has no saved weights (model/model.safetensors): a run that ended before its "
+                         f"test, or a full-data reference run imported from its record, keeps none "
+                         f"({type(exc).__name__})") from None
     with safe_open(local, framework="pt") as fh:
         meta = fh.metadata()
     vocab_size = int(meta.get("vocab_size", "0")) or None

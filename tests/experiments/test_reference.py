@@ -170,6 +170,11 @@ def test_pages_open_on_a_home_whose_only_studies_are_imported_references(tiny_re
     (parent,) = [s["parent_id"] for s in sweep.list_studies(fresh)]
     with pytest.raises(ValueError, match="no recorded definition .* imported reference study"):
         sweep.parent_definition(fresh, parent)
+    from experiments import runner
+
+    (child,) = [r for r in sweep.children(fresh, parent)]
+    with pytest.raises(ValueError, match="has no saved weights .* reference run"):
+        runner.load_model(fresh, child.info.run_id)
     monkeypatch.setenv("RNN_ARENA_HOME", str(fresh))
     root = Path(__file__).resolve().parents[2] / "dashboard" / "views"
     for page in ("comparison.py", "studies.py"):
