@@ -53,7 +53,7 @@ for col, (key, name) in zip(cols, [("test/accuracy", "test accuracy"), ("test/ba
                                    ("test/macro_f1", "macro-F1"), ("best_epoch", "best epoch")]):
     value = m.get(key)
     col.metric(name, "-" if value is None else (f"{int(value)}" if key == "best_epoch" else f"{value:.4f}"))
-    col.caption(services.METRIC_MEANING[key])
+    col.caption(services.metric_meaning(key, d["report"]))
 if presenter:
     st.markdown(f"**{d['describe']}** · {d['config']['data.workload']} · sample {float(d['config']['data.sample']):g}"
                 f" · {len(d['history'])} epochs · run `{run_id[:8]}`")
@@ -80,6 +80,9 @@ history = d["history"]
 st.subheader("Learning curves")
 if history.empty:
     st.info("No epoch has finished yet.")
+elif "train/loss" not in history or history["train/loss"].dropna().empty:
+    st.info("This model is fitted in one pass, without epochs or a training loss (TF-IDF with a linear SVM, say): "
+            "there are no learning curves to draw.")
 else:
     best = int(m["best_epoch"]) if "best_epoch" in m else None
     left, right = st.columns(2)

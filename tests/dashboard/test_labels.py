@@ -29,3 +29,14 @@ def test_run_label_carries_the_name_a_user_gave():
 def test_every_report_card_says_what_it_measures():
     for key in ("test/accuracy", "test/balanced_accuracy", "test/macro_f1", "best_epoch"):
         assert len(services.METRIC_MEANING[key]) > 20
+
+
+def test_the_accuracy_card_names_the_bar_of_this_test_set():
+    report = {"N": {"support": 830}, "S": {"support": 20}, "V": {"support": 150}, "accuracy": 0.9,
+              "macro avg": {"support": 1000}, "weighted avg": {"support": 1000}}
+    line = services.metric_meaning("test/accuracy", report)
+    assert line.endswith("always predicting the most frequent class (N normal) scores 0.83 here")
+    titles = {f"CAT_{i}": {"support": 10 + (i == 7)} for i in range(632)}
+    assert "(CAT_7) scores 0.00174 here" in services.metric_meaning("test/accuracy", titles)
+    assert services.metric_meaning("test/accuracy", None) == services.METRIC_MEANING["test/accuracy"]
+    assert services.metric_meaning("test/macro_f1", report) == services.METRIC_MEANING["test/macro_f1"]

@@ -92,3 +92,18 @@ def test_prepare_options_and_the_dataset_key_is_recorded(home, titles_dir, capsy
     assert main(["prepare", "titles", "--source", str(titles_dir), "--min-freq", "0"]) == 2
     summary = runner.run(_cfg(name="mlp"), home)
     assert client(home).get_run(summary.run_id).data.tags[DATASET_KEY_TAG] == key
+
+
+def test_the_report_of_a_tfidf_run_says_why_it_has_no_curves(prepared_titles):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    runner.run(_cfg(name="tfidf"), prepared_titles)
+    page = str(Path(__file__).resolve().parents[2] / "dashboard" / "views" / "report.py")
+    at = AppTest.from_file(page, default_timeout=90).run()
+    assert not at.exception
+    assert any("fitted in one pass" in i.value for i in at.info)
+    assert not any("One epoch only" in c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "always predicting the most frequent class (" in captions and "N (normal)" not in captions
