@@ -466,18 +466,25 @@ def legend(rep: dict) -> str:
 
 
 def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One plain row per config (the study command's --json): the test metric of
-    each seed, its mean and 95% interval over seeds (within [0, 1]), whether
-    every seed learned, the per-class recalls, and the study's note on the
-    config (why it is expected to fail, where it is a lesson)."""
+    """One plain row per config (the study command's --json), in the study's
+    rank order: the test macro-F1 of each seed (`per_seed`), its mean and 95%
+    interval over seeds (within [0, 1]) whatever metric the study ranks by
+    (`ranked_by`; every metric's seeds, mean and interval under `scores`),
+    whether every seed learned, the per-class recalls, and the study's note on
+    the config (why it is expected to fail, where it is a lesson)."""
     notes = notes or {}
-    metric = rep["metric"]
+    metric = "macro_f1"  # per_seed, mean and the interval: the stable interface of --json
     by_config: dict[str, list[dict]] = {}
     for r in rep["runs"]:
         by_config.setdefault(r["config"], []).append(r)
     out = []
     for row in rep["rows"]:
         runs = sorted(by_config.get(row["config"], []), key=lambda r: r["seed"])
+        scores = {}
+        for m in METRIC_NAMES:
+            values = [r[m] for r in runs]
+            mc = ST.mean_ci(values)
+            scores[m] = {"per_seed": values, "mean": mc.mean, "ci_low": _clip(mc.low), "ci_high": _clip(mc.high)}
         ci = ST.mean_ci([r[metric] for r in runs])
         recall = {}
         for name in sorted({k for r in runs for k in r.get("recall", {})}):
@@ -485,7 +492,8 @@ def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> li
             rc = ST.mean_ci(values)
             recall[name] = {"mean": rc.mean, "ci_low": _clip(rc.low), "ci_high": _clip(rc.high), "per_seed": values}
         out.append({
-            "config": row["config"], "rank": row["rank"], "metric": metric, "seeds": len(runs),
+            "config": row["config"], "rank": row["rank"], "metric": metric, "ranked_by": rep["metric"],
+            "scores": scores, "seeds": len(runs),
             "per_seed": [r[metric] for r in runs], "seed_ids": [r["seed"] for r in runs],
             "mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high),
             "learned": all(r.get("learned") is True for r in runs),

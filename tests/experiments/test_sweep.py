@@ -179,6 +179,17 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
         assert isinstance(r["learned"], bool) and r["per_seed"] and len(r["per_seed"]) == 2
     assert {r["config"]: r["note"] for r in rows}["rnn · bidirectional=false"] == "a lesson"
     assert sum(bool(r["note"]) for r in rows) == 1
+    # --json rows: per_seed is test macro-F1 whatever the study ranks by (here balanced accuracy)
+    by_bal = study_report.report(prepared, opened.parent_id, metric="balanced_accuracy", n_boot=50)
+    summary = study_report.summary_rows(by_bal)
+    runs = {r["run_id"]: r for r in by_bal["runs"]}
+    for row in summary:
+        mine = sorted((r for r in runs.values() if r["config"] == row["config"]), key=lambda r: r["seed"])
+        assert row["metric"] == "macro_f1" and row["ranked_by"] == "balanced_accuracy"
+        assert row["per_seed"] == [r["macro_f1"] for r in mine]
+        assert row["scores"]["balanced_accuracy"]["per_seed"] == [r["balanced_accuracy"] for r in mine]
+    bal_means = [row["scores"]["balanced_accuracy"]["mean"] for row in summary]
+    assert bal_means == sorted(bal_means, reverse=True)  # in the study's rank order
     assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["config"] in rep["finding"]
     assert rep["seeds_to_settle"] is None or rep["seeds_to_settle"] > 2
     for e in rep["effects"]:
