@@ -482,7 +482,9 @@ def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> li
         runs = sorted(by_config.get(row["config"], []), key=lambda r: r["seed"])
         scores = {}
         for m in METRIC_NAMES:
-            values = [r[m] for r in runs]
+            values = [r[m] for r in runs if r.get(m) is not None]  # a metric an older run did not log
+            if not values:
+                continue
             mc = ST.mean_ci(values)
             scores[m] = {"per_seed": values, "mean": mc.mean, "ci_low": _clip(mc.low), "ci_high": _clip(mc.high)}
         ci = ST.mean_ci([r[metric] for r in runs])
