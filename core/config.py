@@ -42,6 +42,8 @@ ACTIVATIONS = ("relu", "mish", "tanh")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SAMPLERS = samplers.NAMES
 NORMALIZATIONS = ("none", "zscore")
+# what a model reads beside each item: nothing, or (heartbeats) the beat's rhythm: its RR intervals
+RHYTHMS = ("none", "rr")
 SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
 READOUTS = ("final", "end")
 PACKED_IMPLS = ("pack", "reverse")
@@ -87,6 +89,9 @@ class DataConfig:
     reliable_only: bool = False  # titles: keep only rows whose label_quality is "reliable"
     # heartbeat: "inter-patient" trains on de Chazal's DS1 records and tests on DS2 (validation: whole DS1 records)
     split: str = "intra-patient"
+    # "rr": the head also reads the beat's rhythm (RR intervals before and after it, local and patient means, and
+    # the same divided by the patient's mean); workloads whose items have a rhythm only
+    rhythm: str = "none"
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
@@ -102,6 +107,10 @@ class DataConfig:
         _check(0 <= self.max_shift <= MAX_STEPS, f"data.max_shift={_short(self.max_shift)} must be between 0 and "
                f"{MAX_STEPS}: a beat has {MAX_STEPS} steps")
         _choice("data.split", self.split, DATA_SPLITS)
+        _choice("data.rhythm", self.rhythm, RHYTHMS)
+        if self.rhythm != "none" and self.workload in WORKLOADS and not W.get(self.workload).has_rhythm:
+            raise ValueError(f"data.rhythm={self.rhythm!r}: the {self.workload} workload's items have no rhythm; "
+                             f"use data.rhythm=none (workloads with one: {', '.join(W.names(has_rhythm=True)) or 'none'})")
 
 
 @dataclass(frozen=True)
@@ -292,6 +301,8 @@ class RunConfig:
             parts.append("augmentation")
         if self.data.normalize != "none":
             parts.append({"zscore": "z-score"}.get(self.data.normalize, self.data.normalize))
+        if self.data.rhythm != "none":
+            parts.append("rhythm")
         return "".join(f" +{p}" for p in parts)
 
 

@@ -31,20 +31,26 @@ def summary(cm: np.ndarray) -> dict[str, float]:
     return {name: float(row[0]) for name, row in scores.items()}
 
 
-def scores_from_counts(tp: np.ndarray, true: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+def scores_from_counts(tp: np.ndarray, true: np.ndarray, pred: np.ndarray,
+                       subsets: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:
     """accuracy, balanced accuracy (mean recall over classes present in
     y_true) and macro-F1 (F1 = 2 tp / (true + pred), averaged over classes
-    present in y_true or y_pred), row by row: scikit-learn's definitions."""
+    present in y_true or y_pred), row by row: scikit-learn's definitions.
+    `subsets` adds, per name, the mean F1 over those class indices (a class
+    with neither true nor predicted items scores 0 there)."""
     present = true > 0
     labelled = present | (pred > 0)
     recall = np.divide(tp, true, out=np.zeros_like(tp), where=present)
     f1 = np.divide(2 * tp, true + pred, out=np.zeros_like(tp), where=labelled)
     n = true.sum(axis=1)
-    return {
+    out = {
         "accuracy": tp.sum(axis=1) / np.maximum(n, 1),
         "balanced_accuracy": recall.sum(axis=1) / np.maximum(present.sum(axis=1), 1),
         "macro_f1": f1.sum(axis=1) / np.maximum(labelled.sum(axis=1), 1),
     }
+    for name, idx in (subsets or {}).items():
+        out[name] = f1[:, list(idx)].mean(axis=1)
+    return out
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
@@ -119,3 +125,47 @@ def readable_report(report: dict, cm: np.ndarray, class_names: Sequence[str], k:
     lines += [f"  {c['true']} -> {c['pred']}: {c['count']} ({c['share_of_true']:.0%} of {c['true']})"
               for c in top_confusions(cm, class_names, k)]
     return "\n".join(lines)
+
+
+def subset_macro_f1(cm: np.ndarray, class_names: Sequence[str], keep: Sequence[str]) -> float:
+    """Macro-F1 over some classes only (each class's F1 from the full matrix,
+    averaged over `keep`): for heartbeats the 4-class macro-F1 over N, S, V
+    and F, as Q has a handful of beats in an inter-patient test set."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp, true, pred = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+    idx = [list(class_names).index(c) for c in keep]
+    f1 = [2 * tp[i] / (true[i] + pred[i]) if true[i] + pred[i] > 0 else 0.0 for i in idx]
+    return float(np.mean(f1)) if f1 else 0.0
+
+
+def event_scores(cm: np.ndarray, class_names: Sequence[str], events: Sequence[tuple[str, str]]) -> dict[str, dict]:
+    """AAMI EC57's per-event figures from a confusion matrix: for each
+    (class, event name) pair, e.g. ("S", "SVEB"), the sensitivity Se (recall),
+    the positive predictivity +P (precision), F1 and the count of true events."""
+    cm = np.asarray(cm, dtype=np.int64)
+    out = {}
+    for cls, event in events:
+        i = list(class_names).index(cls)
+        tp, true, pred = int(cm[i, i]), int(cm[i].sum()), int(cm[:, i].sum())
+        se = tp / true if true else 0.0
+        pp = tp / pred if pred else 0.0
+        out[event] = {"class": cls, "se": se, "pp": pp, "f1": 2 * tp / (true + pred) if true + pred else 0.0,
+                      "true": true, "predicted": pred, "found": tp}
+    return out
+
+
+def per_group_events(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, class_names: Sequence[str],
+                     events: Sequence[tuple[str, str]]) -> list[dict]:
+    """One row per group (a patient's record): its items, and for each event
+    class its count, how many were found (Se) and how many of that class's
+    predictions were right (+P). Rows in group order."""
+    y_true, y_pred, groups = (np.asarray(a, dtype=np.int64) for a in (y_true, y_pred, groups))
+    rows = []
+    for g in np.unique(groups):
+        m = groups == g
+        cm = confusion_matrix(y_true[m], y_pred[m], len(class_names))
+        row = {"group": int(g), "items": int(m.sum())}
+        for event, s in event_scores(cm, class_names, events).items():
+            row[event] = {k: s[k] for k in ("true", "found", "predicted", "se", "pp")}
+        rows.append(row)
+    return rows

@@ -1,6 +1,8 @@
 """The model registry. Every model follows one contract:
 
     forward(x, lengths) -> logits   # x (B, T) or (B, T, F), lengths (B,) -> (B, C)
+    forward(x, lengths, extra)       # recurrent models built with num_extra: extra (B, num_extra)
+                                     # side features (a beat's rhythm) read by the head beside the summary
 
 For text, x holds token ids (B, T) int64 and the model starts with an
 embedding ([PAD] = 0 stays a zero vector); `mlp` is the study's baseline:
@@ -78,7 +80,7 @@ class MeanEmbeddingClassifier(nn.Module):
         self.hidden = nn.Sequential(nn.Linear(cfg.embedding_dim, cfg.hidden_size), _ACTIVATIONS[cfg.head_activation]())
         self.head = Head(cfg.hidden_size, num_classes, cfg.head_hidden, cfg.head_activation, cfg.head_dropout)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)  # (B, T, 1)
         emb = self.embedding(x) * mask  # (B, T, E)
         mean = emb.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(emb.dtype)  # (B, E)
@@ -86,9 +88,19 @@ class MeanEmbeddingClassifier(nn.Module):
 
 
 class RecurrentClassifier(nn.Module):
+    """A recurrent summary of the sequence into the head. With `num_extra` > 0
+    the head also reads that many per-item side features (a beat's rhythm:
+    RR intervals) beside the summary: forward(x, lengths, extra (B, num_extra)).
+    The side features are standardised inside the model with statistics of
+    the training split (`set_extra_stats`), kept as buffers with the weights."""
+
     def __init__(self, cfg: ModelConfig, num_features: int, num_classes: int,
-                 vocab_size: int | None = None, init: torch.Tensor | None = None):
+                 vocab_size: int | None = None, init: torch.Tensor | None = None, num_extra: int = 0):
         super().__init__()
+        self.num_extra = num_extra
+        if num_extra:
+            self.register_buffer("extra_mean", torch.zeros(num_extra))
+            self.register_buffer("extra_std", torch.ones(num_extra))
         self.embedding = make_embedding(cfg, vocab_size, init) if vocab_size else None
         if self.embedding is not None:
             num_features = cfg.embedding_dim
@@ -109,9 +121,26 @@ class RecurrentClassifier(nn.Module):
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
         )
         directions = 2 if cfg.bidirectional else 1
-        self.head = Head(cfg.hidden_size * directions, num_classes, cfg.head_hidden, cfg.head_activation, cfg.head_dropout)
+        self.head = Head(cfg.hidden_size * directions + num_extra, num_classes, cfg.head_hidden, cfg.head_activation,
+                         cfg.head_dropout)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def set_extra_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Standardise the side features with these (training-split) statistics."""
+        with torch.no_grad():
+            self.extra_mean.copy_(mean)
+            self.extra_std.copy_(std.clamp_min(1e-6))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        summary = self.summary(x, lengths)  # (B, H * directions)
+        if self.num_extra:
+            if extra is None or extra.shape[-1] != self.num_extra:
+                got = "none" if extra is None else extra.shape[-1]
+                raise ValueError(f"this model reads {self.num_extra} side features per item beside the sequence, got {got}")
+            summary = torch.cat([summary, ((extra - self.extra_mean) / self.extra_std).to(summary.dtype)], dim=-1)
+        return self.head(summary)
+
+    def summary(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """What the head reads of the sequence: (B, H) or (B, 2H) when bidirectional."""
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T) ids -> (B, T, E)
         elif x.dim() == 2:
@@ -122,15 +151,15 @@ class RecurrentClassifier(nn.Module):
         if self.frame > 1:
             x, lengths = stack_frames(x, lengths, self.frame)
         if self.mode == "packed" and self.packed_impl == "reverse":
-            return self.head(self._length_aware(x, lengths))
+            return self._length_aware(x, lengths)
         if self.mode == "packed":
             # lengths must live on the CPU for packing; 0-length inputs are read as one step
             lens = lengths.detach().to("cpu", torch.int64).clamp(min=1, max=x.shape[1])
             x = pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
         out, state = self.rnn(x)
         if self.readout == "end" and self.mode != "packed":
-            return self.head(self._state_at_end(out, lengths))
-        return self.head(self._final_hidden(state))
+            return self._state_at_end(out, lengths)
+        return self._final_hidden(state)
 
     def _length_aware(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """What a packed run returns as the last layer's final state, computed
@@ -229,9 +258,11 @@ class _SelfInversePermute(torch.autograd.Function):
 
 
 def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,
-                vocab_size: int | None = None, embedding_init: torch.Tensor | None = None) -> nn.Module:
+                vocab_size: int | None = None, embedding_init: torch.Tensor | None = None,
+                num_extra: int = 0) -> nn.Module:
     """The model for `cfg`. With `vocab_size`, inputs are token ids and the
-    model starts with an embedding (optionally initialised from word vectors)."""
+    model starts with an embedding (optionally initialised from word vectors).
+    With `num_extra`, the head also reads that many side features per item."""
     if cfg.name not in list_models():
         raise ValueError(f"unknown model {cfg.name!r}; choose one of: {', '.join(list_models())}")
     if num_classes < 2:
@@ -241,11 +272,14 @@ def build_model(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5,
     if cfg.name == "mlp":
         if not vocab_size:
             raise ValueError("the mlp model reads token ids: it needs a vocabulary (the titles workload)")
+        if num_extra:
+            raise ValueError("the mlp model reads no side features beside the title")
         return MeanEmbeddingClassifier(cfg, vocab_size, num_classes, embedding_init)
-    return RecurrentClassifier(cfg, num_features, num_classes, vocab_size, embedding_init)
+    return RecurrentClassifier(cfg, num_features, num_classes, vocab_size, embedding_init, num_extra)
 
 
-def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5, vocab_size: int | None = None) -> int:
+def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 5, vocab_size: int | None = None,
+                    num_extra: int = 0) -> int:
     """The parameters build_model(cfg, ...) will have, counted without building it."""
     def head(inputs: int) -> int:
         if cfg.head_hidden:
@@ -262,7 +296,7 @@ def parameter_count(cfg: ModelConfig, num_features: int = 1, num_classes: int = 
     for layer in range(cfg.num_layers):
         width = inputs if layer == 0 else h * directions
         total += directions * gates * h * (width + h + 2)
-    return embedding + total + head(h * directions)
+    return embedding + total + head(h * directions + num_extra)
 
 
 def training_bytes(cfg: ModelConfig, batch_size: int, steps: int, num_features: int = 1, num_classes: int = 5,

@@ -50,6 +50,11 @@ _OPTIONS = (
            "test); inter-patient = de Chazal's: train on the DS1 records, test on DS2, validation = whole DS1 "
            "records, paced records left out (needs data prepared from the raw records)",
            workloads=tuple(w.name for w in W.all_workloads() if len(w.evaluations) > 1), choices=C.DATA_SPLITS),
+    Option("data.rhythm", "rr: the classifier also reads each beat's rhythm beside its shape: the RR intervals "
+           "before and after it, the mean over the last 10 beats and the patient's mean, and the same divided by "
+           "the patient's mean. A premature (S) beat looks normal but comes early for its patient; its rhythm "
+           "gives it away (needs data prepared from the raw records)",
+           basic=True, workloads=W.names(has_rhythm=True), choices=C.RHYTHMS),
     Option("data.val_fraction", "share of train held out for validation, as whole records with --split "
            "inter-patient (titles use their own validation split)",
            workloads=BEATS, low=0.01, high=0.9, step=0.01),

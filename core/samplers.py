@@ -32,10 +32,17 @@ def _inverse_frequency(y, class_weights):
     return class_weights[y.cpu()]  # (N,): every class drawn about equally often
 
 
+def _inverse_square_root(y, class_weights):
+    return class_weights[y.cpu()].sqrt()  # (N,): each class drawn in proportion to the square root of its count
+
+
 REGISTRY: dict[str, Sampler] = {s.name: s for s in (
     Sampler(NONE, "", "", _shuffle),
     Sampler("weighted", "draw batches with a WeightedRandomSampler by inverse class frequency", "weighted sampler",
             _inverse_frequency),
+    Sampler("sqrt", "draw each class in proportion to the square root of its count: rare classes more often than "
+            "a plain shuffle, without repeating a handful of items hundreds of times per epoch as the weighted "
+            "sampler does", "square-root sampler", _inverse_square_root),
 )}
 NAMES = tuple(REGISTRY)
 

@@ -204,6 +204,7 @@ def bootstrap_scores(
     n_boot: int = 2000,
     seed: int = 0,
     chunk: int = 4_000_000,
+    subsets: Mapping[str, tuple[int, ...]] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
     """Observed and bootstrap-replicate scores of several models on one test
     set, every model scored on the same resampled items (so any two of them
@@ -213,15 +214,17 @@ def bootstrap_scores(
     y_true = np.asarray(y_true, np.int64)
     n = y_true.size
     runs = {name: _as_runs(p, n) for name, p in preds.items()}
-    unknown = set(metrics) - set(BOOTSTRAP_METRICS)
+    subsets = dict(subsets or {})  # name -> class indices: the mean F1 over those classes
+    unknown = set(metrics) - set(BOOTSTRAP_METRICS) - set(subsets)
     if unknown:
-        raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {', '.join(BOOTSTRAP_METRICS)}")
+        raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {', '.join([*BOOTSTRAP_METRICS, *subsets])}")
+    subsets = {k: v for k, v in subsets.items() if k in metrics}
     if n_boot < 1:
         raise ValueError(f"n_boot={n_boot} must be at least 1")
     c = int(num_classes or max([int(y_true.max())] + [int(p.max()) for p in runs.values()]) + 1)
 
     def score(p: np.ndarray, idx: np.ndarray | None) -> dict[str, np.ndarray]:
-        per_run = [scores_from_counts(*class_counts(y_true, row, c, idx)) for row in p]
+        per_run = [scores_from_counts(*class_counts(y_true, row, c, idx), subsets=subsets) for row in p]
         return {m: np.mean([r[m] for r in per_run], axis=0) for m in metrics}
 
     observed = {name: {m: float(v[0]) for m, v in score(p, None).items()} for name, p in runs.items()}

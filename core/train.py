@@ -38,18 +38,25 @@ class TensorSplit:
     x: torch.Tensor  # (N, T) or (N, T, F) float32, or (N, T) int64 token ids
     lengths: torch.Tensor  # (N,) int64, true lengths
     y: torch.Tensor  # (N,) int64
+    extra: torch.Tensor | None = None  # (N, E) float32 side features the head reads (a beat's rhythm), or None
 
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def num_extra(self) -> int:
+        return 0 if self.extra is None else int(self.extra.shape[-1])
+
     @classmethod
-    def from_arrays(cls, x: np.ndarray, lengths: np.ndarray, y: np.ndarray, device: torch.device) -> "TensorSplit":
+    def from_arrays(cls, x: np.ndarray, lengths: np.ndarray, y: np.ndarray, device: torch.device,
+                    extra: np.ndarray | None = None) -> "TensorSplit":
         x = np.ascontiguousarray(x)
         dtype = torch.int64 if np.issubdtype(x.dtype, np.integer) else torch.float32  # token ids stay ids
         return cls(
             torch.as_tensor(x, dtype=dtype, device=device),
             torch.as_tensor(np.asarray(lengths), dtype=torch.int64, device=device),
             torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device),
+            None if extra is None else torch.as_tensor(np.ascontiguousarray(extra), dtype=torch.float32, device=device),
         )
 
 
@@ -149,12 +156,18 @@ def sample_weights(tc: TrainConfig, y: torch.Tensor, num_classes: int) -> torch.
     return samplers.get(tc.sampler).weights(y, inverse_frequency(y, num_classes))
 
 
-def _take(split: TensorSplit, idx: torch.Tensor, cut: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _take(split: TensorSplit, idx: torch.Tensor, cut: bool):
+    """A batch: x, lengths, y and the side features (None without)."""
     idx = idx.to(split.y.device)
     x, lengths, y = split.x[idx], split.lengths[idx], split.y[idx]
     if cut:
         x = x[:, : int(lengths.max())]  # (B, T_batch)
-    return x, lengths, y
+    return x, lengths, y, None if split.extra is None else split.extra[idx]
+
+
+def call(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+    """The model's logits; side features are passed only where there are some."""
+    return model(x, lengths) if extra is None else model(x, lengths, extra)
 
 
 # ---------------------------------------------------------------------------
@@ -171,7 +184,7 @@ def zscore_stats(split: TensorSplit) -> tuple[float, float]:
 
 def apply_zscore(split: TensorSplit, mean: float, std: float) -> TensorSplit:
     mask = valid_mask(split.lengths, split.x.shape[1])
-    return TensorSplit(((split.x - mean) / std) * mask, split.lengths, split.y)
+    return TensorSplit(((split.x - mean) / std) * mask, split.lengths, split.y, split.extra)
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, cfg: DataConfig, generator: torch.Generator):
@@ -244,11 +257,11 @@ def train_one_epoch(
     start = time.perf_counter()
     total, seen = 0.0, 0
     for i, idx in enumerate(batches):
-        x, lengths, y = _take(split, idx, cut)
+        x, lengths, y, extra = _take(split, idx, cut)
         if augment is not None:
             x, lengths = augment(x, lengths)
         with autocast(x.device, precision):
-            logits = model(x, lengths)  # (B, C)
+            logits = call(model, x, lengths, extra)  # (B, C)
         loss = loss_fn(logits.float(), y)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the training loss became {loss.item()} at batch {i}; lower the learning rate or enable gradient clipping")
@@ -280,9 +293,9 @@ def evaluate(model: nn.Module, split: TensorSplit, num_classes: int, *, cut: boo
     probs = torch.empty((len(split), num_classes), dtype=torch.float32)
     loss_sum = 0.0
     for idx in order.split(batch_size):
-        x, lengths, y = _take(split, idx, cut)
+        x, lengths, y, extra = _take(split, idx, cut)
         with autocast(x.device, precision):
-            logits = model(x, lengths)
+            logits = call(model, x, lengths, extra)
         logits = logits.float()
         loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
         probs[idx] = torch.softmax(logits, dim=-1).cpu()
@@ -455,7 +468,10 @@ def _build(cfg: RunConfig, train: TensorSplit, num_classes: int, vocab_size: int
     num_features = 1 if train.x.dim() == 2 else train.x.shape[-1]
     check_memory(cfg, min(tc.batch_size, len(train)), train.x.shape[1], num_features, num_classes, vocab_size, device)
     model = build_model(cfg.model, num_features=num_features, num_classes=num_classes,
-                        vocab_size=vocab_size, embedding_init=embedding_init).to(device)
+                        vocab_size=vocab_size, embedding_init=embedding_init, num_extra=train.num_extra).to(device)
+    if train.num_extra:  # side features standardised with the training split's statistics only
+        model.set_extra_stats(train.extra.mean(dim=0), train.extra.std(dim=0) if len(train) > 1
+                              else torch.ones(train.num_extra, device=device))
     optimizer = make_optimizer(model, tc)
     scheduler = make_scheduler(optimizer, tc, math.ceil(len(train) / tc.batch_size))
     return model, optimizer, scheduler

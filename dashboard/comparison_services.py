@@ -28,11 +28,12 @@ from experiments.tags import (
 QUESTIONS = {
     "variants": "Which recurrent variant?",
     "samplers": "What does a sampler change?",
+    "rhythm": "Does the rhythm help a new patient?",
     "own": "Your own factors",
 }
 # the built-in study whose configs are a question's arms, per workload
 BUILTIN = {("variants", "heartbeat"): "architectures", ("samplers", "heartbeat"): "samplers",
-           ("variants", "titles"): "title-models"}
+           ("variants", "titles"): "title-models", ("rhythm", "heartbeat"): "rhythm"}
 # options a teacher may vary in "your own factors" (the seed is the seeds' job)
 NOT_A_FACTOR = ("data.workload", "train.seed", "train.device", "train.precision")
 MAX_FACTORS = 3

@@ -92,6 +92,8 @@ def groups() -> list[tuple[str, S.Study, str, dict[str, Any]]]:
         inter = replace(arch, name="architectures-inter-patient",
                         factors=arch.factors)  # the points are filtered in plan()
         out.append(("architectures-inter-patient", inter, "heartbeat", {"data.split": "inter-patient", "_keep": keep}))
+    if "data.rhythm" in option_names():  # a new patient, with and without the beat's rhythm (DS1 -> DS2)
+        out.append(("rhythm", S.builtin("rhythm"), "heartbeat", {}))
     return out
 
 

@@ -355,6 +355,7 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
             final[f"test/recall_{keys[n]}"] = per_class[n]["recall"]  # sensitivity
             final[f"test/precision_{keys[n]}"] = per_class[n]["precision"]  # positive predictive value
             final[f"test/f1_{keys[n]}"] = per_class[n]["f1-score"]
+    final.update(_event_metrics(cfg, test, class_names, data))
     tracker.log_metrics(final, step=len(result.history))
     tracker.log_dict(result.report, "report/classification_report.json")
     tracker.log_dict(M.top_confusions(test.cm, class_names, 50), "report/top_confusions.json")
@@ -366,6 +367,7 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
         tracker.log_dict(M.extremes(result.report, class_names, 20), "report/extremes.json")
         tracker.log_dict(M.sparse_confusion(test.cm, class_names), "report/confusion_sparse.json")
     tracker.log_text(_predictions_csv(test, class_names, data.test_examples), "predictions/test_predictions.csv")
+    _log_per_record(tracker, cfg, test, class_names, data)
     if cfg.model.name != "tfidf":
         _log_weights(tracker, cfg, result.model, len(class_names), data.vocab_size)
     epochs = len(result.history)
@@ -388,13 +390,40 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
     )
 
 
+def _event_metrics(cfg: RunConfig, test, class_names, data) -> dict[str, float]:
+    """The workload's second macro-F1 over its core classes (heartbeats: N, S,
+    V, F) as test/macro_f1_core; the per-event figures are the per-class
+    recall and precision already logged."""
+    from core import metrics as M
+    from core import workloads as W
+
+    w = W.get(cfg.data.workload)
+    if not w.core_classes or not set(w.core_classes) <= set(class_names):
+        return {}
+    return {"test/macro_f1_core": M.subset_macro_f1(test.cm, class_names, w.core_classes)}
+
+
+def _log_per_record(tracker: MlflowTracker, cfg: RunConfig, test, class_names, data) -> None:
+    """Per test record (patient): its beats and each event class's count,
+    sensitivity and positive predictivity (report/per_record.json)."""
+    from core import metrics as M
+    from core import workloads as W
+
+    w = W.get(cfg.data.workload)
+    records = getattr(data, "test_records", None)
+    if not w.event_classes or records is None or len(records) != len(test.y_true) or (records < 0).all():
+        return
+    rows = M.per_group_events(test.y_true, test.y_pred, records, class_names, w.event_classes)
+    tracker.log_dict({"events": [list(e) for e in w.event_classes], "rows": rows}, "report/per_record.json")
+
+
 def _log_weights(tracker: MlflowTracker, cfg: RunConfig, model, num_classes: int, vocab_size: int | None) -> None:
     import tempfile
 
     from safetensors.torch import save_file
 
     meta = {"config": json.dumps(cfg.to_params()), "num_classes": str(num_classes),
-            "vocab_size": str(vocab_size or 0)}
+            "vocab_size": str(vocab_size or 0), "num_extra": str(getattr(model, "num_extra", 0))}
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "model.safetensors"
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -449,7 +478,8 @@ def load_model(home: Path, run_id: str):
     with safe_open(local, framework="pt") as fh:
         meta = fh.metadata()
     vocab_size = int(meta.get("vocab_size", "0")) or None
-    model = build_model(cfg.model, num_features=1, num_classes=int(meta.get("num_classes", "5")), vocab_size=vocab_size)
+    model = build_model(cfg.model, num_features=1, num_classes=int(meta.get("num_classes", "5")), vocab_size=vocab_size,
+                        num_extra=int(meta.get("num_extra", "0")))
     model.load_state_dict(load_file(local))
     model.eval()
     return cfg, model

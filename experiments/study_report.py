@@ -26,6 +26,7 @@ import numpy as np
 
 from core import diagnosis as D
 from core import stats as ST
+from core import workloads as W
 from experiments.mlflow_tracker import client
 from experiments.sweep import children
 from experiments.tags import (
@@ -34,7 +35,11 @@ from experiments.tags import (
 )
 
 PREDICTIONS = "predictions/test_predictions.csv"
-METRIC_NAMES = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy", "accuracy": "accuracy"}
+METRIC_NAMES = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy", "accuracy": "accuracy",
+                # metrics over some classes (heartbeats: SVEB F1, VEB F1, the 4-class macro-F1), from the registry;
+                # a run whose workload has none leaves them out (None)
+                **{name: label for name, (label, _) in W.class_metrics().items()}}
+CLASS_METRICS = {name: idx for name, (_, idx) in W.class_metrics().items()}
 _PREDICTIONS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -205,9 +210,12 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
 
     replicates: dict[str, dict[str, np.ndarray]] = {}
     if y_true is not None:  # every config scored on the same resampled test items: paired comparisons
+        measured = [m for m in METRIC_NAMES if all(r.get(m) is not None for r in runs)
+                    and all(i < num_classes for i in CLASS_METRICS.get(m, ()))]
         observed, replicates = ST.bootstrap_scores(
             y_true, {name: np.stack([preds[r["run_id"]] for r in rs]) for name, rs in groups.items()},
-            num_classes, metrics=list(METRIC_NAMES), n_boot=n_boot, seed=seed)
+            num_classes, metrics=measured, n_boot=n_boot, seed=seed,
+            subsets={m: CLASS_METRICS[m] for m in measured if m in CLASS_METRICS})
     tests: dict[str, dict] = {}
     for name in order[1:]:
         t: dict[str, Any] = {"p_seeds": ST.welch_p(scores[best], scores[name])}
@@ -242,9 +250,9 @@ def _tradeoff(rows: list[dict], metric: str) -> str:
         return ""
     costs = []
     for m, name in METRIC_NAMES.items():
-        if m == metric:
+        if m == metric or m not in best:
             continue
-        rivals = [r for r in rows[1:] if r["learned"] and r[f"{m}_low"] > best[f"{m}_high"]]
+        rivals = [r for r in rows[1:] if r["learned"] and f"{m}_low" in r and r[f"{m}_low"] > best[f"{m}_high"]]
         if rivals:
             top = max(rivals, key=lambda r: r[m])
             costs.append(f"{name} ({best[m]:.3f} against {top[m]:.3f} for {top['config']})")
@@ -272,7 +280,9 @@ def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, met
                            "per_seed": [r[metric] for r in runs]}
     for m in METRIC_NAMES:
         values = [r[m] for r in runs]
-        iv = ST.score_interval(values, replicates[m] if replicates else None)
+        if any(v is None for v in values):  # not logged by this workload's runs (or by an older run)
+            continue
+        iv = ST.score_interval(values, replicates.get(m) if replicates else None)
         out.update({m: float(np.mean(values)), f"{m}_low": iv.low, f"{m}_high": iv.high, f"{m}_clipped": iv.clipped})
         if m == metric:
             out.update(ci_low=iv.low, ci_high=iv.high, ci_method=iv.method, ci_informative=iv.informative,

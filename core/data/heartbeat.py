@@ -35,6 +35,16 @@ CLASS_LONG_NAMES = {"N": "normal", "S": "supraventricular ectopic", "V": "ventri
 NUM_CLASSES = 5
 BEAT_LENGTH = 187
 RECIPE_VERSION = "mitbih-kaggle-v1"
+# the rhythm of each beat (from the record's beat annotations; seconds): the RR interval before it and after
+# it, the mean RR over it and the LOCAL_RR_BEATS - 1 beats before it, and the patient's (record's) mean RR
+RR_COLUMNS = ("pre_rr", "post_rr", "local_rr", "patient_rr")
+# what a model with data.rhythm=rr reads beside the beat: the four intervals, then the first three divided
+# by the patient's own mean (the form that transfers between patients)
+RHYTHM_FEATURES = (*RR_COLUMNS, "pre_rr_norm", "post_rr_norm", "local_rr_norm")
+RHYTHM_LABELS = {"pre_rr": "RR before (s)", "post_rr": "RR after (s)", "local_rr": "local mean RR (s)",
+                 "patient_rr": "patient mean RR (s)", "pre_rr_norm": "RR before / patient mean",
+                 "post_rr_norm": "RR after / patient mean", "local_rr_norm": "local mean RR / patient mean"}
+LOCAL_RR_BEATS = 10
 PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"  # RNN_ARENA_PHYSIONET_URL overrides
 KAGGLE_FILES = ("mitbih_train.csv", "mitbih_test.csv")
 # Kaggle's class totals and test counts (N, S, V, F, Q): when a raw build has
@@ -81,19 +91,25 @@ def spelled_out(labels: Iterable[str]) -> list[str]:
 class Beats:
     """Beats as arrays, one row each: x (N, 187) float32 in [0, 1] zero-padded,
     y (N,) int64 class, length (N,) true length, record (N,) record id or -1,
-    split (N,) 0 train / 1 test."""
+    split (N,) 0 train / 1 test; for beats built from raw records also
+    rr (N, 4) float32 seconds (RR_COLUMNS) and r_sample (N,) the beat's
+    annotation (R peak) sample in its record; None when built from Kaggle's CSVs."""
 
     x: np.ndarray
     y: np.ndarray
     length: np.ndarray
     record: np.ndarray
     split: np.ndarray
+    rr: np.ndarray | None = None
+    r_sample: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
     def subset(self, idx: np.ndarray) -> "Beats":
-        return Beats(self.x[idx], self.y[idx], self.length[idx], self.record[idx], self.split[idx])
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
+        return Beats(self.x[idx], self.y[idx], self.length[idx], self.record[idx], self.split[idx],
+                     pick(self.rr), pick(self.r_sample))
 
     def counts(self) -> dict[str, int]:
         return dict(zip(CLASS_NAMES, (int(c) for c in class_counts(self.y, NUM_CLASSES))))
@@ -245,6 +261,49 @@ def beats_from_record(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols: 
     return x[keep], y[keep], starts[keep]
 
 
+def rr_intervals(beat_samples: np.ndarray, fs: float, local_beats: int = LOCAL_RR_BEATS) -> np.ndarray:
+    """The rhythm of every beat of one record, from its beat annotations
+    (sample positions, any order): (n, 4) float32 seconds, RR_COLUMNS.
+    pre-RR: to the beat before (the first beat, which has none, takes its
+    post-RR); post-RR: to the beat after (the last beat takes its pre-RR);
+    local: the mean pre-RR over this beat and the `local_beats` - 1 before it
+    (only the past, as a monitor would); patient: the mean RR over the record."""
+    s = np.sort(np.asarray(beat_samples, dtype=np.float64))
+    if len(s) < 2:
+        raise ValueError(f"a record needs at least 2 beat annotations to measure an RR interval, found {len(s)}")
+    if not fs > 0:
+        raise ValueError(f"the sampling frequency must be positive, got {fs}")
+    rr = np.diff(s) / fs  # (n - 1,)
+    pre = np.concatenate([rr[:1], rr])
+    post = np.concatenate([rr, rr[-1:]])
+    csum = np.concatenate([[0.0], np.cumsum(pre)])
+    k = np.arange(len(s))
+    lo = np.maximum(0, k - (local_beats - 1))
+    local = (csum[k + 1] - csum[lo]) / (k + 1 - lo)
+    patient = np.full(len(s), rr.mean())
+    return np.stack([pre, post, local, patient], axis=1).astype(np.float32)
+
+
+def rhythm_features(rr: np.ndarray) -> np.ndarray:
+    """(N, 4) RR_COLUMNS -> (N, 7) RHYTHM_FEATURES: the intervals, then the
+    first three divided by the patient's mean RR."""
+    rr = np.asarray(rr, dtype=np.float32)
+    patient = np.maximum(rr[:, 3:4], 1e-6)
+    return np.concatenate([rr, rr[:, :3] / patient], axis=1)
+
+
+def rhythm_of_rows(starts: np.ndarray, ann_samples: np.ndarray, ann_symbols: Iterable[str], fs: float) -> np.ndarray:
+    """RR_COLUMNS for the beats that start at `starts` (their annotation
+    samples), measured between all of the record's beat annotations (the
+    dropped last beat too: it ends the RR after the one before it)."""
+    symbols = list(ann_symbols)
+    beat_samples = np.asarray(ann_samples, dtype=np.int64)[[i for i, s in enumerate(symbols) if s in AAMI]]
+    beat_samples = np.sort(beat_samples)
+    rr = rr_intervals(beat_samples, fs)
+    rows = np.searchsorted(beat_samples, np.asarray(starts, dtype=np.int64))
+    return rr[rows]
+
+
 def find_records(folder: Path) -> list[str]:
     """Record names in a folder that holds NNN.hea/.dat/.atr (searched one
     level down too, as PhysioNet's zip has a top folder)."""
@@ -265,7 +324,7 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
             "give a folder or archive of the PhysioNet mitdb records, or the folder with the Kaggle CSVs"
         )
     _verify_checksums(Path(records[0]).parent)
-    xs, ys, recs = [], [], []
+    xs, ys, recs, rrs, peaks = [], [], [], [], []
     for n, base in enumerate(records):
         name = Path(base).name
         for ext in ("hea", "dat", "atr"):
@@ -287,19 +346,21 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
         signal = rec.d_signal[:, 0]
         if len(ann.sample) and ann.sample.max() >= len(signal) + 10_000:
             raise ValueError(f"record {name}: annotations point past the end of the signal; {name}.dat looks truncated")
-        x, y, _ = beats_from_record(signal, ann.sample, ann.symbol)
+        x, y, starts = beats_from_record(signal, ann.sample, ann.symbol)
         if len(y) == 0:
             raise ValueError(f"record {name}: {name}.atr holds no beat annotations (empty, or not an MIT-BIH "
                              "annotation file); download the record again")
         xs.append(x)
         ys.append(y)
         recs.append(np.full(len(y), int(name) if name.isdigit() else -1, np.int64))
+        rrs.append(rhythm_of_rows(starts, ann.sample, ann.symbol, float(header.fs or 360.0)))
+        peaks.append(starts)
         if progress:
             progress(n + 1, len(records), f"record {name}")
     x, y, record = np.concatenate(xs), np.concatenate(ys), np.concatenate(recs)
     split = np.zeros(len(y), np.uint8)
     split[raw_test_indices(y)] = 1
-    return Beats(x, y, true_lengths(x), record, split)
+    return Beats(x, y, true_lengths(x), record, split, np.concatenate(rrs), np.concatenate(peaks))
 
 
 # bytes per sample of WFDB's signal formats (MIT-BIH uses 212: two 12-bit samples in 3 bytes)
@@ -474,6 +535,9 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
     cache = home / "cache" / f"heartbeat-{key}.npz"
     meta_path = home / "datasets" / "heartbeat.json"
     meta = _read_json(cache.with_suffix(".json")) if cache.is_file() else None
+    if meta is not None and "rhythm" not in meta:
+        log(f"rebuilding {cache}: it was built before the beats kept their rhythm (RR intervals)")
+        meta = None
     if meta is not None:
         log(f"reusing the processed beats in {cache} (built from the same bytes)")
         meta["reused"] = True
@@ -488,13 +552,15 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
             "train": int((beats.split == 0).sum()), "test": int((beats.split == 1).sum()),
             "train_counts": beats.subset(beats.split == 0).counts(),
             "test_counts": beats.subset(beats.split == 1).counts(),
+            "rhythm": beats.rr is not None,  # RR intervals kept (raw records carry beat annotations; CSVs do not)
         }
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_name(cache)
         try:
             with open(tmp, "wb") as fh:  # a file object: numpy adds no .npz to the name
+                rhythm = {} if beats.rr is None else {"rr": beats.rr, "r_sample": beats.r_sample}
                 np.savez_compressed(fh, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
-                                    record=beats.record, split=beats.split)
+                                    record=beats.record, split=beats.split, **rhythm)
             _write_json(cache.with_suffix(".json"), meta)
             os.replace(tmp, cache)  # last and atomic: an entry is complete once its .npz exists
         except OSError as exc:
@@ -567,7 +633,9 @@ def read_cache(cache: Path, with_x: bool = True) -> Beats:
     with np.load(cache) as z:  # plain arrays, no pickle
         y = z["y"].astype(np.int64)
         x = z["x"] if with_x else np.zeros((len(y), 0), np.float32)
-        return Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"])
+        rr = z["rr"].astype(np.float32) if "rr" in z.files else None
+        r_sample = z["r_sample"].astype(np.int64) if "r_sample" in z.files else None
+        return Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"], rr, r_sample)
 
 
 def export_kaggle(home: Path, out: Path) -> list[Path]:
@@ -604,6 +672,18 @@ def make_splits(beats: Beats, val_fraction: float, sample: float, seed: int, spl
 NO_RECORDS = ("the inter-patient split needs the record each beat comes from, and beats built from Kaggle's CSVs "
               "carry none (the CSVs drop it); prepare the data from the raw MIT-BIH records: python -m experiments "
               "prepare heartbeat [--source FOLDER_OR_ARCHIVE_OF_MITDB_RECORDS], or use --split intra-patient")
+
+
+NO_RHYTHM = ("the rhythm features (RR intervals) come from each record's beat annotations, and beats built from "
+             "Kaggle's CSVs carry none (the CSVs drop them); prepare the data from the raw MIT-BIH records: "
+             "python -m experiments prepare heartbeat [--source FOLDER_OR_ARCHIVE_OF_MITDB_RECORDS], or use "
+             "--rhythm none")
+
+
+def require_rhythm(beats: Beats) -> None:
+    """A rhythm run needs beats built from raw records (with their RR intervals)."""
+    if beats.rr is None or (len(beats) and (beats.record < 0).all()):
+        raise ValueError(NO_RHYTHM)
 
 
 def require_records(beats: Beats) -> None:

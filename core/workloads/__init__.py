@@ -17,7 +17,7 @@ REGISTRY: dict[str, Workload] = {w.name: w for w in (importlib.import_module(f"c
                                                      for m in MODULES)}
 NAMES = tuple(REGISTRY)
 
-__all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "get", "names",
+__all__ = ["INPUT_KINDS", "NAMES", "Benchmarks", "REGISTRY", "SPLITS", "RunData", "Workload", "all_workloads", "class_metrics", "get", "names",
            "quality_targets", "spelled_out"]
 
 
@@ -32,6 +32,14 @@ def all_workloads() -> list[Workload]:
 def names(**features) -> tuple[str, ...]:
     """Names of the workloads whose attributes equal `features`: names(tokens=True)."""
     return tuple(w.name for w in REGISTRY.values() if all(getattr(w, k) == v for k, v in features.items()))
+
+
+def class_metrics() -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Every workload's metrics over some of its classes (Workload.class_metrics), by name."""
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for w in REGISTRY.values():
+        out.update(w.class_metrics())
+    return out
 
 
 def quality_targets() -> str:

@@ -27,6 +27,7 @@ class RunData:
     embedding_init: Any = None  # torch.Tensor (vocab, dim) or None
     texts: dict[str, list[str]] = field(default_factory=dict)  # split -> space-joined tokens (tfidf)
     test_examples: list[str] | None = None  # raw test inputs to show beside predictions (titles)
+    test_records: Any = None  # np.ndarray (N,): the record (patient) of each test item, where there is one
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,30 @@ class Workload:
     classroom: dict[str, Any] = field(default_factory=dict)
     classroom_slowest_run_seconds: float | None = None
     benchmarks: Benchmarks = field(default_factory=Benchmarks)
+    # data.rhythm=rr: the names of the per-item rhythm features the head reads beside the sequence (); their
+    # labels for pages; () when the items have no rhythm
+    rhythm: tuple[str, ...] = ()
+    rhythm_labels: dict[str, str] = field(default_factory=dict)
+    # AAMI-style per-class reporting: (class, what the field calls it) pairs whose sensitivity (Se), positive
+    # predictivity (+P) and F1 pages and `runs` show, e.g. ("S", "SVEB"); and the classes of a second macro-F1
+    # shown beside the all-class one (heartbeats: N, S, V and F, as Q is all but absent from DS2)
+    event_classes: tuple[tuple[str, str], ...] = ()
+    core_classes: tuple[str, ...] = ()
+
+    @property
+    def has_rhythm(self) -> bool:
+        return bool(self.rhythm)
+
+    def class_metrics(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Test metrics over some of the classes, logged as test/<name>, ranked and
+        bootstrapped like the others: name -> (what pages call it, class indices).
+        Each event class's F1 ("f1_S": "SVEB F1") and the core classes' macro-F1."""
+        names = list(self.class_names)
+        out = {f"f1_{c}": (f"{event} F1", (names.index(c),)) for c, event in self.event_classes}
+        if self.core_classes:
+            out["macro_f1_core"] = (f"{len(self.core_classes)}-class macro-F1 ({', '.join(self.core_classes)})",
+                                    tuple(names.index(c) for c in self.core_classes))
+        return out
 
     @property
     def tokens(self) -> bool:

@@ -41,22 +41,34 @@ def _describe_prepared(meta: dict) -> list[str]:
 
 
 def _check_data(cfg, home: Path) -> None:
-    """An inter-patient split needs beats built from the raw records."""
-    if cfg.data.split != "inter-patient":
-        return
+    """An inter-patient split and the rhythm need beats built from the raw records."""
     meta = hb.dataset_info(home) or {}
-    if meta.get("kind") == "kaggle-csv":
+    if cfg.data.split == "inter-patient" and meta.get("kind") == "kaggle-csv":
         raise ValueError(hb.NO_RECORDS)
+    if cfg.data.rhythm != "none" and meta:
+        if meta.get("kind") == "kaggle-csv":
+            raise ValueError(hb.NO_RHYTHM)
+        if not meta.get("rhythm"):
+            raise ValueError("the prepared heartbeat data was built before the beats kept their rhythm (RR "
+                             "intervals); prepare it again: python -m experiments prepare heartbeat [--source PATH]")
 
 
 def load(cfg, home: Path, device, tensors: bool = True) -> RunData:
-    """The run's splits as tensors on `device` (torch)."""
+    """The run's splits as tensors on `device` (torch); with data.rhythm=rr
+    each beat's rhythm features (hb.RHYTHM_FEATURES) ride beside it."""
     from core.train import TensorSplit
 
     beats = hb.load_beats(home)
+    if cfg.data.rhythm != "none":
+        hb.require_rhythm(beats)
     splits = hb.make_splits(beats, cfg.data.val_fraction, cfg.data.sample, cfg.data.split_seed, cfg.data.split)
-    to = lambda b: TensorSplit.from_arrays(b.x, b.length, b.y, device)  # noqa: E731
-    return RunData(to(splits.train), to(splits.val), to(splits.test), list(hb.CLASS_NAMES))
+
+    def to(b: hb.Beats):
+        extra = hb.rhythm_features(b.rr) if cfg.data.rhythm != "none" else None
+        return TensorSplit.from_arrays(b.x, b.length, b.y, device, extra)
+
+    return RunData(to(splits.train), to(splits.val), to(splits.test), list(hb.CLASS_NAMES),
+                   test_records=splits.test.record)
 
 
 WORKLOAD = Workload(
@@ -104,6 +116,10 @@ WORKLOAD = Workload(
         "train.epochs": 8,
     },
     classroom_slowest_run_seconds=110.0,  # 15-110 s per config, measured
+    rhythm=hb.RHYTHM_FEATURES,
+    rhythm_labels=dict(hb.RHYTHM_LABELS),
+    event_classes=(("S", "SVEB"), ("V", "VEB")),
+    core_classes=("N", "S", "V", "F"),
     benchmarks=Benchmarks(
         variants=(*((name, {"model.name": name}) for name in ("rnn", "rnn-packed", "rnn-trimmed", "gru", "lstm")),
                   *((f"bi-{cell}", {"model.name": cell, "model.bidirectional": True}) for cell in ("gru", "lstm")),
