@@ -445,6 +445,31 @@ def cmd_runs(args, home: Path) -> None:
                          learned))
     for r in unlearned[:10]:
         print(f"{r['run_id'][:8]}: {r['learned_reason']}")
+    _print_events(rows)
+
+
+def _print_events(rows: list[dict]) -> None:
+    """AAMI-style figures of the finished runs whose workload names event
+    classes (heartbeats: SVEB and VEB sensitivity Se, positive predictivity +P
+    and F1, and the 4-class macro-F1 over N, S, V and F)."""
+    from core import workloads as W
+
+    for w in W.all_workloads():
+        if not w.event_classes:
+            continue
+        mine = [r for r in rows if r["workload"] == w.name and r.get(f"test/recall_{w.event_classes[0][0]}") is not None]
+        if not mine:
+            continue
+        num = lambda v: f"{v:.4f}" if v is not None else "-"  # noqa: E731
+        core = w.class_metrics().get("macro_f1_core", ("",))[0]
+        head = [f"{e} {k}" for _, e in w.event_classes for k in ("Se", "+P", "F1")]
+        print(f"\n{w.name}: AAMI figures (Se = sensitivity, +P = positive predictivity)"
+              + (f"; {core}" if core else ""))
+        print("{:<10} ".format("run") + " ".join(f"{h:>9}" for h in head) + (f" {'core F1':>9}" if core else ""))
+        for r in mine:
+            vals = [num(r.get(f"test/{k}_{c}")) for c, _ in w.event_classes for k in ("recall", "precision", "f1")]
+            tail = f" {num(r.get('test/macro_f1_core')):>9}" if core else ""
+            print(f"{r['run_id'][:8]:<10} " + " ".join(f"{v:>9}" for v in vals) + tail)
 
 
 def cmd_export(args, home: Path) -> None:

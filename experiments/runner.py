@@ -368,6 +368,8 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
         tracker.log_dict(M.sparse_confusion(test.cm, class_names), "report/confusion_sparse.json")
     tracker.log_text(_predictions_csv(test, class_names, data.test_examples), "predictions/test_predictions.csv")
     _log_per_record(tracker, cfg, test, class_names, data)
+    if getattr(data, "split_info", None):
+        tracker.log_dict(data.split_info, "report/split.json")
     if cfg.model.name != "tfidf":
         _log_weights(tracker, cfg, result.model, len(class_names), data.vocab_size)
     epochs = len(result.history)
