@@ -117,8 +117,17 @@ def tests_table(rep: dict) -> pd.DataFrame:
             "McNemar seed pairs p<0.05": (f"{r['mcnemar_significant']}/{r['mcnemar_pairs']}"
                                           if "mcnemar_pairs" in r else ""),
             "min. detectable acc. diff.": r.get("mdd"),
+            # AAMI-style figures where the workload has them (heartbeats: SVEB F1, VEB F1, 4-class macro-F1)
+            **{f"{label} [95% CI]": _ci(r, key) for key, label in _class_metric_labels().items()
+               if key != m and key in r},
         })
     return pd.DataFrame(rows)
+
+
+def _class_metric_labels() -> dict[str, str]:
+    from core import workloads as W
+
+    return {name: label for name, (label, _) in W.class_metrics().items()}
 
 
 def few_seeds(rep: dict) -> str:
