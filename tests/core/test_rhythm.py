@@ -176,3 +176,40 @@ def test_a_rhythm_run_reports_aami_figures_per_record_and_its_validation_patient
         x = (data.test.x - float(d["tags"]["zscore.mean"])) / float(d["tags"]["zscore.std"]) if "zscore.mean" in d["tags"] else data.test.x
         pred = model(x, data.test.lengths, data.test.extra).argmax(1).numpy()
     assert (pred == data.test.y.numpy()).mean() == pytest.approx(m["test/accuracy"])
+
+
+def test_square_root_sampler_draws_classes_by_the_root_of_their_counts():
+    from core.samplers import get
+    from core.train import inverse_frequency
+
+    y = torch.tensor([0] * 100 + [1] * 4)
+    w = get("sqrt").weights(y, inverse_frequency(y, 2))
+    share = w[y == 1].sum() / w.sum()  # classes drawn in proportion to sqrt(count): 2 / (10 + 2)
+    assert float(share) == pytest.approx(2 / 12)
+    assert float(get("weighted").weights(y, inverse_frequency(y, 2))[y == 1].sum()
+                 / get("weighted").weights(y, inverse_frequency(y, 2)).sum()) == pytest.approx(0.5)
+
+
+def test_class_metrics_equal_scikit_learns_per_class_f1():
+    from sklearn.metrics import f1_score
+
+    from core import metrics as M
+    from core import stats as ST
+    from core.workloads import get
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 5, 400)
+    y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 5, 400))
+    cm = M.confusion_matrix(y_true, y_pred, 5)
+    per_class = f1_score(y_true, y_pred, labels=range(5), average=None, zero_division=0)
+    subsets = {k: idx for k, (_, idx) in get("heartbeat").class_metrics().items()}
+    assert subsets == {"f1_S": (1,), "f1_V": (2,), "macro_f1_core": (0, 1, 2, 3)}
+    scores = M.scores_from_counts(np.diag(cm)[None].astype(float), cm.sum(1)[None].astype(float),
+                                  cm.sum(0)[None].astype(float), subsets)
+    assert scores["f1_S"][0] == pytest.approx(per_class[1])
+    assert scores["macro_f1_core"][0] == pytest.approx(per_class[:4].mean())
+    assert M.subset_macro_f1(cm, list("NSVFQ"), "NSVF") == pytest.approx(per_class[:4].mean())
+    observed, reps = ST.bootstrap_scores(y_true, {"a": y_pred}, 5, metrics=["f1_S"], n_boot=50, subsets=subsets)
+    assert observed["a"]["f1_S"] == pytest.approx(per_class[1]) and reps["a"]["f1_S"].shape == (50,)
+    events = M.event_scores(cm, list("NSVFQ"), [("S", "SVEB")])["SVEB"]
+    assert events["se"] == pytest.approx(cm[1, 1] / cm[1].sum()) and events["pp"] == pytest.approx(cm[1, 1] / cm[:, 1].sum())
