@@ -299,3 +299,26 @@ def class_recall_caption(data: dict) -> str:
     return ("Share of each true class the config found on the test set (sensitivity), mean over its seeds"
             + (", lowest and highest seed in brackets" if data["seeds"] > 1 else "")
             + ". Overall scores hide the rare classes; this is where an imbalance treatment shows.")
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def explanations(home_dir: str, runs: tuple[tuple[str, str], ...]) -> dict[str, dict]:
+    """Config label -> the explanation of its first seed's run (a finished
+    run's never changes), for the configs whose runs stored one."""
+    from experiments.queries import run_explanation
+
+    out = {}
+    for label, run_id in runs:
+        ex = run_explanation(Path(home_dir), run_id)
+        if ex:
+            out[label] = ex
+    return out
+
+
+def first_seed_runs(rep: dict) -> tuple[tuple[str, str], ...]:
+    """(config label, run id) of each ranked config's lowest seed, in rank order."""
+    first: dict[str, dict] = {}
+    for r in rep["runs"]:
+        if r["config"] not in first or r["seed"] < first[r["config"]]["seed"]:
+            first[r["config"]] = r
+    return tuple((row["config"], first[row["config"]]["run_id"]) for row in rep["rows"] if row["config"] in first)

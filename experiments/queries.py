@@ -137,6 +137,15 @@ def history_frame(home: Path, run_id: str):
     return frame.sort_index()
 
 
+def run_explanation(home: Path, run_id: str) -> dict | None:
+    """A finished run's explanation (explain/explain.json), or None when it has none."""
+    try:
+        root = client(home).get_run(run_id).info.artifact_uri
+    except Exception:  # a run that is gone: nothing to show
+        return None
+    return _artifact_json(home, run_id, "explain/explain.json", root)
+
+
 def _artifact_json(home: Path, run_id: str, path: str, root: str | None = None):
     """A JSON artifact of a run, or None when it was not logged. With the
     run's artifact URI on the local disk (`root`, file:...) the file is read
@@ -212,5 +221,6 @@ def run_detail(home: Path, run_id: str) -> dict:
         "top_confusions": _artifact_json(home, run_id, "report/top_confusions.json", artifacts_root) or [],
         "per_record": _artifact_json(home, run_id, "report/per_record.json", artifacts_root),
         "split": _artifact_json(home, run_id, "report/split.json", artifacts_root),
+        "explain": _artifact_json(home, run_id, "explain/explain.json", artifacts_root),
         "artifact_uri": artifacts_root,
     }

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.metrics import MANY_CLASSES  # noqa: E402
-from dashboard import charts, export, links, services  # noqa: E402
+from dashboard import charts, explain_charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
 
@@ -151,6 +151,17 @@ if report and confusion:
         for col in {"true", "pred"} & set(confused):
             confused[col] = services.spelled_out(confused[col])
         st.dataframe(confused, hide_index=True, width="stretch")
+
+explained = d.get("explain")
+if explained:
+    st.subheader("Inside the model")
+    show(explain_charts.gradient_curves({d["describe"]: explained}), explain_charts.HOW_TO_READ["gradient"])
+    examples = explain_charts.attribution_examples(explained.get("examples", []))
+    if examples is not None:
+        show(examples, explain_charts.HOW_TO_READ["attribution"])
+    if explained.get("hidden"):
+        show(explain_charts.hidden_heatmap(explained["hidden"], f"Hidden state over time: one {explained['hidden']['class']} "
+                                                                "beat"), explain_charts.HOW_TO_READ["hidden"])
 
 if presenter:
     st.stop()
