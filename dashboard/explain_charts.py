@@ -90,3 +90,35 @@ def hidden_heatmap(hidden: dict, title: str) -> go.Figure:
                   annotation_text="true end", annotation_position="top")
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="hidden unit", height=330, margin={"t": 60})
     return fig
+
+
+def word_shares(examples: list[dict]) -> "object":
+    """Example titles, each word with its share of the call (integrated
+    gradients, as % of the summed absolute attributions): a table."""
+    import pandas as pd
+
+    rows = []
+    for e in examples:
+        if "words" not in e:
+            continue
+        a = np.asarray(e["attribution"], dtype=float)
+        total = float(np.abs(a).sum()) or 1.0
+        words = " ".join(f"{w} ({100 * v / total:+.0f}%)" for w, v in zip(e["words"], a))
+        rows.append({"true class": e["class"], "called": e["predicted"], "right": "yes" if e["correct"] else "no",
+                     "words (share of the call)": words})
+    return pd.DataFrame(rows)
+
+
+def neighbour_table(neighbours: dict[str, list]) -> "object":
+    """The nearest words of a few words in the trained embedding."""
+    import pandas as pd
+
+    return pd.DataFrame([{"word": w, "nearest words (cosine similarity)": ", ".join(f"{n} ({s:.2f})" for n, s in near)}
+                         for w, near in neighbours.items()])
+
+
+HOW_TO_READ["words"] = ("How to read it: each word's share of the model's call (integrated gradients over the word "
+                        "embeddings); positive shares pushed towards the called category, negative against it.")
+HOW_TO_READ["neighbours"] = ("How to read it: words the trained embedding puts closest to each word (gensim's "
+                             "most_similar over the learned vectors). Neighbours from the same kind of product mean "
+                             "the embedding learned what words are about.")

@@ -62,6 +62,10 @@ def compute(cfg, model, data, class_names, per_class: int = PER_CLASS, seed: int
         logits = model(x, lengths) if extra is None else model(x, lengths, extra)
     pred = logits.argmax(dim=1).numpy()
     examples = _examples(model, x, lengths, yy.numpy(), pred, extra, class_names, test.x.is_floating_point())
+    words = getattr(data, "token_names", None)
+    if words and not test.x.is_floating_point():
+        for ex in examples:
+            ex["words"] = [words[int(t)] if int(t) < len(words) else "?" for t in ex["tokens"]]
     out: dict[str, Any] = {
         "steps": int(x.shape[1]), "items": int(len(idx)), "per_class": per_class, "seed": seed,
         "gradient_by_step": curve.round(8).tolist(), "by_class": by_class,
@@ -77,8 +81,32 @@ def compute(cfg, model, data, class_names, per_class: int = PER_CLASS, seed: int
         out["hidden"] = {"class": class_names[int(yy[one])], "length": int(lengths[one]),
                          "end_step": int(-(-int(lengths[one]) // max(1, cfg.model.frame))),
                          "states": np.round(states, 4).tolist()}
+    if words and getattr(model, "embedding", None) is not None:
+        out["neighbours"] = neighbours(model.embedding.weight.detach().cpu().numpy(), words, examples)
     out["seconds"] = round(time.perf_counter() - started, 3)
     return out
+
+
+def neighbours(weights: np.ndarray, words: list[str], examples: list[dict], k: int = 5,
+               how_many: int = 6) -> dict[str, list[list]]:
+    """What the embedding learned: for the word that drove each example's
+    call most (up to `how_many` distinct words), its `k` nearest words by
+    cosine similarity in the trained embedding (gensim's most_similar)."""
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(weights.shape[1])
+    keep = [i for i, w in enumerate(words) if i > 1 and w]  # not [PAD] or [UNK]
+    kv.add_vectors([words[i] for i in keep], weights[keep])
+    chosen: list[str] = []
+    for ex in examples:
+        if "words" not in ex or not ex["attribution"]:
+            continue
+        top = ex["words"][int(np.argmax(ex["attribution"]))]
+        if top in kv.key_to_index and top not in chosen:
+            chosen.append(top)
+        if len(chosen) == how_many:
+            break
+    return {w: [[n, round(float(s), 4)] for n, s in kv.most_similar(w, topn=k)] for w in chosen}
 
 
 def _examples(model, x, lengths, y, pred, extra, class_names, signal: bool) -> list[dict]:

@@ -29,6 +29,7 @@ class RunData:
     test_examples: list[str] | None = None  # raw test inputs to show beside predictions (titles)
     test_records: Any = None  # np.ndarray (N,): the record (patient) of each test item, where there is one
     split_info: dict = field(default_factory=dict)  # what the run's split holds, for its report (JSON-able)
+    token_names: list[str] | None = None  # token workloads: the word of each token id ([PAD] = 0, [UNK] = 1)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def load(cfg, home: Path, device, tensors: bool = True) -> RunData:
     names = list(data.labels.categories)
     to = lambda t: TensorSplit.from_arrays(t.tokens, t.length, t.y, device)  # noqa: E731
     out = RunData(to(train), to(val), to(test), names, vocab_size=len(data.vocab),
-                  test_examples=[str(t) for t in test.titles])
+                  test_examples=[str(t) for t in test.titles], token_names=list(data.vocab.tokens))
     if cfg.model.name == "tfidf":
         from core.text import tokenize_many
 

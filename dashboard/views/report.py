@@ -159,6 +159,13 @@ if explained:
     examples = explain_charts.attribution_examples(explained.get("examples", []))
     if examples is not None:
         show(examples, explain_charts.HOW_TO_READ["attribution"])
+    shares = explain_charts.word_shares(explained.get("examples", []))
+    if not shares.empty:
+        st.dataframe(shares, hide_index=True, width="stretch")
+        st.caption(explain_charts.HOW_TO_READ["words"])
+    if explained.get("neighbours"):
+        st.dataframe(explain_charts.neighbour_table(explained["neighbours"]), hide_index=True, width="stretch")
+        st.caption(explain_charts.HOW_TO_READ["neighbours"])
     if explained.get("hidden"):
         show(explain_charts.hidden_heatmap(explained["hidden"], f"Hidden state over time: one {explained['hidden']['class']} "
                                                                 "beat"), explain_charts.HOW_TO_READ["hidden"])

@@ -107,3 +107,18 @@ def test_the_report_of_a_tfidf_run_says_why_it_has_no_curves(prepared_titles):
     assert not any("One epoch only" in c.value for c in at.caption)
     captions = " ".join(c.value for c in at.caption)
     assert "always predicting the most frequent class (" in captions and "N (normal)" not in captions
+
+
+def test_a_title_run_explains_its_words_and_its_embedding(prepared_titles):
+    import json
+
+    summary = runner.run(_cfg(name="gru-packed", word_vectors="word2vec"), prepared_titles)
+    c = client(prepared_titles)
+    assert "arena.explain_error" not in c.get_run(summary.run_id).data.tags
+    ex = json.load(open(c.download_artifacts(summary.run_id, "explain/explain.json")))
+    assert ex["steps"] == len(ex["gradient_by_step"]) and ex["by_class"]
+    first = ex["examples"][0]
+    assert len(first["words"]) == len(first["attribution"]) == first["length"]
+    assert ex["neighbours"] and all(len(v) == 5 for v in ex["neighbours"].values())
+    for word, near in ex["neighbours"].items():
+        assert word not in [w for w, _ in near] and all(-1 <= s <= 1 for _, s in near)
