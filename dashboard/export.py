@@ -146,6 +146,16 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
         for col in {"true", "pred"} & set(confused):
             confused[col] = spelled_out(confused[col])
         body += ["<h2>Most confused pairs</h2>", _table(confused)]
+    explained = detail.get("explain") or {}
+    if any("words" in e for e in explained.get("examples", [])):
+        from dashboard import explain_charts
+
+        body += ["<h2>What the model looked at</h2>", _table(explain_charts.word_shares(explained["examples"])),
+                 f"<p>{_esc(explain_charts.HOW_TO_READ['words'])}</p>"]
+        if explained.get("neighbours"):
+            body += ["<h2>What the embedding learned</h2>",
+                     _table(explain_charts.neighbour_table(explained["neighbours"])),
+                     f"<p>{_esc(explain_charts.HOW_TO_READ['neighbours'])}</p>"]
     body += ["<h2>Configuration</h2>", _config_table(detail["config"])]
     meta = [f"Run {detail['run_id']} · {detail.get('describe', '')} · status {detail['status']}",
             f"Workload {detail['config'].get('data.workload', '?')} · sample {detail['config'].get('data.sample', '?')}"

@@ -119,3 +119,18 @@ def html_escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def test_report_export_shows_aami_figures_and_escaped_word_shares():
+    d = _detail("r1", "words", 0.5)
+    d["metrics"] |= {"test/recall_S": 0.55, "test/precision_S": 0.4, "test/f1_S": 0.46, "test/recall_V": 0.84,
+                     "test/precision_V": 0.61, "test/f1_V": 0.71, "test/macro_f1_core": 0.527}
+    d["explain"] = {"examples": [{"class": "A", "predicted": "B", "correct": False, "length": 2,
+                                  "attribution": [0.3, -0.1], "words": ["<script>x</script>", "mesa"]}],
+                    "neighbours": {"mesa": [["silla", 0.9], ["<b>", 0.5], ["sofa", 0.4], ["cama", 0.3], ["a", 0.1]]}}
+    page = export.run_report_html(d, [], datetime(2026, 1, 1))
+    assert "AAMI figures" in page and "SVEB (S supraventricular ectopic)" in page and "0.4600" in page
+    assert "4-class macro-F1 (N, S, V, F)" in page and "0.5270" in page
+    assert "What the model looked at" in page and "What the embedding learned" in page
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<b>" not in page
