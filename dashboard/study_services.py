@@ -322,3 +322,16 @@ def first_seed_runs(rep: dict) -> tuple[tuple[str, str], ...]:
         if r["config"] not in first or r["seed"] < first[r["config"]]["seed"]:
             first[r["config"]] = r
     return tuple((row["config"], first[row["config"]]["run_id"]) for row in rep["rows"] if row["config"] in first)
+
+
+def contrast_pair(labels: list[str]) -> tuple[str, str]:
+    """Two configs to set side by side: a simple RNN read after its padding
+    and a GRU where the study has them (the lesson), else the first two."""
+    def find(test) -> str | None:
+        return next((label for label in labels if test(label.lower())), None)
+
+    simple = find(lambda s: s.startswith("rnn ") or s.startswith("rnn ·") or "simple rnn" in s and "packed" not in s)
+    gated = find(lambda s: "gru" in s)
+    if simple and gated and simple != gated:
+        return simple, gated
+    return labels[0], labels[1]

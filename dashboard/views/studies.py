@@ -164,6 +164,14 @@ if len(inside) >= 2:
     st.subheader("Inside the models")
     st.plotly_chart(explain_charts.gradient_curves(inside), width="stretch")
     st.caption(explain_charts.HOW_TO_READ["gradient"] + " One run per config (its first seed).")
+    with_hidden = [label for label, ex in inside.items() if ex.get("hidden")]
+    if len(with_hidden) >= 2:
+        pair = ss.contrast_pair(with_hidden)
+        left, right = st.columns(2)
+        for col, default, key in ((left, pair[0], "hidden_a"), (right, pair[1], "hidden_b")):
+            label = col.selectbox("Hidden state of", with_hidden, index=with_hidden.index(default), key=key)
+            col.plotly_chart(explain_charts.hidden_heatmap(inside[label]["hidden"], label), width="stretch")
+        st.caption(explain_charts.HOW_TO_READ["hidden"] + " The same beat for both models.")
 
 with st.expander("Every run, seed by seed"):
     st.dataframe(ss.runs_table(rep), hide_index=True, width="stretch", column_config={

@@ -39,8 +39,9 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert table["vs best"].iloc[1] in ("≈ not different", "✗ worse")
     assert "macro-F1 [95% CI]" in table.columns and "[" in table["macro-F1 [95% CI]"].iloc[0]
     charts = at.get("plotly_chart")
-    # ranking, the recall of each class, the configs' gradient through time, parallel coordinates, the factor's effect
-    assert len(charts) == 5
+    # ranking, the recall of each class, the configs' gradient through time and two hidden states side by side,
+    # parallel coordinates, the factor's effect
+    assert len(charts) == 7
     assert any("How to read it: how strongly the loss reacts" in c.value for c in at.caption)
     import json
 
@@ -117,3 +118,11 @@ def test_form_errors_are_shown_not_raised(home, kaggle_dir):
     assert not at.exception
     assert "did you mean model.hidden_size" in at.error[0].value
     assert sweep.list_studies(home) == []
+
+
+def test_the_hidden_states_set_a_simple_rnn_beside_a_gru():
+    from dashboard.study_services import contrast_pair
+
+    labels = ["gru · bidirectional=true", "rnn-packed · bidirectional=false", "rnn · bidirectional=false"]
+    assert contrast_pair(labels) == ("rnn · bidirectional=false", "gru · bidirectional=true")
+    assert contrast_pair(["a", "b", "c"]) == ("a", "b")
