@@ -1,0 +1,212 @@
+"""The second reliability round: records imported twice (copies, re-saved
+files, two imports at once, a store that fails half-way), start actions
+clicked twice or from two tabs, and a tracking server that goes away."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments import reference as R
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT / "results" / "reference"
+NAMES = ("gru-bidirectional-false-seed0.json", "gru-bidirectional-false-seed1.json")
+LABELS = "heartbeat-intra-patient-b78104de5af29fdc.json"
+
+
+def _root(tmp_path: Path) -> Path:
+    """Two real heartbeat records and their label file, as results/reference."""
+    root = tmp_path / "records"
+    (root / "architectures").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for name in NAMES:
+        (root / "architectures" / name).write_bytes((REAL / "architectures" / name).read_bytes())
+    (root / "labels" / LABELS).write_bytes((REAL / "labels" / LABELS).read_bytes())
+    return root
+
+
+def _runs(home: Path) -> list[tuple[str, str]]:
+    """(status, identity or record key) of every reference run that is not a study."""
+    with sqlite3.connect(home / "mlflow.db") as db:
+        return db.execute(
+            "SELECT r.status, coalesce(i.value, k.value, '') FROM runs r "
+            "JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'arena.reference' AND t.value = 'true' "
+            "LEFT JOIN tags s ON s.run_uuid = r.run_uuid AND s.key = 'arena.kind' "
+            "LEFT JOIN tags i ON i.run_uuid = r.run_uuid AND i.key = 'arena.reference_identity' "
+            "LEFT JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'arena.reference_record' "
+            "WHERE s.value IS NULL AND r.lifecycle_stage = 'active'").fetchall()
+
+
+def _unfinished(home: Path) -> int:
+    with sqlite3.connect(home / "mlflow.db") as db:
+        return db.execute("SELECT count(*) FROM runs WHERE status IN ('RUNNING', 'SCHEDULED')").fetchone()[0]
+
+
+def test_a_record_copied_or_resaved_is_imported_once(tmp_path, home):
+    root = _root(tmp_path)
+    assert R.import_records(home, root, log=lambda m: None) == 2
+    # the same record under another name, and re-saved with other whitespace and key order
+    rec = json.loads((root / "architectures" / NAMES[0]).read_text())
+    (root / "architectures" / "copy-of-seed0.json").write_text(json.dumps(rec, indent=3))
+    (root / "architectures" / NAMES[1]).write_text(json.dumps(
+        json.loads((root / "architectures" / NAMES[1]).read_text()), indent=1, sort_keys=False))
+    said = []
+    assert R.import_records(home, root, log=said.append) == 0
+    assert any("skipped" in line and "copy-of-seed0" in line for line in said), said
+    runs = _runs(home)
+    assert len(runs) == 2 and {s for s, _ in runs} == {"FINISHED"}
+    assert len({k for _, k in runs}) == 2
+
+
+def test_two_imports_at_once_load_every_record_once(tmp_path, home):
+    root = _root(tmp_path)
+    code = ("import sys; from pathlib import Path; from experiments import reference as R; "
+            "R.import_records(Path(sys.argv[1]), Path(sys.argv[2]))")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(home), str(root)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    runs = _runs(home)
+    assert len(runs) == 2, runs
+    assert {s for s, _ in runs} == {"FINISHED"}
+    said = " ".join(o for o, _ in outs)
+    assert "loaded 2 reference run(s)" in said and "loaded 0 reference run(s)" in said, said
+
+
+def test_a_store_that_fails_half_way_leaves_no_run_running_and_the_next_import_completes(tmp_path, home, monkeypatch):
+    root = _root(tmp_path)
+    real = R._log_artifacts
+    calls = []
+
+    def failing(tracker, rec, y_true):
+        calls.append(rec["_path"])
+        if len(calls) == 2:
+            raise ConnectionError("Connection refused (the tracking server went away)")
+        return real(tracker, rec, y_true)
+
+    monkeypatch.setattr(R, "_log_artifacts", failing)
+    with pytest.raises(ValueError, match=r"importing .*seed1\.json failed \(Connection refused.*marked FAILED"):
+        R.import_records(home, root, log=lambda m: None)
+    assert _unfinished(home) == 0
+    assert sorted(s for s, _ in _runs(home)) == ["FAILED", "FINISHED"]
+    monkeypatch.setattr(R, "_log_artifacts", real)
+    assert R.import_records(home, root, log=lambda m: None) == 1
+    finished = [k for s, k in _runs(home) if s == "FINISHED"]
+    assert len(finished) == 2 and len(set(finished)) == 2
+    assert _unfinished(home) == 0
+
+
+def test_a_run_left_running_by_a_killed_import_is_failed_by_the_next(tmp_path, home):
+    """An import killed outright (kill -9, a power cut) cannot mark its run:
+    the next import does, and loads the record again."""
+    from experiments.mlflow_tracker import client, experiment_id
+    from experiments.tags import IDENTITY_TAG, PROC_TAG, REFERENCE_TAG
+
+    root = _root(tmp_path)
+    rec = R.read_records(root)[0]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    from experiments.launcher import process_identity
+
+    exp = experiment_id(home, "heartbeat")
+    client(home).create_run(exp, tags={IDENTITY_TAG: rec["_key"], REFERENCE_TAG: "true",
+                                       PROC_TAG: process_identity(os.getpid()).rsplit(":", 2)[0] + f":{dead.pid}:1"})
+    assert _unfinished(home) == 1
+    assert R.import_records(home, root, log=lambda m: None) == 2
+    assert _unfinished(home) == 0
+    assert sorted(s for s, _ in _runs(home)) == ["FAILED", "FINISHED", "FINISHED"]
+
+
+# ---------------------------------------------------------------------------
+# a tracking server that goes away: a line per retry, a bound, one clear line
+class _Server:
+    """An MlflowClient stand-in whose calls fail like a stopped server's for `down` calls."""
+
+    def __init__(self, down: int):
+        self.down = down
+        self.calls = 0
+
+    def get_run(self, run_id):
+        from mlflow.exceptions import MlflowException
+
+        self.calls += 1
+        if self.calls <= self.down:
+            raise MlflowException("API request to http://127.0.0.1:5999/api/2.0/mlflow/runs/get failed with exception "
+                                  "HTTPConnectionPool(host='127.0.0.1', port=5999): Max retries exceeded with url "
+                                  "(Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] "
+                                  "Connection refused'))")
+        return f"run {run_id}"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """time.sleep and time.monotonic on a fake clock; the lines said while waiting."""
+    import time
+
+    from experiments import mlflow_tracker as T
+
+    now = [1000.0]
+    said: list[str] = []
+    monkeypatch.setattr(time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(T, "SAY", said.append)
+    return now, said
+
+
+def test_waiting_on_a_stopped_server_is_visible_and_carries_on_when_it_returns(clock, monkeypatch):
+    from experiments.mlflow_tracker import RetryingClient
+
+    now, said = clock
+    monkeypatch.setenv("RNN_ARENA_SERVER_WAIT", "120")
+    server = _Server(down=4)
+    c = RetryingClient(server, None, "http://127.0.0.1:5999")
+    assert c.get_run("abc") == "run abc"
+    waits = [line for line in said if "does not answer" in line]
+    assert len(waits) == 4, said
+    assert all("waited" in line and "of 120 s (RNN_ARENA_SERVER_WAIT)" in line for line in waits)
+    assert "waited 0 s" in waits[0] and "waited 0 s" not in waits[-1]
+    assert "answers again" in said[-1]
+
+
+def test_waiting_on_a_server_is_bounded_and_ends_in_one_clear_line(clock, monkeypatch):
+    from experiments.mlflow_tracker import RetryingClient
+
+    now, said = clock
+    monkeypatch.setenv("RNN_ARENA_SERVER_WAIT", "60")
+    start = now[0]
+    c = RetryingClient(_Server(down=10**6), None, "http://127.0.0.1:5999")
+    with pytest.raises(ValueError, match=r"the tracking server http://127\.0\.0\.1:5999 did not answer for 6\d s "
+                                         r"\(RNN_ARENA_SERVER_WAIT=60\); what finished is kept on the server: start it, "
+                                         r"then run the same command again to resume"):
+        c.get_run("abc")
+    assert 60 <= now[0] - start <= 75
+    assert 3 <= len(said) <= 20
+    # marking runs as the command stops does not wait the bound again
+    before = now[0]
+    with pytest.raises(ValueError, match="did not answer"):
+        c.get_run("abc")
+    assert now[0] == before
+
+
+def test_the_wait_setting_is_checked(monkeypatch):
+    from experiments.settings import server_wait_seconds
+
+    monkeypatch.delenv("RNN_ARENA_SERVER_WAIT", raising=False)
+    assert server_wait_seconds() == 300
+    monkeypatch.setenv("RNN_ARENA_SERVER_WAIT", "soon")
+    with pytest.raises(ValueError, match="RNN_ARENA_SERVER_WAIT='soon' is not a number of seconds"):
+        server_wait_seconds()
+
+
+def test_a_local_store_does_not_wait_on_a_connection_error():
+    from experiments.mlflow_tracker import RetryingClient
+
+    with pytest.raises(Exception, match="Connection refused"):
+        RetryingClient(_Server(down=1), None, None).get_run("abc")
