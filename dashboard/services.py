@@ -256,19 +256,23 @@ def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: i
     the run in the background."""
     from core.config import RunConfig
     from experiments import launcher, workloads
+    from experiments.once import once
 
     cfg = RunConfig.from_params(params)
     if workloads.dataset_info(cfg.data.workload, Path(home_dir)) is None:
         raise ValueError(f"the {cfg.data.workload} data is not prepared yet; see the Home page")
-    run_id = launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots)
+    # a second click or a second tab within seconds starts nothing new (Started.repeat says so)
+    run_id = once(Path(home_dir), "run", {"params": cfg.to_params(), "name": run_name or "", "slots": slots},
+                  lambda: launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots))
     runs.clear()
     return run_id
 
 
 def cancel(home_dir: str, run_id: str) -> str:
     from experiments import launcher
+    from experiments.once import once
 
-    result = launcher.cancel(Path(home_dir), run_id)
+    result = once(Path(home_dir), "cancel", run_id, lambda: launcher.cancel(Path(home_dir), run_id))
     runs.clear()
     return result
 

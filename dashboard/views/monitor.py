@@ -29,7 +29,8 @@ def live() -> None:
             top = st.columns([4, 1])
             top[0].markdown(f"**{r.name}** · {r.model} · {r.workload} · sample {r.sample:g} · `{r.run_id[:8]}`")
             if top[1].button("Cancel", key=f"cancel_{r.run_id}"):
-                st.toast(f"run {r.run_id[:8]}: {services.cancel(str(home), r.run_id)}")
+                result = services.cancel(str(home), r.run_id)
+                st.toast(f"run {r.run_id[:8]}: {result}" + (f" ({result.note})" if getattr(result, "repeat", False) else ""))
             if r.status == "QUEUED":
                 st.caption("Queued: waits for a free slot.")
                 continue

@@ -210,3 +210,137 @@ def test_a_local_store_does_not_wait_on_a_connection_error():
 
     with pytest.raises(Exception, match="Connection refused"):
         RetryingClient(_Server(down=1), None, None).get_run("abc")
+
+
+# ---------------------------------------------------------------------------
+# a second click, or the same form from two tabs, starts one thing and says so
+@pytest.fixture
+def prepared(home, kaggle_dir):
+    from core.data import heartbeat as hb
+
+    hb.prepare(kaggle_dir, home, log=lambda m: None)
+    return home
+
+
+@pytest.fixture
+def no_processes(monkeypatch):
+    """Start actions record their runs but start no process: what each would have started."""
+    import subprocess as sp
+
+    from dashboard import study_services as ss
+    from experiments import launcher, runner
+    from experiments.tags import QUEUE_TAG
+
+    started = {"runs": [], "studies": [], "cancels": []}
+
+    def launch(cfg, home, run_name=None, slots=1):
+        import time
+
+        time.sleep(0.3)  # a start takes a while: the second click lands during it
+        run_id = runner.create_run(cfg, home, run_name, tags={QUEUE_TAG: "queued"})
+        started["runs"].append(run_id)
+        return run_id
+
+    class Popen:
+        def __init__(self, args, **kwargs):
+            started["studies"].append(args)
+
+    def cancel(home, run_id):
+        started["cancels"].append(run_id)
+        return "stopping"
+
+    monkeypatch.setattr(launcher, "launch", launch)
+    monkeypatch.setattr(launcher, "cancel", cancel)
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(ss, "subprocess", SimpleNamespace(Popen=Popen, DEVNULL=sp.DEVNULL, STDOUT=sp.STDOUT))
+    return started
+
+
+def test_two_quick_clicks_on_new_runs_start_make_one_run(prepared, no_processes):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard import services
+    from experiments.queries import list_runs
+
+    params = {**services.option_defaults(), "data.workload": "heartbeat", "train.epochs": "1",
+              "model.hidden_size": "8", "train.device": "cpu"}
+    with ThreadPoolExecutor(2) as pool:  # two sessions (tabs) at once
+        ids = list(pool.map(lambda _: services.launch(str(prepared), params, "", 1), range(2)))
+    again = services.launch(str(prepared), params, "", 1)  # and a third click a moment later
+    assert len(list_runs(prepared)) == 1 and len(no_processes["runs"]) == 1
+    assert len({str(i) for i in [*ids, again]}) == 1
+    assert sorted(i.repeat for i in ids) == [False, True] and again.repeat
+    assert "nothing new was started" in again.note
+    # another config is another request
+    other = services.launch(str(prepared), {**params, "model.hidden_size": "16"}, "", 1)
+    assert not other.repeat and len(list_runs(prepared)) == 2
+
+
+def test_the_new_run_form_sent_from_two_tabs_starts_one_run(prepared, no_processes):
+    from streamlit.testing.v1 import AppTest
+
+    from experiments.queries import list_runs
+
+    page = str(ROOT / "dashboard" / "views" / "new_run.py")
+    tabs = [AppTest.from_file(page, default_timeout=90).run() for _ in range(2)]
+    for at in tabs:
+        assert not at.exception
+        next(w for w in at.number_input if w.label == "epochs").set_value(3).run()
+    for at in tabs:
+        next(b for b in at.button if b.label == "Start run").click().run()
+    assert len(list_runs(prepared)) == 1
+    assert any("nothing new was started" in m.value for m in tabs[1].info), [m.value for m in tabs[1].info]
+
+
+def test_a_study_started_twice_or_resumed_from_two_tabs_starts_one_worker(prepared, no_processes):
+    from dashboard import study_services as ss
+    from experiments import sweep
+
+    args = (str(prepared), "architectures", "", "heartbeat", 0.05, 1, 1, 1)
+    first = ss.launch_study(*args)
+    second = ss.launch_study(*args)
+    assert str(first) == str(second) and second.repeat and not first.repeat
+    assert len(no_processes["studies"]) == 1
+    assert len(sweep.list_studies(prepared)) == 1
+    # Resume from two tabs right after the start: the worker the start began, not a second one
+    resumed = [ss.start_worker(str(prepared), str(first), 1) for _ in range(2)]
+    assert all(r.repeat for r in resumed) and len(no_processes["studies"]) == 1
+
+
+def test_cancel_clicked_twice_stops_once(prepared, no_processes):
+    from dashboard import services
+
+    results = [services.cancel(str(prepared), "0123456789abcdef") for _ in range(2)]
+    assert no_processes["cancels"] == ["0123456789abcdef"]
+    assert [r.repeat for r in results] == [False, True] and results[1] == "stopping"
+
+
+def test_a_failed_start_is_not_remembered(tmp_path):
+    from experiments.once import once
+
+    calls = []
+
+    def fail():
+        calls.append(1)
+        raise ValueError("the data is not prepared")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            once(tmp_path, "run", {"a": 1}, fail)
+    assert len(calls) == 2
+    assert once(tmp_path, "run", {"a": 1}, lambda: "r1") == "r1"
+    assert once(tmp_path, "run", {"a": 1}, lambda: "r2", window=0) == "r2"  # outside the window: a new start
+
+
+def test_one_click_start_clicked_twice_starts_one_comparison(prepared, no_processes):
+    import pandas as pd
+
+    from dashboard import comparison_services as cs
+
+    study = cs.comparison_study(cs.base_study("variants", "heartbeat"),
+                                ["rnn · bidirectional=false", "gru · bidirectional=false"], "double click")
+    p = cs.plan(pd.DataFrame(), study, "heartbeat", 1, 5, workers=1)
+    (first, created), (second, again) = cs.launch(str(prepared), p), cs.launch(str(prepared), p)
+    assert str(first) == str(second) and created and not again and second.repeat
+    assert len(no_processes["studies"]) == 1
