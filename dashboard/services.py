@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.config import RECURRENT_NAMES
+from dashboard.store_cache import shared
 from experiments.settings import arena_home
 
 
@@ -57,10 +58,15 @@ def learned_text(learned: bool | None) -> str:
     return {True: "yes", False: MARK}.get(learned, "-")
 
 
-@st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
 def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
     """The comparison's ranking and one-sentence finding: runs that differ
     only in their seed are seeds of one config (study_report.compare)."""
+    with st.spinner("Comparing the runs on the test set…"):
+        return _compare_finding(home_dir, tuple(run_ids), workload)
+
+
+@shared(stamped=False, ttl=60)  # computed once for every session that compares the same runs
+def _compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
     from experiments import study_report
 
     # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
@@ -109,7 +115,7 @@ def _overview(home_dir: str, workload: str, meta_json: str) -> dict:
     return get(workload).overview(json.loads(meta_json), Path(home_dir))
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@shared(min_age=1.0)  # one read for every session, again when the store changes
 def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     from experiments.queries import list_runs
 
@@ -186,7 +192,7 @@ def spelled_out(labels) -> list[str]:
     return spell(labels)
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@shared(min_age=1.0)
 def run_detail(home_dir: str, run_id: str) -> dict:
     """A run's params, histories and report artifacts (the config as params)."""
     from experiments.queries import run_detail as detail

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.store_cache import shared
+
 CUSTOM = "custom (YAML)"
 
 
@@ -46,24 +48,29 @@ def example_yaml() -> str:
     return studies.EXAMPLE_YAML
 
 
-@st.cache_data(ttl=3, show_spinner=False)
+@shared(min_age=1.0)  # one read for every session, again when the store changes
 def studies(home_dir: str) -> list[dict]:
     from experiments import sweep
 
     return sweep.list_studies(Path(home_dir))
 
 
-@st.cache_data(ttl=2, show_spinner=False)
+@shared(min_age=0.5)
 def progress(home_dir: str, parent_id: str) -> dict:
     from experiments import sweep
 
     return sweep.progress(Path(home_dir), parent_id)
 
 
-@st.cache_data(ttl=600, show_spinner="Computing the statistics…")
 def report(home_dir: str, parent_id: str, finished: int) -> dict:
     """The ranked table, runs and factor effects; `finished` (the number of
     finished runs) is part of the cache key, so new results recompute it."""
+    with st.spinner("Computing the statistics…"):
+        return _report(home_dir, parent_id, finished)
+
+
+@shared(stamped=False, ttl=600, max_entries=64)  # computed once for every session that opens the study
+def _report(home_dir: str, parent_id: str, finished: int) -> dict:
     from experiments import study_report
 
     rep = study_report.report(Path(home_dir), parent_id)

@@ -18,8 +18,7 @@ home = services.require_home()
 
 @st.fragment(run_every=3)
 def live() -> None:
-    services.runs.clear()
-    runs = services.runs(str(home))
+    runs = services.runs(str(home))  # shared by every session; read again when the store changes
     active = runs[runs["status"].isin(["RUNNING", "QUEUED"])] if not runs.empty else runs
     if active.empty:
         st.info("Nothing is running. Start a run from the New run page; it will appear here.")
@@ -34,7 +33,6 @@ def live() -> None:
             if r.status == "QUEUED":
                 st.caption("Queued: waits for a free slot.")
                 continue
-            services.run_detail.clear()
             d = services.run_detail(str(home), r.run_id)
             hist, total = d["history"], int(d["config"]["train.epochs"])
             fraction, line = services.live_progress(hist, total, d["tags"].get(PROGRESS_TAG))

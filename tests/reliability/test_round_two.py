@@ -344,3 +344,40 @@ def test_one_click_start_clicked_twice_starts_one_comparison(prepared, no_proces
     (first, created), (second, again) = cs.launch(str(prepared), p), cs.launch(str(prepared), p)
     assert str(first) == str(second) and created and not again and second.repeat
     assert len(no_processes["studies"]) == 1
+
+
+# ---------------------------------------------------------------------------
+# a class opening the pages at once: one store read for every session, again when the store changes
+def test_sessions_opening_a_page_together_share_one_store_read(tmp_path, monkeypatch):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard import services
+    from experiments import queries
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "mlflow.db").write_bytes(b"v1")
+    reads = []
+
+    def list_runs(h, limit=500):
+        reads.append(1)
+        time.sleep(0.5)  # the listing takes a while: every session arrives meanwhile
+        return [{"run_id": f"r{len(reads)}", "start_time": 0}]
+
+    monkeypatch.setattr(queries, "list_runs", list_runs)
+    services.runs.clear()
+    with ThreadPoolExecutor(30) as pool:
+        frames = list(pool.map(lambda _: services.runs(str(home)), range(30)))
+    assert len(reads) == 1, f"{len(reads)} store reads for 30 sessions"
+    assert all(f["run_id"].tolist() == ["r1"] for f in frames)
+    frames[0]["added"] = 1  # a page that adds a column changes only its own copy
+    assert "added" not in services.runs(str(home))
+    assert len(reads) == 1
+    # a run changes: the next session reads the store again, once
+    time.sleep(1.1)
+    (home / "mlflow.db").write_bytes(b"v2 with a new run")
+    with ThreadPoolExecutor(10) as pool:
+        frames = list(pool.map(lambda _: services.runs(str(home)), range(10)))
+    assert len(reads) == 2 and all(f["run_id"].tolist() == ["r2"] for f in frames)
+    services.runs.clear()

@@ -1,0 +1,120 @@
+"""Store reads shared by every session of one dashboard process.
+
+A class opens the same pages at once: 30 sessions asking for the run
+listing together must cost one read of the store, not 30. `shared` keeps one
+result per call (function and arguments) for the whole process and computes
+it in one session while the others wait for it (st.cache_data computes a
+missing entry in every session that asks for it, and forgets it after its
+ttl even when nothing changed).
+
+An entry is valid while the store has not changed: the stamp of a SQLite
+store is its file's and its write-ahead log's size and modification time
+(every commit changes one of them); a tracking server has no such stamp, so
+its entries last `min_age` seconds. While runs train, the store changes all
+the time; an entry younger than `min_age` is served anyway, so the pages
+read the store at most once per `min_age` whatever the number of sessions.
+Each caller gets its own copy of a table or a dict (pages may add columns).
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+
+def store_stamp(home_dir: str) -> tuple:
+    """What changes whenever the store changes (cheap: two stat calls)."""
+    from experiments.settings import remote_store
+
+    home = Path(home_dir)
+    if remote_store(home):
+        return ("server",)
+    stamp = []
+    for name in ("mlflow.db", "mlflow.db-wal"):
+        try:
+            info = os.stat(home / name)
+            stamp.append((info.st_mtime_ns, info.st_size, info.st_ino))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+def _copy(value: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return value.copy()
+    if isinstance(value, (dict, list)):
+        return copy.deepcopy(value)
+    return value
+
+
+class _Entry:
+    __slots__ = ("stamp", "at", "value")
+
+    def __init__(self, stamp: tuple, at: float, value: Any):
+        self.stamp, self.at, self.value = stamp, at, value
+
+
+class SharedRead:
+    def __init__(self, fn: Callable, min_age: float, stamped: bool, ttl: float | None, max_entries: int):
+        self.fn, self.min_age, self.stamped, self.ttl, self.max_entries = fn, min_age, stamped, ttl, max_entries
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.computed = 0  # how many times fn ran (for tests and benchmarks)
+        functools.update_wrapper(self, fn)
+
+    def _valid(self, entry: _Entry | None, stamp: tuple) -> bool:
+        if entry is None:
+            return False
+        age = time.monotonic() - entry.at
+        if self.ttl is not None and age >= self.ttl:
+            return False
+        if not self.stamped:
+            return True
+        return age < self.min_age or (entry.stamp == stamp and stamp != ("server",))
+
+    def __call__(self, home_dir: str, *args: Any, **kwargs: Any) -> Any:
+        key = (str(home_dir), args, tuple(sorted(kwargs.items())))
+        stamp = store_stamp(home_dir) if self.stamped else ()
+        with self._lock:
+            entry = self._entries.get(key)
+            if self._valid(entry, stamp):
+                self._entries.move_to_end(key)
+                return _copy(entry.value)
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:  # one session computes; the others wait for its result
+            stamp = store_stamp(home_dir) if self.stamped else ()
+            with self._lock:
+                entry = self._entries.get(key)
+            if self._valid(entry, stamp):
+                return _copy(entry.value)
+            value = self.fn(home_dir, *args, **kwargs)  # stamped before: a write meanwhile means read again
+            self.computed += 1
+            with self._lock:
+                self._entries[key] = _Entry(stamp, time.monotonic(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    old, _ = self._entries.popitem(last=False)
+                    self._locks.pop(old, None)
+        return _copy(value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def shared(min_age: float = 2.0, stamped: bool = True, ttl: float | None = None,
+           max_entries: int = 256) -> Callable[[Callable], SharedRead]:
+    """A process-wide, single-flight cache of a store read whose first
+    argument is the data folder; `stamped=False` for results that depend only
+    on their arguments (kept `ttl` seconds, or until cleared)."""
+    def wrap(fn: Callable) -> SharedRead:
+        return SharedRead(fn, min_age, stamped, ttl, max_entries)
+    return wrap
