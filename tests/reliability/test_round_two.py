@@ -381,3 +381,16 @@ def test_sessions_opening_a_page_together_share_one_store_read(tmp_path, monkeyp
         frames = list(pool.map(lambda _: services.runs(str(home)), range(10)))
     assert len(reads) == 2 and all(f["run_id"].tolist() == ["r2"] for f in frames)
     services.runs.clear()
+
+
+def test_reference_import_from_elsewhere_on_the_command_line_is_one_line(tmp_path, home, capsys):
+    from experiments.__main__ import main
+
+    root = _root(tmp_path)
+    rec = json.loads((root / "architectures" / NAMES[0]).read_text())
+    rec["group"] = "../../outside"
+    (root / "architectures" / NAMES[0]).write_text(json.dumps(rec))
+    assert main(["reference", "import", "--from", str(root)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: reference record ") and "the group is '../../outside'" in err[0]
+    assert not (home / "mlflow.db").exists()  # nothing written
