@@ -105,7 +105,7 @@ def main() -> None:
     from dashboard.headless import served
     from experiments.queries import list_runs
 
-    total = len(list_runs(home, limit=100_000))
+    total = len(list_runs(home, limit=50_000))
     rows = []
     with served(home) as url:
         port = int(url.rsplit(":", 1)[1])

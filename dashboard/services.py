@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.config import RECURRENT_NAMES
-from dashboard.store_cache import shared
+from dashboard.store_cache import per_table, shared
 from experiments.settings import arena_home
 
 
@@ -42,6 +42,12 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "learned": learned_text(d.get("learned")),
         })
     return pd.DataFrame(rows)
+
+
+@per_table()  # the same for every session reading the same runs
+def run_choices(pool: pd.DataFrame) -> dict[str, str]:
+    """Run id -> the label a run picker shows (name, model, sample, short id)."""
+    return {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
 
 
 def own_first(studies: list[dict]) -> list[str]:
@@ -126,6 +132,7 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     return frame
 
 
+@per_table()  # the same for every session reading the same runs
 def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
     """The finished runs with an epoch time that were trained in this store:
     what a time estimate may learn from. An imported reference run's epochs
@@ -137,6 +144,7 @@ def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["status"] == "FINISHED") & frame["last_epoch_seconds"].notna() & here]
 
 
+@per_table()  # the same for every session reading the same runs
 def references_for(pool: pd.DataFrame, run_ids: list[str]) -> list[str]:
     """The full-data reference runs (results/reference, imported) of the same
     study config as each of these runs, every seed; none for a run outside a
@@ -342,6 +350,7 @@ def _flag(value) -> bool:
     return str(value).strip().lower() == "true"
 
 
+@per_table()  # the same for every session reading the same runs
 def _study_frame(frame: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Finished recurrent runs of a workload with their variant and treatment."""
     if frame.empty or "model.name" not in frame:
@@ -366,6 +375,7 @@ def _pick(group: pd.DataFrame, metric: str, how: str) -> str:
     return group.sort_values([metric, "start_time"], ascending=False, na_position="last").iloc[0]["run_id"]
 
 
+@per_table()  # the same for every session reading the same runs
 def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     """Sample fractions with finished recurrent runs, the one covering the most
     variants first."""
@@ -376,6 +386,7 @@ def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     return sorted(f["sample"].unique(), key=lambda s: (-int(cover.get(s, 0)), -s))
 
 
+@per_table()  # the same for every session reading the same runs
 def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = "best") -> list[str]:
     """RNN vs packed vs trimmed RNN vs GRU vs LSTM, uni- and bidirectional: one
     finished run per variant (no sampler, unweighted loss) at this sample
@@ -386,6 +397,7 @@ def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = 
     return [run_id for _, run_id in sorted(picked)]
 
 
+@per_table()  # the same for every session reading the same runs
 def sampler_models(frame: pd.DataFrame, workload: str, sample: float) -> list[str]:
     """Models ("bi-gru 1x64") run with at least two of the treatments at this
     sample fraction, the one with the most treatments first."""
@@ -398,6 +410,7 @@ def sampler_models(frame: pd.DataFrame, workload: str, sample: float) -> list[st
     return sorted(n[n >= 2].index, key=lambda m: (-int(n[m]), m))
 
 
+@per_table()  # the same for every session reading the same runs
 def sampler_study(frame: pd.DataFrame, workload: str, sample: float, model: str, how: str = "best") -> list[str]:
     """The effect of the sampler: one finished run of `model` per treatment (no
     sampler, weighted sampler, class-weighted loss, both) at this sample fraction."""

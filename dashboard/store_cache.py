@@ -97,6 +97,7 @@ class SharedRead:
                 return _copy(entry.value)
             value = self.fn(home_dir, *args, **kwargs)  # stamped before: a write meanwhile means read again
             self.computed += 1
+            _mark(value, (id(self), stamp, self.computed))
             with self._lock:
                 self._entries[key] = _Entry(stamp, time.monotonic(), value)
                 self._entries.move_to_end(key)
@@ -117,4 +118,63 @@ def shared(min_age: float = 2.0, stamped: bool = True, ttl: float | None = None,
     on their arguments (kept `ttl` seconds, or until cleared)."""
     def wrap(fn: Callable) -> SharedRead:
         return SharedRead(fn, min_age, stamped, ttl, max_entries)
+    return wrap
+
+
+# -- what pages compute from a shared table, shared too ----------------------------------------------
+VERSION = "arena_version"  # DataFrame.attrs key: which shared read a table (and every table cut from it) came from
+
+
+def _mark(value: Any, version: tuple) -> None:
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        value.attrs[VERSION] = version
+
+
+def _fingerprint(value: Any) -> Any:
+    """A hashable stand-in for an argument: a table cut from a shared read is
+    known by that read's version and its rows; other values are themselves."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        version = value.attrs.get(VERSION)
+        if version is None:
+            raise TypeError("not from a shared read")
+        return ("frame", version, value.shape, tuple(value.columns), hash(tuple(value.index)))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_fingerprint(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", tuple((k, _fingerprint(v)) for k, v in sorted(value.items())))
+    hash(value)  # anything else unhashable: computed, not cached
+    return value
+
+
+def per_table(max_entries: int = 512) -> Callable[[Callable], Callable]:
+    """Memoise a pure function of a table from a shared read (and plain
+    arguments) for every session: 30 sessions opening a page compute its
+    groupings once. Called with anything else, it just computes. The result
+    is shared: callers must not change it in place."""
+    def wrap(fn: Callable) -> Callable:
+        cache: OrderedDict[tuple, Any] = OrderedDict()
+        lock = threading.Lock()
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                key = (tuple(_fingerprint(a) for a in args),
+                       tuple((k, _fingerprint(v)) for k, v in sorted(kwargs.items())))
+            except TypeError:
+                return fn(*args, **kwargs)
+            with lock:
+                if key in cache:
+                    cache.move_to_end(key)
+                    return cache[key]
+            value = fn(*args, **kwargs)
+            with lock:
+                cache[key] = value
+                while len(cache) > max_entries:
+                    cache.popitem(last=False)
+            return value
+        return call
     return wrap
