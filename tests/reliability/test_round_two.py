@@ -300,9 +300,9 @@ def test_a_study_started_twice_or_resumed_from_two_tabs_starts_one_worker(prepar
     args = (str(prepared), "architectures", "", "heartbeat", 0.05, 1, 1, 1)
     first = ss.launch_study(*args)
     second = ss.launch_study(*args)
-    assert str(first) == str(second) and second.repeat and not first.repeat
-    assert len(no_processes["studies"]) == 1
+    assert len(no_processes["studies"]) == 1, "two study workers started"
     assert len(sweep.list_studies(prepared)) == 1
+    assert str(first) == str(second) and second.repeat and not first.repeat
     # Resume from two tabs right after the start: the worker the start began, not a second one
     resumed = [ss.start_worker(str(prepared), str(first), 1) for _ in range(2)]
     assert all(r.repeat for r in resumed) and len(no_processes["studies"]) == 1
@@ -342,8 +342,8 @@ def test_one_click_start_clicked_twice_starts_one_comparison(prepared, no_proces
                                 ["rnn · bidirectional=false", "gru · bidirectional=false"], "double click")
     p = cs.plan(pd.DataFrame(), study, "heartbeat", 1, 5, workers=1)
     (first, created), (second, again) = cs.launch(str(prepared), p), cs.launch(str(prepared), p)
+    assert len(no_processes["studies"]) == 1, "two study workers started"
     assert str(first) == str(second) and created and not again and second.repeat
-    assert len(no_processes["studies"]) == 1
 
 
 # ---------------------------------------------------------------------------
