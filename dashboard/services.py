@@ -11,7 +11,9 @@ import streamlit as st
 
 from core.config import RECURRENT_NAMES
 from dashboard.store_cache import per_table, shared
-from experiments.settings import arena_home
+from experiments.settings import PAGE_SERVER_WAIT, arena_home, wait_in_this_process
+
+wait_in_this_process(PAGE_SERVER_WAIT)  # a page says a stopped tracking server is down within seconds
 
 
 def home() -> Path:

@@ -108,6 +108,17 @@ ENV_SERVER_WAIT = "RNN_ARENA_SERVER_WAIT"  # seconds to wait for a tracking serv
 SERVER_WAIT_DEFAULT = 300.0
 
 
+PAGE_SERVER_WAIT = 10.0  # the dashboard's own reads: a page waits this long, then says the server is down
+_process_wait: float | None = None  # set by a process for itself (the dashboard), not for the runs it starts
+
+
+def wait_in_this_process(seconds: float) -> None:
+    """This process waits at most `seconds` for a server (unless
+    RNN_ARENA_SERVER_WAIT says otherwise); the processes it starts keep the default."""
+    global _process_wait
+    _process_wait = seconds
+
+
 def server_wait_seconds() -> float:
     """How long a command waits for a tracking server that stopped answering
     before it ends with one line (RNN_ARENA_SERVER_WAIT, default 300 s;
@@ -115,7 +126,7 @@ def server_wait_seconds() -> float:
     either way; the same command resumes once it answers again."""
     text = os.environ.get(ENV_SERVER_WAIT, "").strip()
     if not text:
-        return SERVER_WAIT_DEFAULT
+        return SERVER_WAIT_DEFAULT if _process_wait is None else _process_wait
     try:
         value = float(text)
     except ValueError:

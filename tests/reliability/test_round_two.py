@@ -196,10 +196,14 @@ def test_waiting_on_a_server_is_bounded_and_ends_in_one_clear_line(clock, monkey
 
 
 def test_the_wait_setting_is_checked(monkeypatch):
+    from experiments import settings
     from experiments.settings import server_wait_seconds
 
     monkeypatch.delenv("RNN_ARENA_SERVER_WAIT", raising=False)
+    monkeypatch.setattr(settings, "_process_wait", None)
     assert server_wait_seconds() == 300
+    settings.wait_in_this_process(10)  # the dashboard's pages: seconds, not minutes
+    assert server_wait_seconds() == 10
     monkeypatch.setenv("RNN_ARENA_SERVER_WAIT", "soon")
     with pytest.raises(ValueError, match="RNN_ARENA_SERVER_WAIT='soon' is not a number of seconds"):
         server_wait_seconds()
