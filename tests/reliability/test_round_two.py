@@ -398,3 +398,59 @@ def test_reference_import_from_elsewhere_on_the_command_line_is_one_line(tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: reference record ") and "the group is '../../outside'" in err[0]
     assert not (home / "mlflow.db").exists()  # nothing written
+
+
+@pytest.mark.slow
+def test_an_import_waits_visibly_for_a_server_that_stops_and_finishes_when_it_returns(tmp_path):
+    """A real tracking server stopped in the middle of an import, then
+    started again on its port: the import says it waits, carries on, and
+    loads every record once; nothing is left RUNNING."""
+    import time
+
+    from experiments import loopback as L
+
+    root = _root(tmp_path)
+    server = L.start_mlflow_server(tmp_path / "server")
+    port = int(server.address.rsplit(":", 1)[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RNN_ARENA_TRACKING_URI": server.address,
+           "RNN_ARENA_SERVER_WAIT": "240", "RNN_ARENA_HOME": str(tmp_path / "home")}
+    log = tmp_path / "import.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "experiments", "reference", "import", "--from", str(root)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    restarted = None
+    try:
+        def runs() -> int:
+            try:
+                with sqlite3.connect(tmp_path / "server" / "mlflow.db", timeout=5) as db:
+                    return db.execute("SELECT count(*) FROM runs").fetchone()[0]
+            except sqlite3.Error:
+                return 0
+
+        deadline = time.time() + 180
+        while time.time() < deadline and runs() < 1 and proc.poll() is None:
+            time.sleep(0.05)
+        server.stop()  # the server goes away while the import works: its study run is there, its records not yet
+        deadline = time.time() + 120
+        while time.time() < deadline and "does not answer" not in log.read_text() and proc.poll() is None:
+            time.sleep(0.5)
+        said = log.read_text()
+        if proc.poll() is None:
+            assert "does not answer" in said and "of 240 s (RNN_ARENA_SERVER_WAIT)" in said, said
+            restarted = L.start_mlflow_server(tmp_path / "server", port=port)
+        assert proc.wait(timeout=300) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for s in (server, restarted):
+            if s is not None:
+                s.stop()
+    said = log.read_text()
+    print(said)
+    assert "loaded 2 reference run(s)" in said, said
+    if restarted is not None:
+        assert "answers again" in said
+    with sqlite3.connect(tmp_path / "server" / "mlflow.db") as db:
+        statuses = [s for (s,) in db.execute("SELECT status FROM runs")]
+    assert "RUNNING" not in statuses and "SCHEDULED" not in statuses, statuses
+    assert statuses.count("FINISHED") == 3  # two records and their study
