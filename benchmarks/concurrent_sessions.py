@@ -41,7 +41,7 @@ def open_page(port: int, page: str, timeout: float = 300.0) -> dict:
     deltas = 0
     exceptions = 0
     with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], open_timeout=timeout,
-                 max_size=2**28) as ws:
+                 max_size=2**28, ping_interval=None) as ws:  # no keepalive: a busy server is timed, not dropped
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_name = URL_PATHS[page]
