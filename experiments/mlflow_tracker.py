@@ -269,7 +269,8 @@ UNREACHABLE = ("Connection refused", "Max retries exceeded", "Failed to establis
                "Connection aborted", "Connection reset", "RemoteDisconnected", "Read timed out", "timed out",
                "Temporary failure in name resolution", "No route to host", "ConnectionError",
                "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Time", "response code 503",
-               "response code 502", "response code 504", "could not connect to server", "server closed the connection")
+               "response code 502", "response code 504", "error code 502", "error code 503", "error code 504",
+               "could not connect to server", "server closed the connection")
 
 
 def _unreachable(exc: BaseException) -> bool:
