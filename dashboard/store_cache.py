@@ -10,10 +10,11 @@ ttl even when nothing changed).
 An entry is valid while the store has not changed: the stamp of a SQLite
 store is its file's and its write-ahead log's size and modification time
 (every commit changes one of them); a tracking server has no such stamp, so
-its entries last `min_age` seconds. While runs train, the store changes all
-the time; an entry younger than `min_age` is served anyway, so the pages
-read the store at most once per `min_age` whatever the number of sessions.
-Each caller gets its own copy of a table or a dict (pages may add columns).
+its entries last `min_age` seconds. After a change the next caller reads
+the store again; callers that arrive while it does get the previous result
+at once (while runs train, the store changes all the time: one read at a
+time, whatever the number of sessions). Each caller gets its own copy of a
+table or a dict (pages may add columns).
 """
 from __future__ import annotations
 
@@ -78,7 +79,9 @@ class SharedRead:
             return False
         if not self.stamped:
             return True
-        return age < self.min_age or (entry.stamp == stamp and stamp != ("server",))
+        if stamp == ("server",):
+            return age < self.min_age
+        return entry.stamp == stamp
 
     def __call__(self, home_dir: str, *args: Any, **kwargs: Any) -> Any:
         key = (str(home_dir), args, tuple(sorted(kwargs.items())))
@@ -89,6 +92,9 @@ class SharedRead:
                 self._entries.move_to_end(key)
                 return _copy(entry.value)
             key_lock = self._locks.setdefault(key, threading.Lock())
+            expired = entry is not None and self.ttl is not None and time.monotonic() - entry.at >= self.ttl
+            if entry is not None and not expired and key_lock.locked():
+                return _copy(entry.value)  # another session is reading the changed store: the last result meanwhile
         with key_lock:  # one session computes; the others wait for its result
             stamp = store_stamp(home_dir) if self.stamped else ()
             with self._lock:

@@ -379,8 +379,8 @@ def test_sessions_opening_a_page_together_share_one_store_read(tmp_path, monkeyp
     assert "added" not in services.runs(str(home))
     assert len(reads) == 1
     # a run changes: the next session reads the store again, once
-    time.sleep(1.1)
     (home / "mlflow.db").write_bytes(b"v2 with a new run")
+    assert services.runs(str(home))["run_id"].tolist() == ["r2"] and len(reads) == 2
     with ThreadPoolExecutor(10) as pool:
         frames = list(pool.map(lambda _: services.runs(str(home)), range(10)))
     assert len(reads) == 2 and all(f["run_id"].tolist() == ["r2"] for f in frames)
