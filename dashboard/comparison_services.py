@@ -358,6 +358,7 @@ def launch(home_dir: str, p: Plan) -> tuple[str, bool]:
     from experiments import studies as S
     from experiments import sweep, workloads
     from experiments.mlflow_tracker import client
+    from experiments.once import Started, once
 
     from dashboard import study_services as ss
 
@@ -365,15 +366,24 @@ def launch(home_dir: str, p: Plan) -> tuple[str, bool]:
     if workloads.dataset_info(p.workload, home) is None:
         raise ValueError(f"the {p.workload} data is not prepared yet; see the Data page")
     S.trials(p.study, p.workload, p.overrides, p.seeds)  # every config valid before anything is recorded
-    opened = sweep.open_study(home, p.study, p.workload, p.seeds, p.overrides)
-    c = client(home)
-    if p.seconds is not None:
-        c.set_tag(opened.parent_id, ESTIMATE_TAG, f"{p.seconds:.0f}")
-    c.set_tag(opened.parent_id, BUDGET_TAG, f"{p.budget_seconds:.0f}")
-    if ss.progress(home_dir, opened.parent_id)["done"] < opened.total:
-        ss.start_worker(home_dir, opened.parent_id, p.workers)
+
+    def start() -> str:
+        opened = sweep.open_study(home, p.study, p.workload, p.seeds, p.overrides)
+        c = client(home)
+        if p.seconds is not None:
+            c.set_tag(opened.parent_id, ESTIMATE_TAG, f"{p.seconds:.0f}")
+        c.set_tag(opened.parent_id, BUDGET_TAG, f"{p.budget_seconds:.0f}")
+        ss.progress.clear()
+        if ss.progress(home_dir, opened.parent_id)["done"] < opened.total:
+            ss.start_worker(home_dir, opened.parent_id, p.workers)
+        return f"{opened.parent_id} {'new' if opened.created else 'recorded'}"
+
+    # a second click or a second tab within seconds starts nothing new (Started.repeat says so)
+    started = once(home, "comparison", {"study": str(p.study), "workload": p.workload, "seeds": p.seeds,
+                                        "overrides": p.overrides, "workers": p.workers}, start)
+    parent, how = str(started).split(" ", 1)
     ss.studies.clear()
-    return opened.parent_id, opened.created
+    return Started(parent, started.repeat, started.age), how == "new" and not started.repeat
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)

@@ -10,7 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from core.config import RECURRENT_NAMES
-from experiments.settings import arena_home
+from dashboard.store_cache import per_table, shared
+from experiments.settings import PAGE_SERVER_WAIT, arena_home, wait_in_this_process
+
+wait_in_this_process(PAGE_SERVER_WAIT)  # a page says a stopped tracking server is down within seconds
 
 
 def home() -> Path:
@@ -78,6 +81,12 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@per_table()  # the same for every session reading the same runs
+def run_choices(pool: pd.DataFrame) -> dict[str, str]:
+    """Run id -> the label a run picker shows (name, model, sample, short id)."""
+    return {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
+
+
 def own_first(studies: list[dict]) -> list[str]:
     """Study ids for a picker: the studies started here first (newest
     first, as listed), the imported full-data reference studies after them,
@@ -92,10 +101,15 @@ def learned_text(learned: bool | None) -> str:
     return {True: "yes", False: MARK}.get(learned, "-")
 
 
-@st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
 def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
     """The comparison's ranking and one-sentence finding: runs that differ
     only in their seed are seeds of one config (study_report.compare)."""
+    with st.spinner("Comparing the runs on the test set…"):
+        return _compare_finding(home_dir, tuple(run_ids), workload)
+
+
+@shared(stamped=False, ttl=60)  # computed once for every session that compares the same runs
+def _compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
     from experiments import study_report
 
     # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
@@ -144,7 +158,7 @@ def _overview(home_dir: str, workload: str, meta_json: str) -> dict:
     return get(workload).overview(json.loads(meta_json), Path(home_dir))
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@shared(min_age=1.0)  # one read for every session, again when the store changes
 def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     from experiments.queries import list_runs
 
@@ -155,6 +169,7 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     return frame
 
 
+@per_table()  # the same for every session reading the same runs
 def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
     """The finished runs with an epoch time that were trained in this store:
     what a time estimate may learn from. An imported reference run's epochs
@@ -166,6 +181,7 @@ def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["status"] == "FINISHED") & frame["last_epoch_seconds"].notna() & here]
 
 
+@per_table()  # the same for every session reading the same runs
 def references_for(pool: pd.DataFrame, run_ids: list[str]) -> list[str]:
     """The full-data reference runs (results/reference, imported) of the same
     study config as each of these runs, every seed; none for a run outside a
@@ -221,7 +237,7 @@ def spelled_out(labels) -> list[str]:
     return spell(labels)
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@shared(min_age=1.0)
 def run_detail(home_dir: str, run_id: str) -> dict:
     """A run's params, histories and report artifacts (the config as params)."""
     from experiments.queries import run_detail as detail
@@ -291,19 +307,23 @@ def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: i
     the run in the background."""
     from core.config import RunConfig
     from experiments import launcher, workloads
+    from experiments.once import once
 
     cfg = RunConfig.from_params(params)
     if workloads.dataset_info(cfg.data.workload, Path(home_dir)) is None:
         raise ValueError(f"the {cfg.data.workload} data is not prepared yet; see the Home page")
-    run_id = launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots)
+    # a second click or a second tab within seconds starts nothing new (Started.repeat says so)
+    run_id = once(Path(home_dir), "run", {"params": cfg.to_params(), "name": run_name or "", "slots": slots},
+                  lambda: launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots))
     runs.clear()
     return run_id
 
 
 def cancel(home_dir: str, run_id: str) -> str:
     from experiments import launcher
+    from experiments.once import once
 
-    result = launcher.cancel(Path(home_dir), run_id)
+    result = once(Path(home_dir), "cancel", run_id, lambda: launcher.cancel(Path(home_dir), run_id))
     runs.clear()
     return result
 
@@ -367,6 +387,7 @@ def _flag(value) -> bool:
     return str(value).strip().lower() == "true"
 
 
+@per_table()  # the same for every session reading the same runs
 def _study_frame(frame: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Finished recurrent runs of a workload with their variant and treatment."""
     if frame.empty or "model.name" not in frame:
@@ -391,6 +412,7 @@ def _pick(group: pd.DataFrame, metric: str, how: str) -> str:
     return group.sort_values([metric, "start_time"], ascending=False, na_position="last").iloc[0]["run_id"]
 
 
+@per_table()  # the same for every session reading the same runs
 def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     """Sample fractions with finished recurrent runs, the one covering the most
     variants first."""
@@ -401,6 +423,7 @@ def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     return sorted(f["sample"].unique(), key=lambda s: (-int(cover.get(s, 0)), -s))
 
 
+@per_table()  # the same for every session reading the same runs
 def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = "best") -> list[str]:
     """RNN vs packed vs trimmed RNN vs GRU vs LSTM, uni- and bidirectional: one
     finished run per variant (no sampler, unweighted loss) at this sample
@@ -411,6 +434,7 @@ def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = 
     return [run_id for _, run_id in sorted(picked)]
 
 
+@per_table()  # the same for every session reading the same runs
 def sampler_models(frame: pd.DataFrame, workload: str, sample: float) -> list[str]:
     """Models ("bi-gru 1x64") run with at least two of the treatments at this
     sample fraction, the one with the most treatments first."""
@@ -423,6 +447,7 @@ def sampler_models(frame: pd.DataFrame, workload: str, sample: float) -> list[st
     return sorted(n[n >= 2].index, key=lambda m: (-int(n[m]), m))
 
 
+@per_table()  # the same for every session reading the same runs
 def sampler_study(frame: pd.DataFrame, workload: str, sample: float, model: str, how: str = "best") -> list[str]:
     """The effect of the sampler: one finished run of `model` per treatment (no
     sampler, weighted sampler, class-weighted loss, both) at this sample fraction."""

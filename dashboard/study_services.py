@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.store_cache import shared
+
 CUSTOM = "custom (YAML)"
 
 
@@ -46,24 +48,29 @@ def example_yaml() -> str:
     return studies.EXAMPLE_YAML
 
 
-@st.cache_data(ttl=3, show_spinner=False)
+@shared(min_age=1.0)  # one read for every session, again when the store changes
 def studies(home_dir: str) -> list[dict]:
     from experiments import sweep
 
     return sweep.list_studies(Path(home_dir))
 
 
-@st.cache_data(ttl=2, show_spinner=False)
+@shared(min_age=0.5)
 def progress(home_dir: str, parent_id: str) -> dict:
     from experiments import sweep
 
     return sweep.progress(Path(home_dir), parent_id)
 
 
-@st.cache_data(ttl=600, show_spinner="Computing the statistics…")
 def report(home_dir: str, parent_id: str, finished: int) -> dict:
     """The ranked table, runs and factor effects; `finished` (the number of
     finished runs) is part of the cache key, so new results recompute it."""
+    with st.spinner("Computing the statistics…"):
+        return _report(home_dir, parent_id, finished)
+
+
+@shared(stamped=False, ttl=600, max_entries=64)  # computed once for every session that opens the study
+def _report(home_dir: str, parent_id: str, finished: int) -> dict:
     from experiments import study_report
 
     rep = study_report.report(Path(home_dir), parent_id)
@@ -185,6 +192,7 @@ def launch_study(home_dir: str, name: str, yaml_text: str, workload: str, sample
     (it outlives the page). Returns the study's run id. ValueError: what to fix."""
     from experiments import studies as S
     from experiments import sweep
+    from experiments.once import once
 
     home = Path(home_dir)
     study = S.study_from_text(yaml_text, "the study") if name == CUSTOM else S.builtin(name)
@@ -192,18 +200,33 @@ def launch_study(home_dir: str, name: str, yaml_text: str, workload: str, sample
         raise ValueError(f"workers={workers} must be between 1 and 64")
     overrides = {**_parse_options(other_options), "data.sample": sample, "train.epochs": epochs}
     workload, _ = S.checked_trials(study, workload, overrides, seeds, home)  # the CLI's checks, before recording
-    opened = sweep.open_study(home, study, workload, seeds, overrides)
-    start_worker(home_dir, opened.parent_id, workers)
+
+    def start() -> str:
+        opened = sweep.open_study(home, study, workload, seeds, overrides)
+        start_worker(home_dir, opened.parent_id, workers)
+        return opened.parent_id
+
+    # a second click or a second tab within seconds starts nothing new (Started.repeat says so)
+    parent_id = once(home, "study", {"study": str(study), "workload": workload, "seeds": seeds,
+                                     "overrides": overrides, "workers": workers}, start)
     studies.clear()
-    return opened.parent_id
+    return parent_id
 
 
-def start_worker(home_dir: str, parent_id: str, workers: int) -> None:
+def start_worker(home_dir: str, parent_id: str, workers: int) -> str:
     """Work a recorded study's queue in a detached process (python -m
-    experiments study --resume ID), logging to logs/study-ID.log."""
+    experiments study --resume ID), logging to logs/study-ID.log; once per
+    request within the repeat window (Started.repeat)."""
+    from experiments.once import once
+
+    return once(Path(home_dir), "resume", parent_id, lambda: _start_worker(home_dir, parent_id, workers))
+
+
+def _start_worker(home_dir: str, parent_id: str, workers: int) -> str:
     from experiments.settings import PROJECT_ROOT
 
     home = Path(home_dir)
+    progress.clear()  # a cached answer may be seconds old: another tab may have started it meanwhile
     if progress(home_dir, parent_id)["active"]:
         raise ValueError("this study is already running")
     logs = home / "logs"
@@ -219,11 +242,18 @@ def start_worker(home_dir: str, parent_id: str, workers: int) -> None:
             start_new_session=True,  # survives a dashboard restart
         )
     progress.clear()
+    return "started"
 
 
 def stop_study(home_dir: str, parent_id: str) -> str:
     """Ask the study's process to stop: running configs end KILLED and run
-    again when the study is resumed."""
+    again when the study is resumed (once per request within the repeat window)."""
+    from experiments.once import once
+
+    return once(Path(home_dir), "stop", parent_id, lambda: _stop_study(home_dir, parent_id))
+
+
+def _stop_study(home_dir: str, parent_id: str) -> str:
     from experiments.launcher import PROC_TAG, is_alive
     from experiments.mlflow_tracker import client
 

@@ -197,6 +197,9 @@ def _add_cancel_and_reference(sub) -> None:
                                                       "repeatable")
     ref.add_argument("--max-runs", type=int, default=1, help="run: train at most this many (default 1)")
     ref.add_argument("--threads", type=int, default=None, help="run: torch threads")
+    ref.add_argument("--from", dest="source", metavar="FOLDER",
+                     help="import: records from this folder, laid out as results/reference (GROUP/*.json and "
+                          "labels/); each is checked before anything is written")
 
 
 def _add_study(sub) -> None:
@@ -695,7 +698,7 @@ def cmd_reference(args, home: Path) -> None:
     if not 1 <= args.seeds <= 10:
         raise UserError(f"--seeds {args.seeds} must be between 1 and 10")
     if args.action == "import":
-        reference.import_records(home)
+        reference.import_records(home, Path(args.source).expanduser() if args.source else None)
         return
     only = set(args.only or [])
     if args.action == "status":

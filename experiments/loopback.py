@@ -77,12 +77,13 @@ def _wait(what: str, ready, proc: subprocess.Popen, log: Path, timeout: float) -
     raise RuntimeError(f"{what} not ready within {timeout:.0f} s; see {log}")
 
 
-def start_mlflow_server(folder: Path, timeout: float = 300.0) -> Service:
+def start_mlflow_server(folder: Path, timeout: float = 300.0, port: int | None = None) -> Service:
     """`mlflow server` on 127.0.0.1 with a SQLite backend and proxied
-    artifacts (`--serve-artifacts`): clients need only its http address."""
+    artifacts (`--serve-artifacts`): clients need only its http address.
+    `port`: the port of a server started here before (a restart)."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = folder / "server.log"
+    port = port or free_port()
+    log = folder / f"server-{port}.log"
     argv = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
             "--artifacts-destination", str(folder / "artifacts"), "--serve-artifacts",
             "--host", HOST, "--port", str(port), "--workers", "1"]

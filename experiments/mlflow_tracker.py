@@ -15,6 +15,10 @@ from experiments.settings import ENV_TRACKING_URI, local_tracking_uri, sqlite_re
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+# MLflow's client retries a server that does not answer for about two minutes without a word; these calls
+# are retried here instead, with a line per retry and a bound (RNN_ARENA_SERVER_WAIT)
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 logging.getLogger("mlflow").setLevel(logging.WARNING)
 logging.getLogger("alembic").setLevel(logging.WARNING)
 # MLflow logs every SQLite error with its traceback before raising it; the caller here retries
@@ -38,7 +42,8 @@ def client(home: Path):
             inner = _open_sqlite_store(home, lambda: MlflowClient(tracking_uri=uri))
         else:
             inner = _open_remote_store(uri, lambda: MlflowClient(tracking_uri=uri))
-        _CLIENTS[uri] = RetryingClient(inner, home / "mlflow.db" if uri == local_tracking_uri(home) else None)
+        local = uri == local_tracking_uri(home)
+        _CLIENTS[uri] = RetryingClient(inner, home / "mlflow.db" if local else None, None if local else uri)
     return _CLIENTS[uri]
 
 
@@ -259,13 +264,44 @@ def _store_error(reason: str, store: Path | None) -> OSError:
                    "writable, then try again", str(store or ""))
 
 
+# what a tracking server that went away (stopped, restarting, unreachable) looks like from the client
+UNREACHABLE = ("Connection refused", "Max retries exceeded", "Failed to establish a new connection",
+               "Connection aborted", "Connection reset", "RemoteDisconnected", "Read timed out", "timed out",
+               "Temporary failure in name resolution", "No route to host", "ConnectionError",
+               "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Time", "response code 503",
+               "response code 502", "response code 504", "error code 502", "error code 503", "error code 504",
+               "could not connect to server", "server closed the connection")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    text = f"{type(exc).__name__}: {exc}"
+    return any(s in text for s in UNREACHABLE)
+
+
+def _say(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
+SAY = _say  # where the waiting lines go (stderr: a study's log, the CLI's terminal)
+GONE_SECONDS = 60.0  # after a wait ran out, calls in the next minute fail at once (marking runs as they stop)
+
+
 class RetryingClient:
     """An MlflowClient whose every call is retried on a locked SQLite store
-    (a locked write is rolled back whole, so retrying it writes it once)."""
+    (a locked write is rolled back whole, so retrying it writes it once) and,
+    on a tracking server, while the server does not answer: a line per retry
+    with the time waited, up to RNN_ARENA_SERVER_WAIT seconds, then one
+    ValueError that says the bound passed and how to resume."""
 
-    def __init__(self, inner: Any, store: Path | None = None):
+    def __init__(self, inner: Any, store: Path | None = None, server: str | None = None):
         self._inner = inner
         self._store = store
+        self._server = server
+        self._gone_at = 0.0
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -277,9 +313,16 @@ class RetryingClient:
             import time
 
             delay = 0.05
-            for attempt in range(LOCK_RETRIES):
+            waited_since = None
+            attempt = 0
+            while True:
                 try:
-                    return attr(*args, **kwargs)
+                    result = attr(*args, **kwargs)
+                    if waited_since is not None:
+                        SAY(f"the tracking server {self._server} answers again after {time.monotonic() - waited_since:.0f} s; "
+                            "carrying on")
+                        self._gone_at = 0.0
+                    return result
                 except Exception as exc:
                     reason = _unwritable(exc)
                     if reason:
@@ -288,12 +331,38 @@ class RetryingClient:
                     if damaged and self._store is not None:  # a page scribbled over where the first look did not read
                         raise ValueError(f"the MLflow store {self._store} is damaged ({damaged}); restore it from a "
                                          "backup, or move it away to start an empty store") from None
-                    if attempt == LOCK_RETRIES - 1 or not _locked(exc):
+                    if self._server is not None and _unreachable(exc):
+                        waited_since = self._wait_for_server(exc, name, waited_since)
+                        continue
+                    attempt += 1
+                    if attempt >= LOCK_RETRIES or not _locked(exc):
                         raise
                     time.sleep(delay * (1 + random.random()))
                     delay = min(delay * 2, 2.0)
 
         return call
+
+    def _wait_for_server(self, exc: BaseException, name: str, since: float | None) -> float:
+        """Sleep before the next try, saying so; a ValueError once the bound has passed."""
+        import time
+
+        from experiments.settings import ENV_SERVER_WAIT, server_wait_seconds
+
+        now = time.monotonic()
+        since = now if since is None else since
+        bound = server_wait_seconds()
+        waited = now - since
+        recently_gone = self._gone_at and now - self._gone_at < GONE_SECONDS
+        if waited >= bound or recently_gone:
+            self._gone_at = self._gone_at if recently_gone else now
+            raise ValueError(f"the tracking server {self._server} did not answer for {waited:.0f} s ({ENV_SERVER_WAIT}="
+                             f"{bound:g}); what finished is kept on the server: start it, then run the same command "
+                             "again to resume") from None
+        pause = min(15.0, max(1.0, waited), bound - waited)
+        SAY(f"the tracking server {self._server} does not answer ({name}: {_first_line(exc, 100)}); waited "
+            f"{waited:.0f} s of {bound:g} s ({ENV_SERVER_WAIT}), trying again in {pause:.0f} s")
+        time.sleep(pause)
+        return since
 
 
 def experiment_id(home: Path, workload: str) -> str:

@@ -35,7 +35,7 @@ from experiments import studies as S
 from experiments.tags import (
     CONFIG_KEY_TAG, DESCRIBE_TAG, DEVICE_TAG, DIGEST_TAG, EPOCHS_RUN_TAG, FACTORS_TAG, FACTOR_PREFIX, KEY_TAG,
     KIND_TAG, LEARNED_TAG, METRIC_TAG, MODEL_TAG, NUM_PARAMETERS_TAG, PARENT_TAG, POINT_INDEX_TAG, POINT_TAG,
-    REASON_TAG, RECORD_TAG, REFERENCE_MACHINE_TAG, REFERENCE_TAG, SEED_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG,
+    REASON_TAG, RECORD_TAG, IDENTITY_TAG, REFERENCE_MACHINE_TAG, REFERENCE_TAG, SEED_TAG, STUDY_DESCRIPTION_TAG, STUDY_TAG,
     WALL_SECONDS_TAG, WORKLOAD_TAG
 )
 
@@ -117,6 +117,12 @@ def missing(seeds: int = 3, only: set[str] | None = None) -> list[Planned]:
 
 
 # -- predictions as small integers -----------------------------------------------------
+MAX_ITEMS = 2_000_000  # test items a record may hold (the largest test set here: 49,690 beats)
+RECORD_BYTES = 1 << 20  # a record is a few KB
+LABELS_BYTES = 8 << 20  # a labels file: the packed labels and up to a few thousand class names
+DTYPES = {"uint8": 1, "uint16": 2}
+
+
 def pack(values: np.ndarray) -> dict[str, Any]:
     values = np.asarray(values)
     dtype = np.uint8 if values.max(initial=0) < 256 else np.uint16
@@ -125,11 +131,27 @@ def pack(values: np.ndarray) -> dict[str, Any]:
             "zlib_b64": base64.b64encode(zlib.compress(raw, 9)).decode("ascii")}
 
 
-def unpack(obj: dict[str, Any]) -> np.ndarray:
-    raw = zlib.decompress(base64.b64decode(obj["zlib_b64"]))
+def unpack(obj: Any, where: str = "a reference record's predictions") -> np.ndarray:
+    """The integers of pack(), checked: a known dtype, a count within
+    MAX_ITEMS, expanded with that bound (a zlib bomb or a cut stream is a
+    ValueError, never a memory error)."""
+    from experiments.untrusted import inflate
+
+    if not isinstance(obj, dict) or obj.get("dtype") not in DTYPES or type(obj.get("n")) is not int:
+        raise ValueError(f"{where}: expected {{dtype: uint8 or uint16, n: a count, zlib_b64: text}}")
+    n = obj["n"]
+    if not 1 <= n <= MAX_ITEMS:
+        raise ValueError(f"{where}: {n} items is outside 1..{MAX_ITEMS:,}")
+    size = DTYPES[obj["dtype"]]
+    try:
+        raw = inflate(obj.get("zlib_b64"), n * size, where)
+    except ValueError as exc:
+        if "expands to more" in str(exc):
+            raise ValueError(f"{where}: the data holds more than the {n} items it declares") from None
+        raise
     values = np.frombuffer(raw, dtype=np.dtype(obj["dtype"])).astype(np.int64)
-    if values.size != int(obj["n"]):
-        raise ValueError(f"a reference record's predictions hold {values.size} items, not {obj['n']}")
+    if values.size != n or len(raw) != n * size:
+        raise ValueError(f"{where}: the data holds {len(raw) // size} items, not {n}")
     return values
 
 
@@ -267,44 +289,225 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def read_records(root: Path | None = None) -> list[dict[str, Any]]:
-    root = root or ROOT
-    records = []
+    """Every record under `root`, each checked as data from elsewhere
+    (check_record) before anything is written: a ValueError in one line
+    names the first bad record and what is wrong with it."""
+    root = Path(root or ROOT)
+    records, errors = [], []
+    labels: dict[Path, tuple[np.ndarray, dict[int, str]]] = {}
     for path in sorted(root.glob("*/*.json")):
         if path.parent.name == "labels":
             continue
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path} is not a readable reference record ({exc}); restore it with git checkout") from None
-        if not isinstance(rec, dict) or rec.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a reference record of format {FORMAT}")
-        rec["_key"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        rec["_path"] = str(path)
-        records.append(rec)
+            records.append(check_record(path, root, labels))
+        except ValueError as exc:
+            errors.append(str(exc))
+    if errors:
+        more = f" (and {len(errors) - 1} other record(s) refused)" if len(errors) > 1 else ""
+        raise ValueError(f"{errors[0]}{more}; nothing was imported")
     return records
 
 
+HISTORY_KEYS = ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1", "epoch_seconds")
+MAX_EPOCHS = 10_000
+METRIC_KEY = r"[A-Za-z0-9_.-]{1,64}"
+
+
+def identity(rec: dict[str, Any]) -> str:
+    """What a record describes, not its file's name or bytes: the same run
+    saved under another name or with other whitespace has the same identity."""
+    what = [rec["workload"], rec["study"], rec["config"], rec["seed"], rec["split"], rec["test_labels"]]
+    return hashlib.sha256(json.dumps(what).encode("utf-8")).hexdigest()[:24]
+
+
+def check_record(path: Path, root: Path, labels: dict | None = None) -> dict[str, Any]:
+    """One record, read as data from elsewhere: a regular file of at most
+    RECORD_BYTES; each field of the right type, size and range; names of a
+    safe alphabet; the predictions expanded with a bound, of the length of
+    their label file and within its classes; the label file verified against
+    its digest; the stored accuracy that of the predictions. Returns the
+    record with its identity (`_key`), its labels and predictions."""
+    from experiments import untrusted as U
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"reference record {path}: {why}")
+
+    try:
+        rec = U.read_json(path, RECORD_BYTES, "a reference record")
+    except ValueError as exc:
+        raise ValueError(f"reference record {exc}") from None
+    if not isinstance(rec, dict) or rec.get("format") != FORMAT:
+        raise bad(f"not a reference record of format {FORMAT}")
+    need = {"group": str, "study": str, "config": str, "workload": str, "split": str, "seed": int, "params": dict,
+            "levels": dict, "history": dict, "test": dict, "best_epoch": int, "epochs_run": int,
+            "num_parameters": int, "learned": bool, "describe": str, "test_labels": str, "test_pred": dict}
+    for key, typ in need.items():
+        if key not in rec:
+            raise bad(f"the field {key!r} is missing")
+        if not isinstance(rec[key], typ) or (typ is int and isinstance(rec[key], bool)):
+            raise bad(f"the field {key!r} is {type(rec[key]).__name__}, not {typ.__name__}")
+    try:
+        from core.workloads import NAMES
+
+        U.check_name(rec["group"], "the group")
+        U.check_name(rec["workload"], "the workload")
+        U.check_name(rec["split"], "the split")
+        U.check_name(rec["study"], "the study")
+        U.check_name(rec["config"], "the config", U.LABEL)
+        if rec["workload"] not in NAMES:
+            raise ValueError(f"the workload {rec['workload']!r} is not one of {', '.join(NAMES)}")
+        if len(rec["levels"]) > 64:
+            raise ValueError(f"{len(rec['levels'])} factor levels (at most 64)")
+        for k, v in rec["levels"].items():
+            U.check_name(k, "a factor's name", U.LABEL)
+            U.check_name(v, f"the level of {k}", U.LABEL)
+        if not re.fullmatch(r"[0-9a-f]{16}", rec["test_labels"]):
+            raise ValueError(f"the test labels' digest {rec['test_labels'][:40]!r} is not 16 hex digits")
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if not 0 <= rec["seed"] < 2**31:
+        raise bad(f"the seed {rec['seed']} is outside 0..2^31-1")
+    for key in ("best_epoch", "epochs_run"):
+        if not 0 <= rec[key] <= MAX_EPOCHS:
+            raise bad(f"{key} {rec[key]} is outside 0..{MAX_EPOCHS}")
+    if not 0 <= rec["num_parameters"] < 10**12:
+        raise bad(f"num_parameters {rec['num_parameters']} is outside 0..10^12")
+    for key, limit in (("describe", 500), ("learned_reason", 2000), ("machine", 200)):
+        value = rec.get(key, "")
+        if not isinstance(value, str) or len(value) > limit:
+            raise bad(f"{key} must be text of at most {limit} characters")
+    wall = rec.get("wall_seconds", 0.0)
+    if type(wall) not in (int, float) or not (np.isfinite(wall) and 0 <= wall < 1e9):
+        raise bad(f"wall_seconds {str(wall)[:40]} is not a duration in seconds")
+    for key, values in rec["history"].items():
+        if key not in HISTORY_KEYS:
+            raise bad(f"the curve {str(key)[:40]!r} is not one of {', '.join(HISTORY_KEYS)}")
+        if not isinstance(values, list) or len(values) > MAX_EPOCHS or not all(_finite(v) for v in values):
+            raise bad(f"the curve {key!r} must be a list of at most {MAX_EPOCHS} finite numbers")
+    if len(rec["test"]) > 10_000:
+        raise bad(f"{len(rec['test'])} test metrics (at most 10,000)")
+    for key, value in rec["test"].items():
+        if not re.fullmatch(METRIC_KEY, key) or not _finite(value):
+            raise bad(f"the test metric {str(key)[:40]!r} must be a name of letters, digits and ._- with a finite value")
+    if len(rec["params"]) > 1000 or not all(isinstance(k, str) and isinstance(v, str) and len(v) <= 1000
+                                            for k, v in rec["params"].items()):
+        raise bad("params must map option names to text")
+    try:
+        cfg = RunConfig.from_params(rec["params"])
+    except ValueError as exc:
+        raise bad(f"its config is refused ({str(exc)[:300]})") from None
+    if cfg.data.workload != rec["workload"]:
+        raise bad(f"its config trains {cfg.data.workload}, not its workload {rec['workload']}")
+    y_pred = unpack(rec["test_pred"], f"reference record {path}: the predictions")
+    y_true, names = verified_labels(rec["workload"], rec["split"], rec["test_labels"], root, labels)
+    if y_pred.size != y_true.size:
+        raise bad(f"{y_pred.size} predictions for the {y_true.size} test labels of {labels_path(rec['workload'], rec['split'], rec['test_labels'], root).name}")
+    top = int(y_pred.max())
+    if top >= len(names) or int(y_pred.min()) < 0:
+        raise bad(f"a predicted class ({top}) is out of range: the test set has {len(names)} classes (0..{len(names) - 1})")
+    accuracy = rec["test"].get("accuracy")
+    if accuracy is not None and abs(float((y_true == y_pred).mean()) - float(accuracy)) > 1e-4:
+        raise bad(f"its stored test accuracy {accuracy:.4f} is not that of its predictions on its test labels "
+                  f"({float((y_true == y_pred).mean()):.4f}); the record or its label file was changed")
+    out = dict(rec)
+    out["_path"] = str(path)
+    out["_key"] = identity(rec)
+    out["_bytes_key"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]  # the key of earlier imports
+    out["_y_true"], out["_y_pred"], out["_names"] = y_true, y_pred, names
+    return out
+
+
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and bool(np.isfinite(value))
+
+
+def verified_labels(workload: str, split: str, digest: str, root: Path | None = None,
+                    cache: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    """A test set's labels and class names from its label file, verified:
+    a regular file of at most LABELS_BYTES whose labels hash to the digest
+    its name carries, every label a known class."""
+    from core.workloads import get
+    from experiments import untrusted as U
+
+    path = labels_path(workload, split, digest, root)
+    if cache is not None and path in cache:
+        return cache[path]
+    if not (path.exists() or path.is_symlink()):
+        raise ValueError(f"the test labels {path} are missing; restore results/reference/labels")
+    obj = U.read_json(path, LABELS_BYTES, "a label file")
+    if not isinstance(obj, dict) or not isinstance(obj.get("class_names"), dict):
+        raise ValueError(f"{path}: not a label file (no class_names)")
+    if (obj.get("workload"), obj.get("split"), obj.get("digest")) != (workload, split, digest):
+        raise ValueError(f"{path}: it describes {obj.get('workload')!r}/{obj.get('split')!r}/{obj.get('digest')!r}, "
+                         "not what its name says")
+    y_true = unpack(obj.get("y_true"), f"{path}: the labels")
+    if labels_digest(y_true) != digest:
+        raise ValueError(f"{path}: its labels do not match the digest {digest} in its name (they hash to "
+                         f"{labels_digest(y_true)}); the file was changed, restore it")
+    fixed = get(workload).class_names
+    if fixed:
+        names = list(fixed)
+    else:
+        known: dict[int, str] = {}
+        for k, v in obj["class_names"].items():
+            if not (isinstance(k, str) and k.isdigit() and int(k) < 100_000 and isinstance(v, str) and len(v) <= 200):
+                raise ValueError(f"{path}: class_names must map class numbers (0..99,999) to names of at most 200 "
+                                 "characters")
+            known[int(k)] = v
+        names = [known.get(i, f"category {i}") for i in range(max(known, default=-1) + 1)]
+    if int(y_true.max()) >= len(names):
+        raise ValueError(f"{path}: a label ({int(y_true.max())}) is out of range: {len(names)} classes")
+    if cache is not None:
+        cache[path] = (y_true, names)
+    return y_true, names
+
+
 def test_labels(rec: dict[str, Any], root: Path | None = None) -> np.ndarray:
-    path = labels_path(rec["workload"], rec["split"], rec["test_labels"], root)
-    if not path.exists():
-        raise ValueError(f"the test labels {path.name} of {rec['_path']} are missing; restore results/reference/labels")
-    return unpack(json.loads(path.read_text(encoding="utf-8"))["y_true"])
+    if "_y_true" in rec:
+        return rec["_y_true"]
+    return verified_labels(rec["workload"], rec["split"], rec["test_labels"], root)[0]
 
 
 # -- importing -------------------------------------------------------------------------------
+IMPORT_LOCK = ".reference-import.lock"
+
+
 def import_records(home: Path, root: Path | None = None, log: Callable[[str], None] = print) -> int:
     """Load every record not yet in the store as a FINISHED run marked as
-    reference, a child of one study run per group. Returns how many it loaded."""
-    from mlflow.entities import Metric, Param, RunTag
+    reference, a child of one study run per group. Returns how many it loaded.
 
-    from experiments.mlflow_tracker import MlflowTracker, client, experiment_id
+    Every record is checked before anything is written (read_records). A
+    record is in the store once, by what it describes (identity), whatever
+    its file is called; imports on one data folder take turns (a file lock).
+    A record whose import fails half-way is marked FAILED with the error, so
+    no run is left RUNNING, and is imported again by the next import."""
+    import fcntl
 
-    root = root or ROOT
+    root = Path(root or ROOT)
     records = read_records(root)
     if not records:
         log(f"no reference records in {root}")
         return 0
+    unique: dict[str, dict] = {}
+    for rec in records:
+        first = unique.setdefault(rec["_key"], rec)
+        if first is not rec:
+            log(f"skipped {rec['_path']}: the same run as {first['_path']}")
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / IMPORT_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second import waits, then finds everything loaded
+        loaded = _import_locked(home, list(unique.values()), log)
+    log(f"loaded {loaded} reference run(s) into {home}" + ("" if loaded else " (all were already there)"))
+    return loaded
+
+
+def _import_locked(home: Path, records: list[dict[str, Any]], log: Callable[[str], None]) -> int:
+    from experiments.launcher import is_alive, process_identity
+    from experiments.mlflow_tracker import client, experiment_id
+    from experiments.tags import ERROR_TAG, PROC_TAG
+
     c = client(home)
+    me = process_identity()
     loaded = 0
     by_group: dict[str, list[dict]] = {}
     for rec in records:
@@ -312,43 +515,90 @@ def import_records(home: Path, root: Path | None = None, log: Callable[[str], No
     for group, recs in by_group.items():
         workload = recs[0]["workload"]
         exp = experiment_id(home, workload)
-        have = {r.data.tags.get(RECORD_TAG) for r in
-                c.search_runs([exp], filter_string=f"tags.{REFERENCE_TAG} = 'true'", max_results=50_000)}
-        todo = [r for r in recs if r["_key"] not in have]
+        have, legacy = set(), set()
+        for r in c.search_runs([exp], filter_string=f"tags.`{REFERENCE_TAG}` = 'true'", max_results=50_000):
+            t = r.data.tags
+            if t.get(KIND_TAG) == "study":
+                continue
+            if r.info.status != "FINISHED":
+                alive = is_alive(t.get(PROC_TAG, ""))
+                stale = alive is False or (alive is None and time.time() - r.info.start_time / 1000 > 3600)
+                if r.info.status in ("RUNNING", "SCHEDULED") and stale:
+                    c.set_tag(r.info.run_id, ERROR_TAG, "its import was interrupted; imported again")
+                    c.set_terminated(r.info.run_id, status="FAILED")
+                continue
+            if t.get(IDENTITY_TAG):
+                have.add(t[IDENTITY_TAG])
+            else:  # imported before identities: known by what its tags say
+                legacy.add(t.get(RECORD_TAG))
+                legacy.add((t.get(STUDY_TAG), t.get(POINT_TAG), t.get(SEED_TAG),
+                            r.data.params.get("data.split", "intra-patient")))
+        todo = [r for r in recs if r["_key"] not in have and r["_bytes_key"] not in legacy
+                and (r["study"], r["config"], str(r["seed"]), r["split"]) not in legacy]
         if not todo:
             continue
         parent_id = _reference_parent(home, exp, group, recs[0])
-        for rec in todo:
-            cfg = RunConfig.from_params(rec["params"])
-            now = int(time.time() * 1000)
-            tags = {
-                WORKLOAD_TAG: workload, MODEL_TAG: cfg.model.name,
-                DESCRIBE_TAG: f"{rec['describe']} ({LABEL})", DIGEST_TAG: cfg.digest(),
-                REFERENCE_TAG: "true", RECORD_TAG: rec["_key"],
-                PARENT_TAG: parent_id, STUDY_TAG: rec["study"], POINT_TAG: rec["config"],
-                POINT_INDEX_TAG: str(_point_index(rec)), SEED_TAG: str(rec["seed"]),
-                CONFIG_KEY_TAG: S.config_key(cfg.replace(**{"train.seed": 0})),
-                EPOCHS_RUN_TAG: str(rec["epochs_run"]), WALL_SECONDS_TAG: f"{rec['wall_seconds']:.1f}",
-                NUM_PARAMETERS_TAG: str(rec["num_parameters"]),
-                LEARNED_TAG: str(bool(rec["learned"])).lower(), REASON_TAG: rec["learned_reason"],
-                REFERENCE_MACHINE_TAG: rec.get("machine", ""),
-                **{f"{FACTOR_PREFIX}{k}": v for k, v in rec["levels"].items()},
-            }
-            run = c.create_run(exp, run_name=f"{rec['config']} seed {rec['seed']} ({LABEL})", start_time=now)
-            rid = run.info.run_id
-            metrics = [Metric(k, v, now, step + 1) for k, vs in rec["history"].items() for step, v in enumerate(vs)]
-            metrics += [Metric(f"test/{k}", v, now, rec["epochs_run"]) for k, v in rec["test"].items()]
-            metrics.append(Metric("best_epoch", rec["best_epoch"], now, rec["epochs_run"]))
-            for start in range(0, len(metrics), 900):
-                c.log_batch(rid, metrics=metrics[start:start + 900])
-            c.log_batch(rid, params=[Param(k, v) for k, v in rec["params"].items()],
-                        tags=[RunTag(k, str(v)) for k, v in tags.items()])
-            _log_artifacts(MlflowTracker(home, rid), rec, test_labels(rec, root))
-            c.set_terminated(rid, status="FINISHED", end_time=now)
-            loaded += 1
-        c.set_terminated(parent_id, status="FINISHED")
-    log(f"loaded {loaded} reference run(s) into {home}" + ("" if loaded else " (all were already there)"))
+        try:
+            for rec in todo:
+                _import_one(home, exp, parent_id, rec, me)
+                loaded += 1
+        finally:
+            try:
+                c.set_terminated(parent_id, status="FINISHED")
+            except Exception:  # the store went away: the next import finishes it
+                pass
     return loaded
+
+
+def _import_one(home: Path, exp: str, parent_id: str, rec: dict[str, Any], me: str) -> None:
+    """One record as one FINISHED run, or a FAILED one with the error (and a
+    ValueError in one line that names the record)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    from experiments.mlflow_tracker import MlflowTracker, client
+    from experiments.tags import ERROR_TAG, PROC_TAG
+
+    c = client(home)
+    cfg = RunConfig.from_params(rec["params"])
+    now = int(time.time() * 1000)
+    tags = {
+        WORKLOAD_TAG: rec["workload"], MODEL_TAG: cfg.model.name,
+        DESCRIBE_TAG: f"{rec['describe']} ({LABEL})", DIGEST_TAG: cfg.digest(),
+        REFERENCE_TAG: "true", RECORD_TAG: rec["_bytes_key"], IDENTITY_TAG: rec["_key"], PROC_TAG: me,
+        PARENT_TAG: parent_id, STUDY_TAG: rec["study"], POINT_TAG: rec["config"],
+        POINT_INDEX_TAG: str(_point_index(rec)), SEED_TAG: str(rec["seed"]),
+        CONFIG_KEY_TAG: S.config_key(cfg.replace(**{"train.seed": 0})),
+        EPOCHS_RUN_TAG: str(rec["epochs_run"]), WALL_SECONDS_TAG: f"{float(rec.get('wall_seconds', 0.0)):.1f}",
+        NUM_PARAMETERS_TAG: str(rec["num_parameters"]),
+        LEARNED_TAG: str(bool(rec["learned"])).lower(), REASON_TAG: rec.get("learned_reason", ""),
+        REFERENCE_MACHINE_TAG: rec.get("machine", ""),
+        **{f"{FACTOR_PREFIX}{k}": v for k, v in rec["levels"].items()},
+    }
+    # the identity goes in with the run: an import cut short leaves a run the next one recognises
+    run = c.create_run(exp, run_name=f"{rec['config']} seed {rec['seed']} ({LABEL})", start_time=now,
+                       tags={IDENTITY_TAG: rec["_key"], REFERENCE_TAG: "true", PROC_TAG: me, PARENT_TAG: parent_id})
+    rid = run.info.run_id
+    try:
+        metrics = [Metric(k, float(v), now, step + 1) for k, vs in rec["history"].items() for step, v in enumerate(vs)]
+        metrics += [Metric(f"test/{k}", float(v), now, rec["epochs_run"]) for k, v in rec["test"].items()]
+        metrics.append(Metric("best_epoch", rec["best_epoch"], now, rec["epochs_run"]))
+        for start in range(0, len(metrics), 900):
+            c.log_batch(rid, metrics=metrics[start:start + 900])
+        c.log_batch(rid, params=[Param(k, v) for k, v in rec["params"].items()],
+                    tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        _log_artifacts(MlflowTracker(home, rid), rec, test_labels(rec))
+        c.set_terminated(rid, status="FINISHED", end_time=now)
+    except BaseException as exc:
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        try:
+            c.set_tag(rid, ERROR_TAG, f"import of {rec['_path']} failed: {why}")
+            c.set_terminated(rid, status="FAILED")
+        except Exception:  # the store itself went away: the next import marks it
+            pass
+        if not isinstance(exc, Exception):
+            raise
+        raise ValueError(f"importing {rec['_path']} failed ({why}); the run {rid[:8]} is marked FAILED and the "
+                         "next import loads the record again") from None
 
 
 def _point_index(rec: dict[str, Any]) -> int:
@@ -389,10 +639,10 @@ def _log_artifacts(tracker, rec: dict[str, Any], y_true: np.ndarray) -> None:
 
     from core import metrics as M
 
-    y_pred = unpack(rec["test_pred"])
+    y_pred = rec["_y_pred"] if "_y_pred" in rec else unpack(rec["test_pred"])
     if y_pred.size != y_true.size:
         raise ValueError(f"{rec['_path']}: {y_pred.size} predictions for {y_true.size} test labels")
-    names = _class_names(rec, int(max(y_true.max(), y_pred.max())) + 1)
+    names = rec["_names"] if "_names" in rec else _class_names(rec, int(max(y_true.max(), y_pred.max())) + 1)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["index", "y_true", "y_pred", "true", "pred"])

@@ -102,3 +102,35 @@ def tracking_uri(home: Path) -> str:
     """The home's SQLite store, unless RNN_ARENA_TRACKING_URI names another
     MLflow tracking URI (a server every machine of a cluster reaches)."""
     return os.environ.get(ENV_TRACKING_URI) or local_tracking_uri(home)
+
+
+ENV_SERVER_WAIT = "RNN_ARENA_SERVER_WAIT"  # seconds to wait for a tracking server that stopped answering
+SERVER_WAIT_DEFAULT = 300.0
+
+
+PAGE_SERVER_WAIT = 10.0  # the dashboard's own reads: a page waits this long, then says the server is down
+_process_wait: float | None = None  # set by a process for itself (the dashboard), not for the runs it starts
+
+
+def wait_in_this_process(seconds: float) -> None:
+    """This process waits at most `seconds` for a server (unless
+    RNN_ARENA_SERVER_WAIT says otherwise); the processes it starts keep the default."""
+    global _process_wait
+    _process_wait = seconds
+
+
+def server_wait_seconds() -> float:
+    """How long a command waits for a tracking server that stopped answering
+    before it ends with one line (RNN_ARENA_SERVER_WAIT, default 300 s;
+    0 gives up at the first failure). Finished runs are on the server
+    either way; the same command resumes once it answers again."""
+    text = os.environ.get(ENV_SERVER_WAIT, "").strip()
+    if not text:
+        return SERVER_WAIT_DEFAULT if _process_wait is None else _process_wait
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{ENV_SERVER_WAIT}={text!r} is not a number of seconds; set it to e.g. 300") from None
+    if not 0 <= value <= 7 * 24 * 3600:
+        raise ValueError(f"{ENV_SERVER_WAIT}={text!r} must be between 0 and 604800 seconds (a week)")
+    return value

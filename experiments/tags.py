@@ -54,7 +54,8 @@ BUDGET_TAG = "arena.budget_seconds"  # and the time it was allowed
 
 # imported reference runs
 REFERENCE_TAG = "arena.reference"  # "true" on imported reference runs (and their study)
-RECORD_TAG = "arena.reference_record"  # the record's key: an import loads each key once
+RECORD_TAG = "arena.reference_record"  # the record file's hash (imports before identities)
+IDENTITY_TAG = "arena.reference_identity"  # what a record describes: an import loads each identity once
 REFERENCE_MACHINE_TAG = "arena.reference_machine"
 
 # benchmarks

@@ -37,7 +37,7 @@ controls = st.expander("Selection", expanded=False) if presenter else st.contain
 with controls:
     workload = st.radio("Workload", sorted(finished["workload"].unique()), horizontal=True)
     pool = finished[finished["workload"] == workload]
-    labels = {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
+    labels = dict(services.run_choices(pool))
     runs_key, picked_key = state.COMPARE_RUNS + workload, state.COMPARE_PICKED + workload
 
     with st.container(border=True):

@@ -126,8 +126,10 @@ with st.container(border=True):
                 except ValueError as exc:
                     st.error(str(exc))
                 else:
-                    st.session_state[state.COMPARISON_SELECTED] = parent
-                    if created:
+                    st.session_state[state.COMPARISON_SELECTED] = str(parent)
+                    if getattr(parent, "repeat", False):  # a second click or another tab
+                        st.info(parent.note)
+                    elif created:
                         st.toast("Comparison started; its curves appear below as the runs train.")
                     else:
                         st.info("This exact comparison was recorded before: it is shown below, and any runs it "

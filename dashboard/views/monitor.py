@@ -18,8 +18,7 @@ home = services.require_home()
 
 @st.fragment(run_every=3)
 def live() -> None:
-    services.runs.clear()
-    runs = services.runs(str(home))
+    runs = services.runs(str(home))  # shared by every session; read again when the store changes
     active = runs[runs["status"].isin(["RUNNING", "QUEUED"])] if not runs.empty else runs
     if active.empty:
         st.info("Nothing is running. Start a run from the New run page; it will appear here.")
@@ -29,11 +28,11 @@ def live() -> None:
             top = st.columns([4, 1])
             top[0].markdown(f"**{r.name}** · {r.model} · {r.workload} · sample {r.sample:g} · `{r.run_id[:8]}`")
             if top[1].button("Cancel", key=f"cancel_{r.run_id}"):
-                st.toast(f"run {r.run_id[:8]}: {services.cancel(str(home), r.run_id)}")
+                result = services.cancel(str(home), r.run_id)
+                st.toast(f"run {r.run_id[:8]}: {result}" + (f" ({result.note})" if getattr(result, "repeat", False) else ""))
             if r.status == "QUEUED":
                 st.caption("Queued: waits for a free slot.")
                 continue
-            services.run_detail.clear()
             d = services.run_detail(str(home), r.run_id)
             hist, total = d["history"], int(d["config"]["train.epochs"])
             fraction, line = services.live_progress(hist, total, d["tags"].get(PROGRESS_TAG))

@@ -96,6 +96,10 @@ if st.button("Start run", type="primary"):
     except ValueError as exc:
         st.error(str(exc))
     else:
-        st.session_state[state.LAST_LAUNCHED] = run_id
-        st.success(f"Started run {run_id}. It keeps running if you close this tab.")
-        st.switch_page(str(ROOT / "dashboard" / "views" / "monitor.py"))
+        st.session_state[state.LAST_LAUNCHED] = str(run_id)
+        if getattr(run_id, "repeat", False):  # a second click or another tab: the first run, not a new one
+            st.info(f"{run_id.note} Run {run_id}.")
+            st.page_link(str(ROOT / "dashboard" / "views" / "monitor.py"), label="Watch it on the Monitor page")
+        else:
+            st.success(f"Started run {run_id}. It keeps running if you close this tab.")
+            st.switch_page(str(ROOT / "dashboard" / "views" / "monitor.py"))

@@ -65,8 +65,11 @@ with st.expander("Start a study", expanded=not recorded):
             except ValueError as exc:
                 st.error(str(exc))
             else:
-                st.session_state[state.STUDY_SELECTED] = parent_id
-                st.success(f"Study started in the background (`{parent_id[:8]}`); its progress shows below.")
+                st.session_state[state.STUDY_SELECTED] = str(parent_id)
+                if getattr(parent_id, "repeat", False):  # a second click or another tab
+                    st.info(parent_id.note)
+                else:
+                    st.success(f"Study started in the background (`{parent_id[:8]}`); its progress shows below.")
                 recorded = ss.studies(home_dir)
 
 if not recorded:
@@ -104,8 +107,8 @@ def live() -> None:
         st.caption(f"Not running: {left} runs wait. Resuming skips finished runs and never trains a config twice.")
         if left and st.button("Resume the study"):
             try:
-                ss.start_worker(home_dir, selected, os.cpu_count() or 1)
-                st.toast("resumed in the background")
+                resumed = ss.start_worker(home_dir, selected, os.cpu_count() or 1)
+                st.toast(resumed.note or "resumed in the background")
             except ValueError as exc:
                 st.error(str(exc))
 

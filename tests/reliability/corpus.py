@@ -368,6 +368,138 @@ def with_tracking_uri(uri: Callable[[], str]) -> Callable[[Path, Path], Any]:
     return read
 
 
+# ---------------------------------------------------------------------------
+# reference records from elsewhere (experiments.reference.import_records)
+REF_RECORD = ROOT / "results" / "reference" / "architectures" / "gru-bidirectional-false-seed0.json"
+REF_LABELS = ROOT / "results" / "reference" / "labels" / "heartbeat-intra-patient-b78104de5af29fdc.json"
+
+
+def zlib_bomb(megabytes: int) -> bytes:
+    """A valid zlib stream of `megabytes` MiB of zeros, about 1,000 times
+    smaller, built in milliseconds (one flushed block repeated)."""
+    import struct
+
+    chunk = b"\0" * (1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    n = megabytes << 20
+    return b"\x78\xda" + block * megabytes + end + struct.pack(">I", ((n % 65521) << 16) | 1)
+
+
+def b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def reference_root(change: Callable[[dict], Any] | None = None, labels: Callable[[dict], Any] | None = None,
+                   raw: Callable[[Path], Any] | None = None, name: str = "gru-bidirectional-false-seed0.json",
+                   labels_raw: Callable[[Path], Any] | None = None) -> Callable[[Path], Path]:
+    """A folder of records (as results/reference) holding one real record
+    and its label file, `change`d (a function of the record's dict, or of
+    the label file's dict), or written by `raw`/`labels_raw` (a function of
+    the path)."""
+    def build(inputs: Path) -> Path:
+        root = inputs / "reference"
+        rec = json.loads(REF_RECORD.read_text())
+        lab = json.loads(REF_LABELS.read_text())
+        if change:
+            change(rec)
+        if labels:
+            labels(lab)
+        folder = root / "architectures"
+        folder.mkdir(parents=True)
+        (root / "labels").mkdir()
+        lpath = root / "labels" / REF_LABELS.name
+        if labels_raw:
+            labels_raw(lpath)
+        else:
+            lpath.write_text(json.dumps(lab))
+        path = folder / name
+        if raw:
+            raw(path)
+        else:
+            path.write_text(json.dumps(rec))
+        return root
+    return build
+
+
+def import_reference(root: Path, home: Path):
+    """import_records on `root`; whatever it ends in, no run may be left
+    RUNNING or SCHEDULED in the store."""
+    from experiments import mlflow_tracker as T
+    from experiments import reference as R
+
+    try:
+        return R.import_records(home, root, log=lambda m: None)
+    finally:
+        if (home / "mlflow.db").exists():
+            import sqlite3
+
+            with sqlite3.connect(home / "mlflow.db") as db:
+                left = db.execute("SELECT count(*) FROM runs WHERE status IN ('RUNNING', 'SCHEDULED')").fetchone()[0]
+            assert left == 0, f"{left} run(s) left RUNNING or SCHEDULED"
+        T._CLIENTS.clear()
+
+
+def _set(key: str, value: Any) -> Callable[[dict], None]:
+    def change(rec: dict) -> None:
+        rec[key] = value
+    return change
+
+
+def _pred(values: np.ndarray | None = None, stream: bytes | None = None, n: int | None = None) -> Callable[[dict], None]:
+    def change(rec: dict) -> None:
+        from experiments.reference import pack
+
+        packed = pack(values) if values is not None else dict(rec["test_pred"])
+        if stream is not None:
+            packed["zlib_b64"] = b64(stream)
+        if n is not None:
+            packed["n"] = n
+        rec["test_pred"] = packed
+    return change
+
+
+def _real_pred() -> np.ndarray:
+    from experiments.reference import unpack
+
+    return unpack(json.loads(REF_RECORD.read_text())["test_pred"])
+
+
+def _out_of_range(rec: dict) -> None:
+    y = _real_pred().copy()
+    y[7] = 9  # five classes: 0..4
+    _pred(y)(rec)
+
+
+def _truncated(rec: dict) -> None:
+    import base64
+
+    stream = base64.b64decode(rec["test_pred"]["zlib_b64"])
+    rec["test_pred"]["zlib_b64"] = b64(stream[: len(stream) // 2])
+
+
+def _swapped_labels(lab: dict) -> None:
+    from experiments.reference import pack, unpack
+
+    y = unpack(lab["y_true"])
+    lab["y_true"] = pack(np.random.default_rng(0).permutation(y))  # same counts, other order: the digest differs
+
+
+def _huge_record(path: Path) -> None:
+    rec = json.loads(REF_RECORD.read_text())
+    rec["history"]["train/loss"] = [0.123456789] * 3_500_000  # about 47 MB
+    path.write_text(json.dumps(rec))
+
+
+def _link_to(target: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        path.symlink_to(target)
+    return make
+
+
 def python_study(inputs: Path) -> Path:
     """A study file in Python whose code would leave a file outside the data folder."""
     return write(inputs, "s.py", f'open({str(inputs.parent.parent / ESCAPE)!r}, "w").write("ran")\n'
@@ -714,6 +846,67 @@ def cases() -> list[Case]:
     add(Case("uri-missing-driver", T, "a database URI whose driver is not installed", store_home,
              with_tracking_uri(lambda: f"mysql://user@127.0.0.1:{free_port(True)}/db"),
              r"the tracking store mysql://user@127\.0\.0\.1:\d+/db needs a database driver that is not installed"))
+    R = "reference record"
+    add(Case("ref-pred-bomb-200mb", R, "predictions that expand to 200 MB (zlib bomb)",
+             reference_root(_pred(stream=zlib_bomb(200), n=2_000_000)), import_reference,
+             r"reference record .*gru-bidirectional-false-seed0\.json: the predictions: the data holds more than the "
+             r"2000000 items it declares", max_seconds=5, max_peak_mb=64))
+    add(Case("ref-pred-bomb-1gb", R, "predictions that expand to a gigabyte (zlib bomb, a 1.4 MB record)",
+             reference_root(_pred(stream=zlib_bomb(1024))), import_reference,
+             r"seed0\.json: a reference record is [\d,]+ bytes, more than the 1,048,576 bytes", max_seconds=5,
+             max_peak_mb=64))
+    add(Case("ref-labels-bomb-1gb", R, "a label file whose labels expand to a gigabyte (zlib bomb)",
+             reference_root(labels=lambda lab: lab["y_true"].update(zlib_b64=b64(zlib_bomb(1024)))),
+             import_reference, r"heartbeat-intra-patient-b78104de5af29fdc\.json: the labels: the compressed data \(\d+ characters\) is "
+             r"longer than 21,892 bytes could compress to",
+             max_seconds=5, max_peak_mb=64))
+    add(Case("ref-labels-link-dev-zero", R, "a label file that is a symlink to /dev/zero (endless)",
+             reference_root(labels_raw=_link_to("/dev/zero")), import_reference,
+             r"b78104de5af29fdc\.json: a label file must be a regular file, not a link", max_seconds=5, max_peak_mb=64))
+    add(Case("ref-record-link", R, "a record that is a symlink to /etc/passwd",
+             reference_root(raw=_link_to("/etc/passwd")), import_reference,
+             r"seed0\.json: a reference record must be a regular file, not a link", max_seconds=5))
+    add(Case("ref-missing-field", R, "a record missing a field (seed)",
+             reference_root(lambda rec: rec.pop("seed")), import_reference,
+             r"reference record .*seed0\.json: the field 'seed' is missing; nothing was imported", max_seconds=5))
+    add(Case("ref-wrong-type", R, "a record whose seed is text",
+             reference_root(_set("seed", "0; DROP")), import_reference,
+             r"the field 'seed' is str, not int", max_seconds=5))
+    add(Case("ref-class-out-of-range", R, "a predicted class out of range (9 of 5 classes)",
+             reference_root(_out_of_range), import_reference,
+             r"seed0\.json: a predicted class \(9\) is out of range: the test set has 5 classes", max_seconds=5))
+    add(Case("ref-truncated-zlib", R, "a truncated compressed stream",
+             reference_root(_truncated), import_reference,
+             r"the predictions: the compressed data is truncated", max_seconds=5))
+    add(Case("ref-count-mismatch", R, "fewer predictions than test labels",
+             reference_root(lambda rec: _pred(_real_pred()[:-10])(rec)), import_reference,
+             r"21882 predictions for the 21892 test labels", max_seconds=5))
+    add(Case("ref-47mb", R, "a 47 MB record", reference_root(raw=_huge_record), import_reference,
+             r"seed0\.json: a reference record is [\d,]+ bytes, more than the 1,048,576 bytes", max_seconds=5, max_peak_mb=64,
+             note="ran past three minutes with no output"))
+    add(Case("ref-labels-digest", R, "a label file whose content does not match the digest in its name",
+             reference_root(labels=_swapped_labels), import_reference,
+             r"b78104de5af29fdc\.json: its labels do not match the digest b78104de5af29fdc in its name", max_seconds=5,
+             note="accepted; the report's macro-F1 contradicted the record's"))
+    add(Case("ref-accuracy-mismatch", R, "predictions that do not give the record's stored accuracy",
+             reference_root(lambda rec: _pred(np.zeros(21892, dtype=np.int64))(rec)), import_reference,
+             r"its stored test accuracy 0\.9813 is not that of its predictions", max_seconds=5))
+    add(Case("ref-workload-traversal", R, "a workload of ../../" + ESCAPE,
+             reference_root(_set("workload", "../../" + ESCAPE)), import_reference,
+             r"the workload is '\.\./\.\./rnn-arena-escape'; it must be lowercase letters", max_seconds=5))
+    add(Case("ref-group-traversal", R, "a group of ../" + ESCAPE,
+             reference_root(_set("group", "../" + ESCAPE)), import_reference,
+             r"the group is '\.\./rnn-arena-escape'; it must be", max_seconds=5))
+    add(Case("ref-group-quote", R, "a group with a quote (an MLflow filter clause)",
+             reference_root(_set("group", "arch' OR name = 'x")), import_reference,
+             r"the group is .*; it must be lowercase letters, digits and '-'", max_seconds=5))
+    add(Case("ref-config-slash", R, "a config name with '/' and a quote",
+             reference_root(_set("config", "gru/'bi'")), import_reference,
+             r"the config is .*; it must be letters, digits, spaces", max_seconds=5))
+    add(Case("ref-nested", R, "a record nested 100,000 deep", reference_root(raw=lambda p: p.write_text("[" * 100_000)),
+             import_reference, r"seed0\.json: a reference record is not valid JSON \(nested too deeply\)", max_seconds=5))
+    add(Case("ref-nan-metric", R, "a test metric of NaN", reference_root(lambda rec: rec["test"].update(macro_f1=float("nan"))),
+             import_reference, r"the test metric 'macro_f1' must be", max_seconds=5))
     return out
 
 
