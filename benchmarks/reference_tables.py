@@ -27,12 +27,16 @@ HEARTBEAT_ROWS = [
     ("LSTM", 0.9646, None, "architectures", "lstm · bidirectional=false"),
     ("bidirectional LSTM", 0.9836, None, "architectures", "lstm · bidirectional=true"),
 ]
-# published inter-patient (DS2) figures: (source, accuracy, F1 of S (SVEB), F1 of V (VEB))
+# published inter-patient (DS1 -> DS2) figures: (source, inputs, accuracy, SVEB Se, +P, F1, VEB Se, +P, F1)
 PUBLISHED_DS2 = [
-    ("Mondéjar-Guerra et al. 2019, SVM ensemble", 0.945, None, None),
-    ("Niu et al. 2020", 0.964, 0.766, 0.897),
-    ("Sellami & Hwang 2019, CNN (0.9948 intra-patient)", 0.8834, None, None),
+    ("de Chazal et al. 2004, LDA", "RR intervals + morphology", None, 0.76, 0.39, None, 0.78, 0.82, None),
+    ("Zhang et al. 2014, SVM", "intervals + morphology", None, 0.79, 0.36, None, 0.86, 0.93, None),
+    ("Mondéjar-Guerra et al. 2019, SVM ensemble", "RR + normalised RR, wavelets", 0.945, None, None, None, None,
+     None, None),
+    ("Niu et al. 2020, CNN", "symbolic morphology + rhythm", 0.964, None, None, 0.766, None, None, 0.897),
+    ("Sellami & Hwang 2019, CNN (0.9948 intra-patient)", "morphology", 0.8834, None, None, None, None, None, None),
 ]
+INTER_PATIENT_GROUPS = ("architectures-inter-patient", "rhythm")
 
 
 def cell(values: list[float]) -> str:
@@ -68,7 +72,7 @@ def main() -> None:
         recs = groups.get((group, config), [])
         print(f"| {name} | {acc:.4f} | {f1 if f1 is not None else '-'} | {group}: {config} | "
               f"{cell([r['test']['accuracy'] for r in recs])} | {cell([r['test']['macro_f1'] for r in recs])} |")
-    for group in ("architectures", "samplers", "title-models", "architectures-inter-patient"):
+    for group in ("architectures", "samplers", "title-models", *INTER_PATIENT_GROUPS):
         keys = sorted({c for g, c in groups if g == group})
         if not keys:
             continue
@@ -86,20 +90,21 @@ def main() -> None:
                   f"{cell([r['test']['balanced_accuracy'] for r in recs])} | {cell([r['test']['macro_f1'] for r in recs])} | "
                   f"{cell(rs) if rs else '-'} | {cell(rf) if rf else '-'} | "
                   f"{sum(r['learned'] for r in recs)}/{len(recs)} |")
-    inter = [(c, rs) for (g, c), rs in groups.items() if g == "architectures-inter-patient"]
+    inter = [(g, c, rs) for (g, c), rs in groups.items() if g in INTER_PATIENT_GROUPS]
     if inter:
-        print("\n### Inter-patient (DS1 -> DS2) beside published figures\n")
-        print("| model | accuracy | F1 S (SVEB) | F1 V (VEB) | Se S | PPV S | Se V | PPV V |")
-        print("|---|---|---|---|---|---|---|---|")
-        for source, acc, fs, fv in PUBLISHED_DS2:
-            print(f"| {source} | {acc:.4f} | {fs if fs is not None else '-'} | {fv if fv is not None else '-'} "
-                  "| - | - | - | - |")
-        for c, recs in sorted(inter):
-            per_class = [cell([r["test"][f"{m}_{k}"] for r in recs if f"{m}_{k}" in r["test"]])
-                         for k in ("S", "V") for m in ("recall", "precision")]
-            print(f"| RNN Arena {c} | {cell([r['test']['accuracy'] for r in recs])} | "
-                  f"{cell([v for r in recs if (v := f1_of(r, 'S')) is not None])} | "
-                  f"{cell([v for r in recs if (v := f1_of(r, 'V')) is not None])} | " + " | ".join(per_class) + " |")
+        print("\n### Inter-patient (DS1 -> DS2) beside published figures (AAMI: Se sensitivity, +P positive "
+              "predictivity)\n")
+        print("| model | inputs | accuracy | SVEB Se | SVEB +P | SVEB F1 | VEB Se | VEB +P | VEB F1 |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        show = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        for source, inputs, *values in PUBLISHED_DS2:
+            print(f"| {source} | {inputs} | " + " | ".join(show(v) for v in values) + " |")
+        for g, c, recs in sorted(inter, key=lambda x: (x[0], x[1])):
+            inputs = "beat + rhythm" if recs[0]["params"].get("data.rhythm", "none") != "none" else "beat only"
+            cells = [cell([r["test"][key] for r in recs if key in r["test"]])
+                     for k in ("S", "V") for key in (f"recall_{k}", f"precision_{k}", f"f1_{k}")]
+            print(f"| RNN Arena {g}: {c} | {inputs} | {cell([r['test']['accuracy'] for r in recs])} | "
+                  + " | ".join(cells) + " |")
     print(f"\n({len(records)} records; python benchmarks/reference_tables.py)")
 
 

@@ -307,7 +307,8 @@ def plan(frame: pd.DataFrame, study, workload: str, seeds: int, budget_minutes: 
         raise ValueError(f"budget={budget_minutes:g} minutes must be between 1 and 1440")
     n_runs = len(S.trials(study, workload, {}, seeds))
     workers = workers or max(1, min(os.cpu_count() or 1, n_runs))
-    recipe = classroom(workload)
+    # the recipe's sample and epochs, as the study's own base sets them (the rhythm study: a 20% sample, 6 epochs)
+    recipe = {**classroom(workload), **{k: v for k, v in study.base.items() if k in ("data.sample", "train.epochs")}}
     sample, epochs = float(recipe["data.sample"]), int(recipe["train.epochs"])
     budget = budget_minutes * 60
     base = Plan(study, workload, seeds, workers, {}, {"data.sample": sample, "train.epochs": epochs}, None, budget,

@@ -89,6 +89,26 @@ def _config_table(config: dict[str, str]) -> str:
     return _table(pd.DataFrame(sorted(config.items()), columns=["option", "value"]))
 
 
+def _event_rows(detail: dict) -> pd.DataFrame | None:
+    """SVEB/VEB Se, +P and F1 (and the 4-class macro-F1) of a heartbeat run, as text cells; None if none."""
+    from core import workloads as W
+
+    name = detail["config"].get("data.workload", "")
+    if name not in W.NAMES:
+        return None
+    rows = W.get(name).event_rows(detail["metrics"])
+    if not rows:
+        return None
+    table = pd.DataFrame(rows)
+    for col in table.columns[1:]:
+        table[col] = [f"{v:.4f}" if v is not None else "-" for v in table[col]]
+    core = detail["metrics"].get("test/macro_f1_core")
+    if core is not None:
+        label = W.get(name).class_metrics()["macro_f1_core"][0]
+        table.loc[len(table)] = [label, "", "", f"{core:.4f}"]
+    return table
+
+
 def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: datetime | None = None) -> str:
     """One run: headline metrics, charts, the per-class report, the most
     confused pairs and the configuration. `detail` is services.run_detail's dict
@@ -114,6 +134,9 @@ def run_report_html(detail: dict, figures: list[tuple[object, str]], generated: 
             table = pd.DataFrame({n: report[n] for n in [*names, *extra]}).T.astype({"support": int})
             table.index = [*spelled_out(names), *extra]  # "S supraventricular ectopic"
             body += ["<h2>Classification report (test)</h2>", _table(table, index=True)]
+            events = _event_rows(detail)
+            if events is not None:
+                body += ["<h2>AAMI figures (test)</h2>", _table(events)]
         else:
             ranked = per_class.sort_values("f1-score")
             body += ["<h2>Worst 10 classes by F1 (test)</h2>", _table(ranked.head(10), index=True),

@@ -26,6 +26,39 @@ def require_home() -> Path:
         st.stop()
 
 
+def event_table(d: dict) -> pd.DataFrame:
+    """A run's AAMI-style figures (heartbeats: SVEB and VEB Se, +P, F1), one
+    row per event class; empty for a workload that names none."""
+    return pd.DataFrame(workload(d["config"]["data.workload"]).event_rows(d["metrics"]))
+
+
+def validation_text(d: dict) -> str:
+    """Which whole patients chose the epoch, and their beats per class (an inter-patient run)."""
+    val = (d.get("split") or {}).get("validation")
+    if not val:
+        return ""
+    counts = ", ".join(f"{n:,} {c}" for c, n in val["counts"].items() if n)
+    return (f" The epoch was chosen on whole DS1 patients (records {', '.join(map(str, val['records']))}): "
+            f"{counts} beats.")
+
+
+def per_record_table(d: dict) -> pd.DataFrame:
+    """The test set per record (patient): beats, then for each event class its
+    beats, how many the model found (Se) and how right its calls were (+P).
+    Empty when the run kept no such table (an older run, or no records)."""
+    table = d.get("per_record") or {}
+    rows = []
+    for r in table.get("rows", []):
+        row = {"record": str(r["group"]), "beats": r["items"]}
+        for cls, event in table.get("events", []):
+            e = r.get(event, {})
+            row[f"{event} beats"] = e.get("true", 0)
+            row[f"{event} Se"] = e.get("se") if e.get("true") else None
+            row[f"{event} +P"] = e.get("pp") if e.get("predicted") else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
     """One row per run for the Compare table: test metrics and key params."""
     rows = []
@@ -39,6 +72,8 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
             "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
             "learned": learned_text(d.get("learned")),
+            **{f"{r['event'].split(' ')[0]} {k.split(' ')[0]}": r[k] for r in workload(cfg["data.workload"]).event_rows(m)
+               for k in ("Se (sensitivity)", "+P (positive predictivity)", "F1")},
         })
     return pd.DataFrame(rows)
 

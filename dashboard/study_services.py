@@ -117,8 +117,17 @@ def tests_table(rep: dict) -> pd.DataFrame:
             "McNemar seed pairs p<0.05": (f"{r['mcnemar_significant']}/{r['mcnemar_pairs']}"
                                           if "mcnemar_pairs" in r else ""),
             "min. detectable acc. diff.": r.get("mdd"),
+            # AAMI-style figures where the workload has them (heartbeats: SVEB F1, VEB F1, 4-class macro-F1)
+            **{f"{label} [95% CI]": _ci(r, key) for key, label in _class_metric_labels().items()
+               if key != m and key in r},
         })
     return pd.DataFrame(rows)
+
+
+def _class_metric_labels() -> dict[str, str]:
+    from core import workloads as W
+
+    return {name: label for name, (label, _) in W.class_metrics().items()}
 
 
 def few_seeds(rep: dict) -> str:
@@ -290,3 +299,26 @@ def class_recall_caption(data: dict) -> str:
     return ("Share of each true class the config found on the test set (sensitivity), mean over its seeds"
             + (", lowest and highest seed in brackets" if data["seeds"] > 1 else "")
             + ". Overall scores hide the rare classes; this is where an imbalance treatment shows.")
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def explanations(home_dir: str, runs: tuple[tuple[str, str], ...]) -> dict[str, dict]:
+    """Config label -> the explanation of its first seed's run (a finished
+    run's never changes), for the configs whose runs stored one."""
+    from experiments.queries import run_explanation
+
+    out = {}
+    for label, run_id in runs:
+        ex = run_explanation(Path(home_dir), run_id)
+        if ex:
+            out[label] = ex
+    return out
+
+
+def first_seed_runs(rep: dict) -> tuple[tuple[str, str], ...]:
+    """(config label, run id) of each ranked config's lowest seed, in rank order."""
+    first: dict[str, dict] = {}
+    for r in rep["runs"]:
+        if r["config"] not in first or r["seed"] < first[r["config"]]["seed"]:
+            first[r["config"]] = r
+    return tuple((row["config"], first[row["config"]]["run_id"]) for row in rep["rows"] if row["config"] in first)

@@ -172,6 +172,17 @@ def _add_cancel_and_reference(sub) -> None:
     k = sub.add_parser("cancel", help="stop a queued or running run (it is marked KILLED and can be resumed)")
     k.add_argument("run_id")
 
+    x = sub.add_parser("explain", help="inside a finished run: the gradient through time, what drove example "
+                                       "decisions, one item's hidden state over time",
+                       description="Explain a finished run from its kept weights: the mean size of the loss gradient "
+                                   "with respect to each input step over a fixed, seeded set of test items per class "
+                                   "(gradient_by_step), example items with each step's integrated-gradient share, "
+                                   "and one item's hidden units over time.")
+    x.add_argument("run_id")
+    x.add_argument("--json", required=True, help="write the explanation here (JSON)")
+    x.add_argument("--per-class", type=int, default=32, help="test items per class behind each curve (default 32)")
+    x.add_argument("--seed", type=int, default=0, help="seed of the items' draw (default 0)")
+
     ref = sub.add_parser("reference", help="full-data reference runs: import the committed records, or train more",
                          description="Reference runs are the built-in studies' configs trained on the full data, "
                                      "kept as small records in results/reference/. 'import' loads them into the store "
@@ -180,8 +191,10 @@ def _add_cancel_and_reference(sub) -> None:
                                      "missing ones and writes their records (hours on a CPU).")
     ref.add_argument("action", choices=["import", "status", "run"])
     ref.add_argument("--seeds", type=int, default=3, help="seeds per config to plan for (default 3)")
-    ref.add_argument("--only", action="append", help="run: only this group (architectures, samplers, title-models, "
-                                                      "architectures-inter-patient); repeatable")
+    from experiments.reference import groups
+
+    ref.add_argument("--only", action="append", help=f"run: only this group ({', '.join(g for g, *_ in groups())}); "
+                                                      "repeatable")
     ref.add_argument("--max-runs", type=int, default=1, help="run: train at most this many (default 1)")
     ref.add_argument("--threads", type=int, default=None, help="run: torch threads")
 
@@ -445,6 +458,31 @@ def cmd_runs(args, home: Path) -> None:
                          learned))
     for r in unlearned[:10]:
         print(f"{r['run_id'][:8]}: {r['learned_reason']}")
+    _print_events(rows)
+
+
+def _print_events(rows: list[dict]) -> None:
+    """AAMI-style figures of the finished runs whose workload names event
+    classes (heartbeats: SVEB and VEB sensitivity Se, positive predictivity +P
+    and F1, and the 4-class macro-F1 over N, S, V and F)."""
+    from core import workloads as W
+
+    for w in W.all_workloads():
+        if not w.event_classes:
+            continue
+        mine = [r for r in rows if r["workload"] == w.name and r.get(f"test/recall_{w.event_classes[0][0]}") is not None]
+        if not mine:
+            continue
+        num = lambda v: f"{v:.4f}" if v is not None else "-"  # noqa: E731
+        core = w.class_metrics().get("macro_f1_core", ("",))[0]
+        head = [f"{e} {k}" for _, e in w.event_classes for k in ("Se", "+P", "F1")]
+        print(f"\n{w.name}: AAMI figures (Se = sensitivity, +P = positive predictivity)"
+              + (f"; {core}" if core else ""))
+        print("{:<10} ".format("run") + " ".join(f"{h:>9}" for h in head) + (f" {'core F1':>9}" if core else ""))
+        for r in mine:
+            vals = [num(r.get(f"test/{k}_{c}")) for c, _ in w.event_classes for k in ("recall", "precision", "f1")]
+            tail = f" {num(r.get('test/macro_f1_core')):>9}" if core else ""
+            print(f"{r['run_id'][:8]:<10} " + " ".join(f"{v:>9}" for v in vals) + tail)
 
 
 def cmd_export(args, home: Path) -> None:
@@ -686,6 +724,25 @@ def runner_signals() -> None:
     runner.interrupt_on_signals()
 
 
+def cmd_explain(args, home: Path) -> None:
+    import json
+
+    from experiments.explain import explain_run
+
+    _bounded("--per-class", args.per_class, 1, 10_000, "test items per class")
+    out = explain_run(home, args.run_id, args.per_class, args.seed)
+    path = Path(args.json).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out), encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror}") from None
+    curve = out["gradient_by_step"]
+    print(f"explained run {args.run_id} on {out['items']} test items ({out['per_class']} per class) in "
+          f"{out['seconds']:.1f} s: {out['steps']} steps, gradient largest at step {max(range(len(curve)), key=curve.__getitem__)}; "
+          f"wrote {path}")
+
+
 def cmd_models(args, home: Path) -> None:
     from core.models import list_models
 
@@ -705,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         home = arena_home(args.home)
         {"prepare": cmd_prepare, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "models": cmd_models,
          "worker": cmd_worker, "cancel": cmd_cancel, "study": cmd_study,
-         "bench": cmd_bench, "reference": cmd_reference}[args.command](args, home)
+         "bench": cmd_bench, "reference": cmd_reference, "explain": cmd_explain}[args.command](args, home)
     except (UserError, ValueError) as exc:
         _error(str(exc))
         return 2

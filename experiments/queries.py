@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core import workloads as W
 from experiments.mlflow_tracker import client
 from experiments.tags import (
     DESCRIBE_TAG, EPOCHS_RUN_TAG, EPOCH_TAG, ERROR_TAG, KIND_TAG, LEARNED_TAG, POINT_TAG, QUEUE_TAG, REASON_TAG,
@@ -11,6 +12,11 @@ from experiments.tags import (
 )
 
 SUMMARY_METRICS = ("test/accuracy", "test/balanced_accuracy", "test/macro_f1")
+# AAMI-style figures where the workload names event classes (heartbeats: SVEB = S, VEB = V): Se, +P, F1, and the
+# core classes' macro-F1 (N, S, V, F); the registry decides, so a workload without events adds nothing
+EVENT_METRICS = tuple(dict.fromkeys(
+    [f"test/{k}_{c}" for w in W.all_workloads() for c, _ in w.event_classes for k in ("recall", "precision", "f1")]
+    + ["test/macro_f1_core" for w in W.all_workloads() if w.core_classes]))
 MAX_LIMIT = 50_000  # MLflow's most runs per search
 # params copied into each listed run: what the ready-made comparisons group by
 ROW_PARAMS = ("model.name", "model.bidirectional", "model.num_layers", "model.hidden_size", "model.frame",
@@ -58,6 +64,7 @@ def list_runs(home: Path, workload: str | None = None, limit: int = 1000) -> lis
             "study": t.get(STUDY_TAG, ""),
             "point": t.get(POINT_TAG, ""),
             **{k: m.get(k) for k in SUMMARY_METRICS},
+            **{k: m.get(k) for k in EVENT_METRICS},
             **{k: p.get(k, "") for k in ROW_PARAMS},
             "last_epoch_seconds": m.get("epoch_seconds"),
         })
@@ -128,6 +135,15 @@ def history_frame(home: Path, run_id: str):
     frame = pd.DataFrame(columns)
     frame.index.name = "epoch"
     return frame.sort_index()
+
+
+def run_explanation(home: Path, run_id: str) -> dict | None:
+    """A finished run's explanation (explain/explain.json), or None when it has none."""
+    try:
+        root = client(home).get_run(run_id).info.artifact_uri
+    except Exception:  # a run that is gone: nothing to show
+        return None
+    return _artifact_json(home, run_id, "explain/explain.json", root)
 
 
 def _artifact_json(home: Path, run_id: str, path: str, root: str | None = None):
@@ -203,5 +219,8 @@ def run_detail(home: Path, run_id: str) -> dict:
         "report": _artifact_json(home, run_id, "report/classification_report.json", artifacts_root),
         "confusion": confusion,
         "top_confusions": _artifact_json(home, run_id, "report/top_confusions.json", artifacts_root) or [],
+        "per_record": _artifact_json(home, run_id, "report/per_record.json", artifacts_root),
+        "split": _artifact_json(home, run_id, "report/split.json", artifacts_root),
+        "explain": _artifact_json(home, run_id, "explain/explain.json", artifacts_root),
         "artifact_uri": artifacts_root,
     }

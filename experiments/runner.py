@@ -368,8 +368,11 @@ def _record_result(tracker: MlflowTracker, cfg: RunConfig, result, class_names, 
         tracker.log_dict(M.sparse_confusion(test.cm, class_names), "report/confusion_sparse.json")
     tracker.log_text(_predictions_csv(test, class_names, data.test_examples), "predictions/test_predictions.csv")
     _log_per_record(tracker, cfg, test, class_names, data)
+    if getattr(data, "split_info", None):
+        tracker.log_dict(data.split_info, "report/split.json")
     if cfg.model.name != "tfidf":
         _log_weights(tracker, cfg, result.model, len(class_names), data.vocab_size)
+        _log_explanation(tracker, cfg, result.model, class_names, data)
     epochs = len(result.history)
     check = diagnosis.check(test.cm, class_names)
     tracker.set_tags({
@@ -415,6 +418,21 @@ def _log_per_record(tracker: MlflowTracker, cfg: RunConfig, test, class_names, d
         return
     rows = M.per_group_events(test.y_true, test.y_pred, records, class_names, w.event_classes)
     tracker.log_dict({"events": [list(e) for e in w.event_classes], "rows": rows}, "report/per_record.json")
+
+
+def _log_explanation(tracker: MlflowTracker, cfg: RunConfig, model, class_names, data) -> None:
+    """The gradient through time and example attributions (experiments.explain),
+    stored with the run; its cost is tagged. An explanation that cannot be made
+    is noted in a tag and never fails a trained run."""
+    from experiments import explain
+
+    try:
+        out = explain.compute(cfg, model, data, list(class_names))
+    except Exception as exc:  # a view of the model, not its result: the run stays whole
+        tracker.set_tags({f"{PREFIX}explain_error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+        return
+    tracker.log_dict(out, explain.ARTIFACT)
+    tracker.set_tags({f"{PREFIX}explain_seconds": f"{out['seconds']:.2f}"})
 
 
 def _log_weights(tracker: MlflowTracker, cfg: RunConfig, model, num_classes: int, vocab_size: int | None) -> None:

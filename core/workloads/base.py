@@ -28,6 +28,7 @@ class RunData:
     texts: dict[str, list[str]] = field(default_factory=dict)  # split -> space-joined tokens (tfidf)
     test_examples: list[str] | None = None  # raw test inputs to show beside predictions (titles)
     test_records: Any = None  # np.ndarray (N,): the record (patient) of each test item, where there is one
+    split_info: dict = field(default_factory=dict)  # what the run's split holds, for its report (JSON-able)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,21 @@ class Workload:
     @property
     def has_rhythm(self) -> bool:
         return bool(self.rhythm)
+
+    def event_rows(self, metrics: dict) -> list[dict]:
+        """AAMI-style figures of a finished run, from its test metrics (keys
+        "test/recall_S" ...): one row per event class with its sensitivity
+        (Se), positive predictivity (+P) and F1, then the core classes'
+        macro-F1 when logged. [] when the workload names no events or the run
+        logged none."""
+        rows = []
+        for c, event in self.event_classes:
+            se, pp, f1 = (metrics.get(f"test/{k}_{c}") for k in ("recall", "precision", "f1"))
+            if se is None:
+                continue
+            rows.append({"event": f"{event} ({c} {self.long_names.get(c, '')})".replace(" )", ")"),
+                         "Se (sensitivity)": se, "+P (positive predictivity)": pp, "F1": f1})
+        return rows
 
     def class_metrics(self) -> dict[str, tuple[str, tuple[int, ...]]]:
         """Test metrics over some of the classes, logged as test/<name>, ranked and

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from core.data import heartbeat as hb
 from core.workloads.base import Benchmarks, RunData, Workload
 
@@ -67,8 +69,12 @@ def load(cfg, home: Path, device, tensors: bool = True) -> RunData:
         extra = hb.rhythm_features(b.rr) if cfg.data.rhythm != "none" else None
         return TensorSplit.from_arrays(b.x, b.length, b.y, device, extra)
 
+    info = {}
+    if cfg.data.split == "inter-patient":  # validation is whole DS1 patients: which, and what they hold
+        info = {part: {"records": [int(r) for r in np.unique(b.record)], "counts": b.counts()}
+                for part, b in (("train", splits.train), ("validation", splits.val), ("test", splits.test))}
     return RunData(to(splits.train), to(splits.val), to(splits.test), list(hb.CLASS_NAMES),
-                   test_records=splits.test.record)
+                   test_records=splits.test.record, split_info=info)
 
 
 WORKLOAD = Workload(

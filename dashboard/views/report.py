@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.metrics import MANY_CLASSES  # noqa: E402
-from dashboard import charts, export, links, services  # noqa: E402
+from dashboard import charts, explain_charts, export, links, services  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
 from experiments.tags import EPOCH_TAG, ERROR_TAG  # noqa: E402
 
@@ -111,7 +111,27 @@ if report and confusion:
                        + services.workload(d["config"]["data.workload"]).per_class_note)
             if d["config"].get("data.split") == "inter-patient":
                 st.caption("Inter-patient run: tested on de Chazal's DS2 records, whose patients the model never "
-                           "saw in training; compare it with published DS2 results, not with intra-patient runs.")
+                           "saw in training; compare it with published DS2 results, not with intra-patient runs."
+                           + services.validation_text(d))
+        events = services.event_table(d)
+        if not events.empty:
+            st.markdown("**AAMI figures** (how ECG papers report a beat classifier)")
+            core = m.get("test/macro_f1_core")
+            (st.table if presenter else st.dataframe)(
+                events.set_index("event").style.format("{:.3f}", na_rep="-"), **({} if presenter else {"width": "stretch"}))
+            st.caption("SVEB: supraventricular ectopic beats (S), premature beats from above the ventricles; VEB: "
+                       "ventricular ectopic beats (V). Se: share of those beats found; +P: share of the model's calls "
+                       "that were right."
+                       + (f" 4-class macro-F1 over N, S, V and F: {core:.3f} (Q, paced or unclassifiable, is left "
+                          "out: it has a handful of beats in the inter-patient test set)." if core is not None else ""))
+        by_record = services.per_record_table(d)
+        if not by_record.empty and not presenter:
+            with st.expander(f"Per record (patient) of the test set: {len(by_record)} records"):
+                st.dataframe(by_record.style.format(
+                    {c: "{:.2f}" for c in by_record.columns if c.endswith(("Se", "+P"))}, na_rep="-"),
+                    hide_index=True, width="stretch")
+                st.caption("S beats sit in a few records: a model can miss one patient's premature beats entirely. "
+                           "Se is blank where a record has none of those beats, +P where the model called none.")
         normalised = (controls if presenter else st).toggle("normalise rows (share of each true class)", value=True)
         show(charts.confusion_heatmap(confusion["matrix"], names, normalised),
              "Rows are true classes, columns predictions; the diagonal is what the model got right.")
@@ -131,6 +151,17 @@ if report and confusion:
         for col in {"true", "pred"} & set(confused):
             confused[col] = services.spelled_out(confused[col])
         st.dataframe(confused, hide_index=True, width="stretch")
+
+explained = d.get("explain")
+if explained:
+    st.subheader("Inside the model")
+    show(explain_charts.gradient_curves({d["describe"]: explained}), explain_charts.HOW_TO_READ["gradient"])
+    examples = explain_charts.attribution_examples(explained.get("examples", []))
+    if examples is not None:
+        show(examples, explain_charts.HOW_TO_READ["attribution"])
+    if explained.get("hidden"):
+        show(explain_charts.hidden_heatmap(explained["hidden"], f"Hidden state over time: one {explained['hidden']['class']} "
+                                                                "beat"), explain_charts.HOW_TO_READ["hidden"])
 
 if presenter:
     st.stop()

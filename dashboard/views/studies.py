@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import links, services, state, study_charts  # noqa: E402
+from dashboard import explain_charts, links, services, state, study_charts  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
 st.title("Studies")
@@ -158,6 +158,12 @@ recall = ss.class_recall(rep)
 if recall:
     st.plotly_chart(study_charts.class_recall(recall), width="stretch")
     st.caption(ss.class_recall_caption(recall))
+
+inside = ss.explanations(home_dir, ss.first_seed_runs(rep))
+if len(inside) >= 2:
+    st.subheader("Inside the models")
+    st.plotly_chart(explain_charts.gradient_curves(inside), width="stretch")
+    st.caption(explain_charts.HOW_TO_READ["gradient"] + " One run per config (its first seed).")
 
 with st.expander("Every run, seed by seed"):
     st.dataframe(ss.runs_table(rep), hide_index=True, width="stretch", column_config={

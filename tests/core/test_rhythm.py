@@ -136,3 +136,80 @@ def test_rhythm_standardisation_uses_training_statistics_only(interpatient_recor
     # the statistics are those of the training split
     data = hw.load(cfg, tmp_path, torch.device("cpu"))
     torch.testing.assert_close(clean.model.extra_mean, data.train.extra.mean(dim=0))
+
+
+def test_a_rhythm_run_reports_aami_figures_per_record_and_its_validation_patients(interpatient_records_dir, home):
+    """End to end through MLflow: SVEB/VEB figures and the 4-class macro-F1 are
+    logged, the per-record table covers DS2, the validation patients are DS1
+    ones, the weights reload (with their rhythm statistics) and reproduce the
+    test predictions."""
+    from core.workloads import get
+    from experiments import runner
+    from experiments.queries import list_runs, run_detail
+
+    hb.prepare(interpatient_records_dir, home, log=lambda m: None)
+    cfg = RunConfig().replace(**{"data.split": "inter-patient", "data.rhythm": "rr", "data.val_fraction": 0.25,
+                                 "model.hidden_size": 8, "train.epochs": 1, "train.batch_size": 32,
+                                 "train.device": "cpu"})
+    summary = runner.run(cfg, home)
+    d = run_detail(home, summary.run_id)
+    m = d["metrics"]
+    for key in ("test/recall_S", "test/precision_S", "test/recall_V", "test/precision_V", "test/f1_S",
+                "test/macro_f1_core"):
+        assert 0.0 <= m[key] <= 1.0, key
+    rows = get("heartbeat").event_rows(m)
+    assert [r["event"].split()[0] for r in rows] == ["SVEB", "VEB"]
+    per_record = d["per_record"]["rows"]
+    assert {r["group"] for r in per_record} == {int(n) for n in INTERPATIENT_RECORDS["DS2"]}
+    beats = hb.load_beats(home)
+    assert sum(r["items"] for r in per_record) == int(np.isin(beats.record, hb.DS2).sum())
+    assert sum(r["SVEB"]["true"] for r in per_record) == int((np.isin(beats.record, hb.DS2) & (beats.y == 1)).sum())
+    val = d["split"]["validation"]["records"]
+    assert val and set(val) <= {int(n) for n in INTERPATIENT_RECORDS["DS1"]}
+    assert not set(val) & set(d["split"]["train"]["records"])
+    listed = list_runs(home)[0]
+    assert listed["test/recall_S"] == m["test/recall_S"]
+    loaded_cfg, model = runner.load_model(home, summary.run_id)
+    assert loaded_cfg.data.rhythm == "rr" and model.num_extra == len(hb.RHYTHM_FEATURES)
+    data = hw.load(cfg, home, torch.device("cpu"))
+    with torch.no_grad():
+        x = (data.test.x - float(d["tags"]["zscore.mean"])) / float(d["tags"]["zscore.std"]) if "zscore.mean" in d["tags"] else data.test.x
+        pred = model(x, data.test.lengths, data.test.extra).argmax(1).numpy()
+    assert (pred == data.test.y.numpy()).mean() == pytest.approx(m["test/accuracy"])
+
+
+def test_square_root_sampler_draws_classes_by_the_root_of_their_counts():
+    from core.samplers import get
+    from core.train import inverse_frequency
+
+    y = torch.tensor([0] * 100 + [1] * 4)
+    w = get("sqrt").weights(y, inverse_frequency(y, 2))
+    share = w[y == 1].sum() / w.sum()  # classes drawn in proportion to sqrt(count): 2 / (10 + 2)
+    assert float(share) == pytest.approx(2 / 12)
+    assert float(get("weighted").weights(y, inverse_frequency(y, 2))[y == 1].sum()
+                 / get("weighted").weights(y, inverse_frequency(y, 2)).sum()) == pytest.approx(0.5)
+
+
+def test_class_metrics_equal_scikit_learns_per_class_f1():
+    from sklearn.metrics import f1_score
+
+    from core import metrics as M
+    from core import stats as ST
+    from core.workloads import get
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 5, 400)
+    y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 5, 400))
+    cm = M.confusion_matrix(y_true, y_pred, 5)
+    per_class = f1_score(y_true, y_pred, labels=range(5), average=None, zero_division=0)
+    subsets = {k: idx for k, (_, idx) in get("heartbeat").class_metrics().items()}
+    assert subsets == {"f1_S": (1,), "f1_V": (2,), "macro_f1_core": (0, 1, 2, 3)}
+    scores = M.scores_from_counts(np.diag(cm)[None].astype(float), cm.sum(1)[None].astype(float),
+                                  cm.sum(0)[None].astype(float), subsets)
+    assert scores["f1_S"][0] == pytest.approx(per_class[1])
+    assert scores["macro_f1_core"][0] == pytest.approx(per_class[:4].mean())
+    assert M.subset_macro_f1(cm, list("NSVFQ"), "NSVF") == pytest.approx(per_class[:4].mean())
+    observed, reps = ST.bootstrap_scores(y_true, {"a": y_pred}, 5, metrics=["f1_S"], n_boot=50, subsets=subsets)
+    assert observed["a"]["f1_S"] == pytest.approx(per_class[1]) and reps["a"]["f1_S"].shape == (50,)
+    events = M.event_scores(cm, list("NSVFQ"), [("S", "SVEB")])["SVEB"]
+    assert events["se"] == pytest.approx(cm[1, 1] / cm[1].sum()) and events["pp"] == pytest.approx(cm[1, 1] / cm[:, 1].sum())

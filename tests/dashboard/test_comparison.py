@@ -23,7 +23,7 @@ def _history(rows):
 
 
 def test_questions_and_their_arms():
-    assert list(cs.questions("heartbeat")) == ["variants", "samplers", "own"]
+    assert list(cs.questions("heartbeat")) == ["variants", "samplers", "rhythm", "own"]
     assert list(cs.questions("titles")) == ["variants", "own"]  # the sampler arms are beat options
     variants = cs.arms(cs.base_study("variants", "heartbeat"))
     assert len(variants) == 10 and variants[0]["label"] == "rnn · bidirectional=false"
@@ -205,3 +205,16 @@ def test_a_study_runs_wait_in_the_queue_is_not_counted_as_its_cost():
                         "study": "architectures"}])  # 30 min from queueing to the end, 40 s of epochs
     p = cs.plan(queued, study, "heartbeat", 1, 10, workers=2)
     assert [a["seconds"] for a in p.arms] == [cs.START_SECONDS + 40.0] * 2
+
+
+def test_the_rhythm_question_plans_from_its_studys_own_sample_and_epochs():
+    study = cs.base_study("rhythm", "heartbeat")
+    labels = [a["label"] for a in cs.arms(study)]
+    assert len(labels) == 8 and "input=beat + rhythm · model=bi-GRU · imbalance=square-root sampler" in labels
+    # a bidirectional GRU measured here at 5 s an epoch on a 30% sample
+    frame = _history([{"model.name": "gru", "model.bidirectional": "true", "last_epoch_seconds": 5.0,
+                       "end_time": 60_000}])
+    p = cs.plan(frame, study, "heartbeat", 1, 60, workers=2)
+    assert p.recipe == {"data.sample": 0.2, "train.epochs": 6} and p.overrides == {}
+    tight = cs.plan(frame, study, "heartbeat", 1, 1, workers=2)
+    assert tight.overrides.get("train.epochs", 6) <= 6  # never more epochs than the study's own

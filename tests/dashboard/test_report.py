@@ -25,7 +25,10 @@ def test_report_of_a_finished_run(home, kaggle_dir, tiny_config):
     assert metrics["test accuracy"] == f"{summary.test['accuracy']:.4f}"
     captions = " ".join(c.value for c in at.caption)
     assert "mean recall over the classes" in captions and "mean F1 over the classes" in captions  # each card's line
-    assert len(at.get("plotly_chart")) == 4  # two curves, per-class bars, confusion matrix
+    # two curves, per-class bars, confusion matrix; inside the model: the gradient through time, the examples'
+    # attributions, the hidden state over time
+    assert len(at.get("plotly_chart")) == 7
+    assert "How to read it: how strongly the loss reacts" in captions
     at.toggle[0].set_value(False).run()
     assert not at.exception
 

@@ -39,7 +39,9 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert table["vs best"].iloc[1] in ("≈ not different", "✗ worse")
     assert "macro-F1 [95% CI]" in table.columns and "[" in table["macro-F1 [95% CI]"].iloc[0]
     charts = at.get("plotly_chart")
-    assert len(charts) == 4  # ranking, the recall of each class, parallel coordinates, the factor's effect
+    # ranking, the recall of each class, the configs' gradient through time, parallel coordinates, the factor's effect
+    assert len(charts) == 5
+    assert any("How to read it: how strongly the loss reacts" in c.value for c in at.caption)
     import json
 
     heat = json.loads(charts[1].proto.spec)["data"][0]
