@@ -22,6 +22,8 @@ class Sampler:
     label: str  # in a run's description ("" for none)
     # (y (N,) int64 labels, class_weights (C,) inverse class frequencies) -> (N,) draw weights or None
     weights: Callable[[Any, Any], Any]
+    words: str = ""  # what a class calls it, "none" included ("no sampler")
+    explain: str = ""  # the idea in one line
 
 
 def _shuffle(y, class_weights):
@@ -33,9 +35,11 @@ def _inverse_frequency(y, class_weights):
 
 
 REGISTRY: dict[str, Sampler] = {s.name: s for s in (
-    Sampler(NONE, "", "", _shuffle),
+    Sampler(NONE, "", "", _shuffle, words="no sampler",
+            explain="every training item once per epoch in a random order: rare classes stay rare in every batch"),
     Sampler("weighted", "draw batches with a WeightedRandomSampler by inverse class frequency", "weighted sampler",
-            _inverse_frequency),
+            _inverse_frequency, words="weighted sampler",
+            explain="draws rare classes more often, so every class appears about equally often in training"),
 )}
 NAMES = tuple(REGISTRY)
 

@@ -445,3 +445,10 @@ def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str |
     if per_epoch is not None:
         text += f" · {_duration(per_epoch * (total - done - within))}, then testing"
     return fraction, text
+
+
+def file_slug(name: str) -> str:
+    """A name as a safe file-name part: letters, digits and dashes."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(name)).strip("-").lower()[:40] or "untitled"

@@ -38,12 +38,12 @@ def ranking(rows: list[dict], metric: str, metric_name: str) -> go.Figure:
         bars = [_bounded(r[metric], r[f"{metric}_low"], r[f"{metric}_high"]) for r in part]
         low, high = [b[0] for b in bars], [b[1] for b in bars]
         fig.add_trace(go.Scatter(
-            x=[r[metric] for r in part], y=[r["config"] for r in part], mode="markers", name=verdict,
+            x=[r[metric] for r in part], y=[r.get("name", r["config"]) for r in part], mode="markers", name=verdict,
             marker=dict(size=10, color=color),
             error_x=dict(type="data", symmetric=False, array=high, arrayminus=low, color=color)))
     fig.update_layout(title=f"Configs ranked by mean test {metric_name} (95% CI)",
                       xaxis_title=f"test {metric_name}", yaxis_title="config", xaxis=dict(range=[0, 1.02]),
-                      yaxis=dict(categoryorder="array", categoryarray=[r["config"] for r in rows]),
+                      yaxis=dict(categoryorder="array", categoryarray=[r.get("name", r["config"]) for r in rows]),
                       height=max(320, 40 * len(rows) + 120), margin=dict(t=60, b=40, l=40, r=20),
                       legend_title_text="vs best")
     return fig

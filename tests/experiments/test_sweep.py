@@ -190,7 +190,7 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
         assert row["scores"]["balanced_accuracy"]["per_seed"] == [r["balanced_accuracy"] for r in mine]
     bal_means = [row["scores"]["balanced_accuracy"]["mean"] for row in summary]
     assert bal_means == sorted(bal_means, reverse=True)  # in the study's rank order
-    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["config"] in rep["finding"]
+    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["name"] in rep["finding"]
     assert rep["seeds_to_settle"] is None or rep["seeds_to_settle"] > 2
     for e in rep["effects"]:
         assert all(0 <= lv["low"] <= lv["high"] <= 1 for lv in e["levels"] if lv["low"] == lv["low"])
