@@ -17,7 +17,10 @@ from core.metrics import MANY_CLASSES
 # Okabe & Ito (2008), ordered so the first series are the most distinct; their
 # black is a grey here (it must show on the dark theme too) and the pale yellow
 # comes last (it is faint on white)
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#F0E442")
+# Okabe and Ito's colour-blind-safe set without its yellow (it vanishes on white under a projector), then
+# Paul Tol's darker colour-blind-safe ones: twelve colours, so ten arms never share one
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#882255", "#117733",
+           "#332288", "#999933", "#999999")
 
 
 def color(i: int) -> str:

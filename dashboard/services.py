@@ -117,7 +117,17 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame["started"] = pd.to_datetime(frame["start_time"], unit="ms")
+    frame["model"] = [_model_words(r) for r in frame.to_dict("records")]  # in words, from the params
     return frame
+
+
+def _model_words(row: dict) -> str:
+    from core import words
+
+    params = {k: v for k, v in row.items() if isinstance(k, str) and "." in k and v not in ("", None)}
+    if not params.get("model.name"):
+        return str(row.get("model", ""))
+    return words.run_name(params)
 
 
 def timed_here(frame: pd.DataFrame) -> pd.DataFrame:
@@ -440,11 +450,27 @@ def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str |
     per_epoch = None
     if done and "epoch_seconds" in history:
         per_epoch = float(history["epoch_seconds"].mean())
-    elif batch and p.get("at") and p.get("epoch_started"):
+    elif grounded(batch, batches, p):
         per_epoch = (float(p["at"]) - float(p["epoch_started"])) / batch * batches
     if per_epoch is not None:
         text += f" · {_duration(per_epoch * (total - done - within))}, then testing"
+    elif phase == "training":
+        text += " · time left: measuring the first batches…"
     return fraction, text
+
+
+MIN_BATCHES = 20  # the first batches are slow (warm-up, caches): no time left from fewer than these
+MIN_SHARE = 0.05  # ... nor from less than this share of the epoch
+MIN_SECONDS = 10.0  # ... nor from less than this many seconds
+
+
+def grounded(batch: int, batches: int, p: dict) -> bool:
+    """Whether the batches measured so far in a run's first epoch can ground a
+    time left: enough of them, a share of the epoch, and some seconds."""
+    if not (batch and batches and p.get("at") and p.get("epoch_started")):
+        return False
+    elapsed = float(p["at"]) - float(p["epoch_started"])
+    return batch >= min(MIN_BATCHES, batches) and batch / batches >= MIN_SHARE and elapsed >= MIN_SECONDS
 
 
 def file_slug(name: str) -> str:
