@@ -237,11 +237,13 @@ def option_types() -> dict[str, str]:
             for section, part in SECTIONS.items() for f in fields(part)}
 
 
-def run_presets(workload: str) -> dict[str, dict]:
+def run_presets(workload: str, home_dir: str | None = None) -> dict[str, dict]:
     """The presets a workload's New run form offers: its named presets (the
-    quickest first), the classroom recipe, then plain defaults."""
+    quickest first), the classroom recipe, then plain defaults. With a home,
+    each label ends in the time it takes on this machine, from finished runs
+    of the same model here (or says it is not timed here yet)."""
     from core import presets
-    from core.config import DataConfig
+    from core.config import DataConfig, RunConfig
 
     out = {}
     for name, values in presets.PRESETS.items():
@@ -251,6 +253,15 @@ def run_presets(workload: str) -> dict[str, dict]:
         out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
                             "overrides": presets.classroom(workload)}
     out["defaults"] = {"label": "defaults: every option at its default", "overrides": {}}
+    if home_dir is not None:
+        for entry in out.values():
+            try:
+                params = RunConfig().replace(**{"data.workload": workload, **entry["overrides"]}).to_params()
+                seconds = estimate_seconds(home_dir, params)
+            except (ValueError, KeyError):
+                seconds = None
+            entry["label"] += (" (not timed on this machine yet)" if seconds is None else
+                               f" (about {max(seconds / 60, 0.1):.1f} min here)")
     return out
 
 
@@ -270,7 +281,9 @@ def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: i
     cfg = RunConfig.from_params(params)
     if workloads.dataset_info(cfg.data.workload, Path(home_dir)) is None:
         raise ValueError(f"the {cfg.data.workload} data is not prepared yet; see the Home page")
-    run_id = launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots)
+    from core import words
+
+    run_id = launcher.launch(cfg, Path(home_dir), run_name or words.run_name(cfg.to_params()), slots=slots)
     runs.clear()
     return run_id
 
