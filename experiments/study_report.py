@@ -320,9 +320,16 @@ def _name(row: dict) -> str:
     return row.get("name") or row["config"]
 
 
+def _quoted(name: str) -> str:
+    return f"“{name}”" if "," in name else name  # "GRU, both directions" stays one name in a list
+
+
 def _names(rows: list[dict]) -> str:
     names = [_name(r) for r in rows]
-    return names[0] if len(names) == 1 else "; ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    names = [_quoted(n) for n in names]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _scores(rows: list[dict], metric: str) -> str:
@@ -331,10 +338,46 @@ def _scores(rows: list[dict], metric: str) -> str:
         f"{values[0]:.2f}–{values[-1]:.2f}"
 
 
+def _signed(value: float) -> str:
+    text = f"{value:+.2f}"
+    return "±0.00" if text in ("+0.00", "-0.00") else text.replace("-", "−")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _shortfall(rows: list[dict], metric: str, mname: str) -> str:
+    """Configs that did not fully learn, grouped by the study's note (the
+    lesson where the failure is expected): who fails, who only partly learns,
+    which classes they never find, and why."""
+    out = []
+    by_note: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["state"] in ("not learned", "partly"):
+            by_note.setdefault(r.get("note") or "", []).append(r)
+    for note, group in by_note.items():
+        failed = [r for r in group if r["state"] == "not learned"]
+        partly = [r for r in group if r["state"] == "partly"]
+        verbs = []
+        if failed:
+            verbs.append(f"{_names(failed)} ({mname} {_scores(failed, metric)}) "
+                         + ("fail" if len(failed) > 1 else "fails"))
+        if partly:
+            verbs.append(f"{_names(partly)} ({mname} {_scores(partly, metric)}) "
+                         + ("only partly learn" if len(partly) > 1 else "only partly learns"))
+        missed = list(dict.fromkeys(c for r in group for c in r.get("never_found", [])))
+        seen = f", never finding {', '.join(missed)}" if missed else ""
+        why = note or "; ".join(dict.fromkeys(r["learned_reason"].split(": ", 1)[-1].split("; try")[0]
+                                              for r in failed if r.get("learned_reason")))
+        out.append(_cap(" and ".join(verbs)) + seen + "." + (f" Why: {why}." if why else ""))
+    return " ".join(out)
+
+
 def lesson(rows: list[dict], metric: str, baseline: dict | None = None) -> str:
     """The sentence that answers the comparison's question from the whole
-    table: what wins, what fails and why (the study's note where the failure
-    is the lesson), and, where the table has a baseline that adds nothing
+    table: what fails and why (the study's note, where the failure is the
+    lesson), what wins, and, where the table has a baseline that adds nothing
     (the samplers' "none"), what each treatment buys in the ranking metric
     and costs in accuracy against that same baseline."""
     if len(rows) < 2 or not any(r["state"] in ("learned", "partly", "unknown") for r in rows):
@@ -346,38 +389,21 @@ def lesson(rows: list[dict], metric: str, baseline: dict | None = None) -> str:
         if best is baseline:
             out.append(f"Nothing beats {baseline['name']} on {mname} ({baseline[metric]:.2f}).")
         else:
-            out.append(f"{best['name'][0].upper() + best['name'][1:]} lifts {mname} most.")
-        gains = []
-        for r in rows:
-            if r is baseline:
-                continue
-            gains.append(f"{r['name']} {r[metric] - baseline[metric]:+.2f} {mname}, "
-                         f"{r['accuracy'] - baseline['accuracy']:+.2f} accuracy")
+            out.append(f"{_cap(best['name'])} lifts {mname} most.")
+        gains = [f"{r['name']} buys {_signed(r[metric] - baseline[metric])} {mname} for "
+                 f"{_signed(r['accuracy'] - baseline['accuracy'])} accuracy" for r in rows if r is not baseline]
         out.append(f"Against {baseline['name']} ({mname} {baseline[metric]:.2f}, accuracy "
                    f"{baseline['accuracy']:.2f}): " + "; ".join(gains) + ".")
-    else:
-        top = [r for r in rows if r["verdict"] in ("best", "not different") and r["state"] == "learned"]
-        if len(top) > 1:
-            out.append(f"{_names(top)} learn best ({mname} {_scores(top, metric)}); these runs cannot order them.")
-        elif top:
-            out.append(f"{top[0]['name']} learns best ({mname} {top[0][metric]:.2f}), clearly ahead of the rest.")
-    short = [r for r in rows if r["state"] != "learned"]
-    by_note: dict[str, list[dict]] = {}
-    for r in short:
-        by_note.setdefault(r.get("note") or "", []).append(r)
-    for note, group in by_note.items():
-        failed = all(r["state"] == "not learned" for r in group)
-        verb = ("fail" if len(group) > 1 else "fails") if failed else \
-            ("only partly learn" if len(group) > 1 else "only partly learns")
-        missed = sorted({c for r in group for c in r.get("never_found", [])})
-        seen = f"; never finding {', '.join(missed)}" if missed else ""
-        why = note or ("; ".join(dict.fromkeys(r["learned_reason"].split(": ", 1)[-1].split("; try")[0]
-                                                   for r in group if r.get("learned_reason"))))
-        text = f"{_names(group)} {verb} ({mname} {_scores(group, metric)}{seen})"
-        out.append(text + (f": {why}." if why else "."))
-    if out:
-        first = out[0]
-        out[0] = first[0].upper() + first[1:]
+        short = _shortfall(rows, metric, mname)
+        return " ".join([*out, short] if short else out)
+    short = _shortfall(rows, metric, mname)
+    if short:
+        out.append(short)
+    top = [r for r in rows if r["verdict"] in ("best", "not different") and r["state"] == "learned"]
+    if len(top) > 1:
+        out.append(f"Best: {_names(top)} ({mname} {_scores(top, metric)}), which these runs cannot order.")
+    elif top:
+        out.append(f"Best: {top[0]['name']} ({mname} {top[0][metric]:.2f}), clearly ahead of the rest.")
     return " ".join(out)
 
 
@@ -487,7 +513,7 @@ def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str,
         diff = float(other.get("diff", mean_diff))
         low, high = float(other.get("diff_low", float("nan"))), float(other.get("diff_high", float("nan")))
     contest = ST.Contest(
-        best=_name(best), other=_name(other), metric_name=metric_name, diff=diff, low=low, high=high,
+        best=_quoted(_name(best)), other=_quoted(_name(other)), metric_name=metric_name, diff=diff, low=low, high=high,
         seeds=min(len(a), len(b)), p_adjusted=float(other["p_adjusted"]), alpha=alpha,
         tied=sum(r["verdict"] == "not different" for r in rows[2:]), configs=len(rows),
         seeds_needed=needed, why_not_computed=why)
