@@ -32,15 +32,21 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
     for name, d in details.items():
         m, cfg, hist = d["metrics"], d["config"], d["history"]
         rows.append({
-            "run": name, "model": d["describe"], "sample": float(cfg["data.sample"]),
+            "run": name, "model": _words_of(cfg), "sample": float(cfg["data.sample"]),
             "test accuracy": m.get("test/accuracy"), "balanced accuracy": m.get("test/balanced_accuracy"),
             "macro-F1": m.get("test/macro_f1"), "best epoch": int(m.get("best_epoch", 0)),
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
-            "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "learning rate": float(cfg["train.lr"]), "run id": d["run_id"][:8],
             "learned": learned_text(d.get("learned")),
         })
     return pd.DataFrame(rows)
+
+
+def _words_of(params: dict) -> str:
+    from core import words
+
+    return words.run_name(params) if params.get("model.name") else str(params.get("describe", ""))
 
 
 def own_first(studies: list[dict]) -> list[str]:
@@ -51,21 +57,23 @@ def own_first(studies: list[dict]) -> list[str]:
 
 
 def learned_text(learned: bool | None) -> str:
-    """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
+    """The learned column of a run: learned, the mark, or - (unfinished or unknown)."""
     from core.diagnosis import MARK
 
-    return {True: "yes", False: MARK}.get(learned, "-")
+    return {True: "learned", False: MARK}.get(learned, "-")
 
 
 @st.cache_data(ttl=60, show_spinner="Comparing the runs on the test set…")
-def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str, metric: str | None = None) -> dict:
     """The comparison's ranking and one-sentence finding: runs that differ
-    only in their seed are seeds of one config (study_report.compare)."""
+    only in their seed are seeds of one config (study_report.compare),
+    ranked by `metric` (test/...; the question's, else the workload's)."""
     from experiments import study_report
 
+    metric = (metric or key_metric(workload)).split("/", 1)[1]
     # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
-    rep = study_report.compare(Path(home_dir), list(run_ids), key_metric(workload).split("/", 1)[1], n_boot=500)
-    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha")}
+    rep = study_report.compare(Path(home_dir), list(run_ids), metric, n_boot=500)
+    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha", "metric")}
 
 
 def default_pair(details: dict[str, dict], order: list[str]) -> tuple[str, str]:
@@ -389,13 +397,25 @@ def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     return sorted(f["sample"].unique(), key=lambda s: (-int(cover.get(s, 0)), -s))
 
 
+def question_metric(question: str, workload: str) -> str:
+    """The metric a question ranks by, on every page: the built-in study's
+    ("samplers": balanced accuracy, what imbalance handling is for), else the
+    workload's. One answer per question: Compare, One-click and Studies agree."""
+    from experiments import studies
+
+    study = studies.BUILTIN.get({"variants": "architectures" if workload == "heartbeat" else "title-models",
+                                 "samplers": "samplers"}.get(question, ""))
+    return f"test/{study.metric}" if study is not None else key_metric(workload)
+
+
 def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = "best") -> list[str]:
     """RNN vs packed vs trimmed RNN vs GRU vs LSTM, uni- and bidirectional: one
     finished run per variant (no sampler, unweighted loss) at this sample
     fraction, the best by the workload's metric or the latest; in variant order."""
     f = _study_frame(frame, workload)
     f = f[(f["sample"] == sample) & (f["treatment"] == TREATMENTS[0])]
-    picked = [(g["variant_rank"].iloc[0], _pick(g, key_metric(workload), how)) for _, g in f.groupby("variant")]
+    metric = question_metric("variants", workload)
+    picked = [(g["variant_rank"].iloc[0], _pick(g, metric, how)) for _, g in f.groupby("variant")]
     return [run_id for _, run_id in sorted(picked)]
 
 
@@ -416,7 +436,7 @@ def sampler_study(frame: pd.DataFrame, workload: str, sample: float, model: str,
     sampler, weighted sampler, class-weighted loss, both) at this sample fraction."""
     f = _study_frame(frame, workload)
     f = f[(f["sample"] == sample) & ((f["variant"] + " " + f["size"]) == model)]
-    picked = {t: _pick(g, key_metric(workload), how) for t, g in f.groupby("treatment")}
+    picked = {t: _pick(g, question_metric("samplers", workload), how) for t, g in f.groupby("treatment")}
     return [picked[t] for t in TREATMENTS if t in picked]
 
 
