@@ -309,6 +309,7 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
         out["rows"].append(_row(row, groups[row.name], replicates.get(row.name), tests.get(row.name, {}), metric,
                                 notes.get(row.name, ""), names.get(row.name, row.name)))
     out["ties"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
+    out["ties"] = _cap(out["ties"])
     baseline = next((r for r in out["rows"] if r["name"] == BASELINE), None)
     out["lesson"] = lesson(out["rows"], metric, baseline)
     out["tradeoff"] = "" if baseline is not None else _tradeoff(out["rows"], metric)

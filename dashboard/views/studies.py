@@ -26,9 +26,8 @@ recorded = ss.studies(home_dir)
 with st.expander("Start a study", expanded=not recorded and not presenter):
     ready = ss.prepared_workloads(home_dir)
     if not ready:
-        st.info("Prepare a dataset first (the Home page says how), for example: "
-                "`python -m experiments prepare heartbeat --source PATH`.")
-        links.page("home.py", "How to prepare a dataset (Home)", "🏠")
+        st.info("Prepare a dataset first: the Home page prepares it with one button.")
+        links.page("home.py", "Prepare a dataset (Home)", "🏠")
     else:
         builtins = ss.builtin_studies()
         choice = st.selectbox("Study", [*builtins, ss.CUSTOM],
