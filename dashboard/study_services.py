@@ -261,12 +261,15 @@ def effect_sentence(effect: dict, metric_name: str) -> str:
     for c in effect["contrasts"]:
         if not c["matched"]:
             continue
-        ci = "" if c["low"] != c["low"] else f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
-        if c["low"] == c["low"] and not c.get("informative", True):
-            ci += " (uninformative: fewer than 3 matched configs)"
+        if c["low"] != c["low"] or not c.get("informative", True):
+            ci = " (no interval: fewer than 3 matched configs)"  # a t-interval over 1-2 would span [-1, 1]
+        else:
+            ci = f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
         parts.append(f"{c['level']} vs {c['reference']}: {c['diff']:+.3f}{ci} over {c['matched']} matched config"
                      + ("s" if c["matched"] != 1 else ""))
-    name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    from dashboard.study_charts import factor_label
+
+    name = factor_label(effect["factor"])
     few = [lv["level"] for lv in effect["levels"] if not lv.get("informative", True)]
     if few:
         parts.append(f"no interval on the bars of {', '.join(few)}: fewer than 3 runs each")

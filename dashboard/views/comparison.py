@@ -174,8 +174,8 @@ def ranking(p: dict, view: dict) -> None:
         return
     st.subheader("Ranking" + (" so far" if p["active"] or p["done"] < p["total"] else ""))
     sentence = cs.finding(rep)
-    if sentence:
-        st.success(sentence, icon=":material/lightbulb:")
+    if sentence:  # green only where the best arm learned: a ranking of failures is no answer
+        (st.success if rep["rows"][0].get("learned") else st.info)(sentence, icon=":material/lightbulb:")
     settle = cs.settle_text(rep)
     if settle:
         st.caption(settle)

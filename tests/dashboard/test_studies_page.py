@@ -47,7 +47,7 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert [x.split()[0] for x in heat["x"]] == [c for c in hb.CLASS_NAMES if c in {x.split()[0] for x in heat["x"]}]
     assert heat["x"][0].startswith("N normal") and all(0 <= v <= 1 for row in heat["z"] for v in row if v is not None)
     captions = " ".join(c.value for c in at.caption)
-    assert "Holm" in captions and "bidirectional, each level against false" in captions
+    assert "Holm" in captions and "both directions, each level against false" in captions
     # the finding, computed from the statistics, in one sentence
     rep = study_report.report(home, sweep.list_studies(home)[0]["parent_id"])
     shown = [e.value for e in (*at.success, *at.info)]
