@@ -514,6 +514,16 @@ def reasons(rep: dict) -> list[tuple[str, str]]:
     return rep.get("explanations") or study_report.explanations(rep)
 
 
+def finding_parts(rep: dict) -> tuple[str, str]:
+    """(the lesson of the whole table, the rest: the ties and what the winner
+    pays) for a page that shows the lesson large and the rest beneath it."""
+    full = finding(rep)
+    lead = rep.get("lesson") or ""
+    if lead and full.startswith(lead):
+        return lead, full[len(lead):].strip()
+    return full, ""
+
+
 def finding(rep: dict) -> str:
     """The comparison's finding: the lesson of the whole table first, then
     the ties (the report's own), else the ranking said plainly."""

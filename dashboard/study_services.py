@@ -81,7 +81,7 @@ def _ci(r: dict, key: str) -> str:
 
 def _p_text(value) -> str:
     if value is None or value != value:
-        return "-"
+        return "–"  # not "-": a table in presenter mode reads a lone hyphen as a list bullet
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 

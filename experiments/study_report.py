@@ -354,7 +354,7 @@ def _shortfall(rows: list[dict], metric: str, mname: str) -> str:
     which classes they never find, and why."""
     out = []
     by_note: dict[str, list[dict]] = {}
-    for r in rows:
+    for r in sorted(rows, key=lambda r: not r.get("note")):  # the failures the study expects (its lesson) first
         if r["state"] in ("not learned", "partly"):
             by_note.setdefault(r.get("note") or "", []).append(r)
     for note, group in by_note.items():
@@ -391,8 +391,13 @@ def lesson(rows: list[dict], metric: str, baseline: dict | None = None) -> str:
             out.append(f"Nothing beats {baseline['name']} on {mname} ({baseline[metric]:.2f}).")
         else:
             out.append(f"{_cap(best['name'])} lifts {mname} most.")
-        gains = [f"{r['name']} buys {_signed(r[metric] - baseline[metric])} {mname} for "
-                 f"{_signed(r['accuracy'] - baseline['accuracy'])} accuracy" for r in rows if r is not baseline]
+        gains = []
+        for r in rows:
+            if r is baseline:
+                continue
+            gain, cost = _signed(r[metric] - baseline[metric]), _signed(r["accuracy"] - baseline["accuracy"])
+            gains.append(f"{r['name']} buys {gain} {mname} for {cost} accuracy" if r[metric] > baseline[metric]
+                         else f"{r['name']} gains nothing ({gain} {mname}, {cost} accuracy)")
         out.append(f"Against {baseline['name']} ({mname} {baseline[metric]:.2f}, accuracy "
                    f"{baseline['accuracy']:.2f}): " + "; ".join(gains) + ".")
         short = _shortfall(rows, metric, mname)

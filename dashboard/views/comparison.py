@@ -174,8 +174,11 @@ def ranking(p: dict, view: dict) -> None:
         return
     st.subheader("Ranking" + (" so far" if p["active"] or p["done"] < p["total"] else ""))
     sentence = cs.finding(rep)
-    if sentence:  # green only where the best arm learned: a ranking of failures is no answer
-        (st.success if rep["rows"][0].get("learned") else st.info)(sentence, icon=":material/lightbulb:")
+    lead, rest = cs.finding_parts(rep)
+    if lead:  # green only where the best arm learned: a ranking of failures is no answer
+        (st.success if rep["rows"][0].get("learned") else st.info)(lead, icon=":material/lightbulb:")
+    if rest:
+        st.markdown(rest)
     settle = cs.settle_text(rep)
     if settle:
         st.caption(settle)
@@ -184,7 +187,7 @@ def ranking(p: dict, view: dict) -> None:
         st.table(table, hide_index=True)
     else:
         st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"arm": st.column_config.TextColumn("arm", width="medium")})
+                     column_config={"arm": st.column_config.TextColumn("arm", width="large")})
     for kind, line in cs.reasons(rep):  # in full, under the table: never cut
         (st.warning if kind == "unlearned" else st.info)(line, icon=":material/school:")
     notes = [f"Ranked by mean test {rep['metric_name']} over seeds, with its 95% interval. 'vs best': whether the "

@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import charts, export, links, services, state, study_charts  # noqa: E402
 from dashboard import presenter as presenter_mode  # noqa: E402
+from dashboard import comparison_services as cs  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
 presenter = presenter_mode.header("Studies", "the finding, the ranking and the charts only. The study picker stays "
@@ -134,7 +135,11 @@ def show(fig, caption: str, key: str | None = None) -> None:
 
 st.subheader("Finding")
 decided = len(rep["rows"]) > 1 and rep["rows"][1]["verdict"] == "worse" and rep["rows"][0]["learned"]
-(st.success if decided else st.info)(rep["finding"], icon=":material/lightbulb:")
+lead, rest = cs.finding_parts(rep)  # the lesson of the whole table first, then the ties
+(st.success if decided or (rep.get("lesson") and rep["rows"][0]["learned"]) else st.info)(
+    lead, icon=":material/lightbulb:")
+if rest:
+    st.markdown(rest)
 if rep["seeds_to_settle"]:
     st.caption(f"Seeds to settle it: about {rep['seeds_to_settle']} per config, from the observed difference and "
                f"seed spread (Welch's t-test, alpha {rep['alpha']:g}, power 0.8).")
@@ -147,7 +152,7 @@ if presenter:
     st.table(table, hide_index=True)
 else:
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"config": st.column_config.TextColumn("config", width="medium")})
+                 column_config={"config": st.column_config.TextColumn("config", width="large")})
 for kind, line in rep["explanations"]:  # in full, under the table
     if kind == "unlearned":
         st.warning(line)

@@ -51,7 +51,10 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     # the finding, computed from the statistics, in one sentence
     rep = study_report.report(home, sweep.list_studies(home)[0]["parent_id"])
     shown = [e.value for e in (*at.success, *at.info)]
-    assert rep["finding"] in shown and table["config"].iloc[0] in rep["finding"]
+    from dashboard import comparison_services as cs
+
+    shown += [m.value for m in at.markdown]  # the lesson in the box, the ties beneath it
+    assert all(part in shown for part in cs.finding_parts(rep) if part) and table["config"].iloc[0] in rep["finding"]
     # two seeds: the seed interval is called uninformative; intervals stay in [0, 1]
     assert any("uninformative" in w.value and "test-set bootstrap" in w.value for w in at.warning)
     assert set(at.dataframe[2].value["CI from"]) == {"test bootstrap"}  # under "Other metrics"
