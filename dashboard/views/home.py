@@ -34,7 +34,7 @@ with st.container(border=True):
                                       "keep it"),
     ]
     for i, (what, done, how) in enumerate(steps, 1):
-        st.markdown(f"{'✅' if done else f'**{i}.**'} **{what}**: {how}")
+        st.markdown(f"**{i}. {what}**{' ✓ done' if done else ''}: {how}")
     links.page("comparison.py", "Open the One-click comparison", "🏁")
 
 
