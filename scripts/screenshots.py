@@ -5,7 +5,7 @@ real headless Chromium (Debian's /usr/bin/chromium) against a data folder:
 
 Each one-click comparison named is picked on the One-click page and shot
 as it is, then in presenter mode; then Studies (presenter mode), the New run
-form and Home. Prints each file it writes.
+form, Home and Data. Prints each file it writes.
 """
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def main() -> None:
         page.goto(url + "/")
         _settle(page, "Start here")
         shot("home")
+        page.goto(url + "/data")
+        _settle(page, "Class distribution", timeout=180_000)
+        shot("data", full=True)
         browser.close()
 
 

@@ -65,7 +65,9 @@ def prepare_form(workload) -> None:
                               key=f"{key}_path", help=workload.prepare_help.replace("`", ""),
                               placeholder="/path/to/mitdb.tar.xz" if workload.name == "heartbeat"
                               else "/path/to/folder with spanish.*.jsonl.gz, or train.csv")
-    uploads = cols[1].file_uploader("…or upload them", accept_multiple_files=True, key=f"{key}_upload",
+    kinds = ["zip", "tar", "tgz", "gz", "xz", "bz2", "csv"] + (["hea", "dat", "atr"] if workload.name == "heartbeat"
+                                                             else [])  # archives, the CSVs, or the raw records
+    uploads = cols[1].file_uploader("…or upload them", accept_multiple_files=True, key=f"{key}_upload", type=kinds,
                                     help="an archive (.zip, .tar.*) or the files themselves")
     label = "Prepare" if (path or uploads or workload.needs_source) else "Download and prepare"
     if st.button(f"{label} the {workload.label.lower()} data", key=f"{key}_go", type="primary"):
