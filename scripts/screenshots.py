@@ -21,7 +21,9 @@ from dashboard.headless import CHROMIUM, FLAGS, served  # noqa: E402
 
 
 def _pick(page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    box.locator("input").first.click()
+    page.keyboard.type(option)  # the select filters its options as one types
     page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
     page.wait_for_timeout(2500)
 
