@@ -82,7 +82,10 @@ def main() -> None:
         shot("home")
         page.goto(url + "/data")
         _settle(page, "Class distribution", timeout=180_000)
-        shot("data", full=True)
+        page.get_by_text("Class distribution", exact=True).first.scroll_into_view_if_needed()
+        page.mouse.wheel(0, 250)
+        page.wait_for_timeout(1500)
+        shot("data")
         browser.close()
 
 
