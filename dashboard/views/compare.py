@@ -141,7 +141,10 @@ if presenter:
     st.table(shown.style.format({**{k: "{:.4f}" for k in scores}, "s/epoch": "{:.1f}", "sample": "{:g}"},
                                 na_rep="-"), hide_index=True)
 else:
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    # the columns that fit a 1400-pixel page; the run id, best epoch and learning rate are in the export
+    st.dataframe(table, hide_index=True, width="stretch", column_order=[
+        c for c in ("run", "model", "sample", *scores, "epochs", "s/epoch", "sampler", "learned") if c in table],
+        column_config={
         k: st.column_config.NumberColumn(k, format="%.4f") for k in scores
     } | {"s/epoch": st.column_config.NumberColumn("s/epoch", format="%.1f")})
     st.caption("Click a column to sort. One run per model says little about small differences: repeat with other "
