@@ -23,12 +23,18 @@ class Cell:
     # the torch._VF function computing one layer and direction; {nonlinearity} is the layer's
     kernel: str
     cell_state: bool = False  # the state is (h, c), not h alone
+    label: str = ""  # what a class calls it: "simple RNN", "GRU"
+    explain: str = ""  # the idea in one line
 
 
 REGISTRY: dict[str, Cell] = {c.name: c for c in (
-    Cell("rnn", "RNN", gates=1, kernel="rnn_{nonlinearity}"),
-    Cell("gru", "GRU", gates=3, kernel="gru"),
-    Cell("lstm", "LSTM", gates=4, kernel="lstm", cell_state=True),
+    Cell("rnn", "RNN", gates=1, kernel="rnn_{nonlinearity}", label="simple RNN",
+         explain="one state updated at every step with nothing to protect it, so what it saw early fades"),
+    Cell("gru", "GRU", gates=3, kernel="gru", label="GRU",
+         explain="gates decide at every step what the state keeps and what it overwrites, so it remembers longer"),
+    Cell("lstm", "LSTM", gates=4, kernel="lstm", cell_state=True, label="LSTM",
+         explain="a separate memory cell behind input, forget and output gates carries what it saw across long "
+                 "sequences"),
 )}
 NAMES = tuple(REGISTRY)
 

@@ -37,7 +37,13 @@ class Option:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        """What a page calls it ("learning rate"), from WORDS."""
+        return WORDS.get(self.key, (self.name.replace("_", " "), ""))[0]
+
+    @property
+    def idea(self) -> str:
+        """The idea behind it in a sentence or two, for a form's help (the CLI's help names flags)."""
+        return WORDS.get(self.key, ("", ""))[1] or self.help
 
 
 _OPTIONS = (
@@ -118,6 +124,81 @@ _OPTIONS = (
            choices=C.PRECISIONS),
 )
 OPTIONS: dict[str, Option] = {o.key: o for o in _OPTIONS}
+
+# The words a class reads for each option: (label, the idea in plain words). The pages, findings and exports
+# take their words from here; the dotted key is shown only with the technical config.
+WORDS: dict[str, tuple[str, str]] = {
+    "data.workload": ("data", "What the model learns to classify: heartbeats (five kinds of beat) or product titles."),
+    "data.sample": ("share of the data", "Train on a fraction of the training beats or titles, keeping the class "
+                    "proportions and every class: smaller is faster and learns less. The test set is never cut."),
+    "data.split": ("how patients are split", "Same patients: beats of one patient can be in training and in the test "
+                   "(easier). New patients: the test patients are never seen in training (what a hospital needs)."),
+    "data.val_fraction": ("validation share", "The part of the training data held out to watch learning and pick the "
+                          "best epoch."),
+    "data.split_seed": ("data seed", "Decides which items go into the sample and the validation part."),
+    "data.normalize": ("standardise the input", "Shift and scale every input so the training data has mean 0 and "
+                       "spread 1."),
+    "data.noise_std": ("augmentation: noise", "Add a little random noise to every training beat, so the model does "
+                       "not learn exact values by heart."),
+    "data.scale_range": ("augmentation: amplitude", "Make training beats randomly taller or flatter by up to this "
+                         "share."),
+    "data.max_shift": ("augmentation: time shift", "Move training beats earlier or later by up to this many samples."),
+    "data.reliable_only": ("reliable titles only", "Train only on titles whose category a person checked."),
+    "model.name": ("model", "The kind of network. A simple RNN passes one state from step to step; a GRU or LSTM "
+                   "adds gates that decide what to keep. Padded models read the zero padding after the beat, "
+                   "packed ones stop at its true end, trimmed ones drop the last steps."),
+    "model.bidirectional": ("both directions", "Read each sequence forwards and backwards and combine the two: the "
+                            "backward pass starts at the end, so nothing has to survive the whole sequence."),
+    "model.hidden_size": ("memory size", "How many numbers the state holds at each step (per direction): more can "
+                          "remember more, and costs time."),
+    "model.num_layers": ("layers", "Recurrent layers stacked on top of each other; each reads the sequence the one "
+                         "below produces."),
+    "model.dropout": ("dropout between layers", "Switch off a random share of the signals between recurrent layers "
+                      "while training, so the model cannot rely on any one of them (needs two or more layers)."),
+    "model.trim_steps": ("steps trimmed", "Trimmed models: how many steps to drop from the end of every sequence."),
+    "model.head_hidden": ("classifier layer size", "A hidden layer between the recurrent state and the class "
+                          "scores (0: the state goes straight to the scores)."),
+    "model.head_activation": ("classifier activation", "The bend the classifier's hidden layer applies."),
+    "model.head_dropout": ("classifier dropout", "Switch off a random share of the classifier's inputs while "
+                           "training."),
+    "model.embedding_dim": ("word vector size", "How many numbers describe each word."),
+    "model.word_vectors": ("start from word vectors", "Start each word's vector from word2vec or fastText trained on "
+                           "the training titles, instead of random numbers."),
+    "model.freeze_embeddings": ("keep word vectors fixed", "Do not change the starting word vectors while training."),
+    "model.readout": ("what the classifier reads", "Final: the state after the last step, padding included. End: "
+                      "the state where each sequence really ends (and, backwards, where it starts)."),
+    "model.packed_impl": ("how packing is done", "Two ways to stop at each sequence's true end that give the same "
+                          "result; one is faster on a CPU."),
+    "model.frame": ("samples per step", "Read several samples of the beat at each step: fewer steps, faster, and "
+                    "less for the state to carry."),
+    "train.epochs": ("epochs", "How many times training goes through the training data."),
+    "train.batch_size": ("batch size", "How many items the model sees before each update."),
+    "train.optimizer": ("optimizer", "The rule that turns the gradient into a change of the weights."),
+    "train.lr": ("learning rate", "How big a step each update takes: too small learns slowly, too big jumps "
+                 "around."),
+    "train.weight_decay": ("weight decay", "Pull the weights gently towards zero, which keeps the model simpler."),
+    "train.schedule": ("learning-rate schedule", "How the learning rate changes over the run, e.g. one cycle: up, "
+                       "then down."),
+    "train.warmup_epochs": ("warm-up epochs", "Epochs at the start where the learning rate rises slowly."),
+    "train.grad_clip": ("gradient clipping", "Cap how big one update can be (0: no cap), so one odd batch cannot "
+                        "throw the model off."),
+    "train.label_smoothing": ("label smoothing", "Aim a little below 100% certainty for the right class."),
+    "train.class_weighted_loss": ("class-weighted loss", "Count a mistake on a rare class more than one on a common "
+                                  "class."),
+    "train.sampler": ("sampler", "How batches are drawn: a weighted sampler draws rare classes more often, so every "
+                      "class appears about equally often."),
+    "train.bucket": ("group by length", "Put items of similar length in the same batch and cut the padding: faster, "
+                     "same model."),
+    "train.early_stopping": ("stop early after", "Stop when the validation score has not improved for this many "
+                             "epochs (0: never)."),
+    "train.monitor": ("score that picks the best epoch", "The validation score that decides which epoch is best."),
+    "train.restore_best": ("test the best epoch", "Test the weights of the best epoch rather than the last one."),
+    "train.seed": ("seed", "Decides the starting weights and the order of the batches: another seed, another run "
+                   "of the same model."),
+    "train.device": ("device", "Where to train: auto takes a GPU when there is one."),
+    "train.precision": ("precision", "bf16 computes in half precision on a GPU (faster); the weights stay full "
+                        "precision."),
+}
 
 
 def option(key: str) -> Option:

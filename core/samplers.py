@@ -22,6 +22,8 @@ class Sampler:
     label: str  # in a run's description ("" for none)
     # (y (N,) int64 labels, class_weights (C,) inverse class frequencies) -> (N,) draw weights or None
     weights: Callable[[Any, Any], Any]
+    words: str = ""  # what a class calls it, "none" included ("no sampler")
+    explain: str = ""  # the idea in one line
 
 
 def _shuffle(y, class_weights):
@@ -37,12 +39,16 @@ def _inverse_square_root(y, class_weights):
 
 
 REGISTRY: dict[str, Sampler] = {s.name: s for s in (
-    Sampler(NONE, "", "", _shuffle),
+    Sampler(NONE, "", "", _shuffle, words="no sampler",
+            explain="every training item once per epoch in a random order: rare classes stay rare in every batch"),
     Sampler("weighted", "draw batches with a WeightedRandomSampler by inverse class frequency", "weighted sampler",
-            _inverse_frequency),
+            _inverse_frequency, words="weighted sampler",
+            explain="draws rare classes more often, so every class appears about equally often in training"),
     Sampler("sqrt", "draw each class in proportion to the square root of its count: rare classes more often than "
             "a plain shuffle, without repeating a handful of items hundreds of times per epoch as the weighted "
-            "sampler does", "square-root sampler", _inverse_square_root),
+            "sampler does", "square-root sampler", _inverse_square_root, words="square-root sampler",
+            explain="draws rare classes more often than a shuffle but less than the weighted sampler: each class "
+                    "in proportion to the square root of its count"),
 )}
 NAMES = tuple(REGISTRY)
 

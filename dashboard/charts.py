@@ -17,11 +17,24 @@ from core.metrics import MANY_CLASSES
 # Okabe & Ito (2008), ordered so the first series are the most distinct; their
 # black is a grey here (it must show on the dark theme too) and the pale yellow
 # comes last (it is faint on white)
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#F0E442")
+# Okabe and Ito's colour-blind-safe set without its yellow (it vanishes on white under a projector), then
+# Paul Tol's darker colour-blind-safe ones: twelve colours, so ten arms never share one
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#882255", "#117733",
+           "#332288", "#999933", "#999999")
 
 
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def wrapped(title: str, width: int = 44) -> str:
+    """A long chart title on two lines, its bracketed detail smaller beneath:
+    a chart half a page wide cuts a long one-line title, and titles of charts
+    side by side collide."""
+    if len(title) <= width or " (" not in title or "<br>" in title:
+        return title
+    head, rest = title.split(" (", 1)
+    return f"{head}<br><sup>({rest}</sup>"
 
 
 def run_colors(names: Sequence[str]) -> dict[str, str]:
@@ -43,8 +56,8 @@ def class_counts_bar(names: list[str], counts: list[int], title: str, log_y: boo
     fig = go.Figure(go.Bar(x=_spelled(names), y=counts, text=[f"{c:,}" for c in counts], textposition="outside",
                            customdata=share, marker_color=color(0), hovertemplate="%{x}: %{y:,}" + (" (%{customdata:.2%})" if total else "")
                            + "<extra></extra>", cliponaxis=False))
-    fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title="count" + (" (log scale)" if log_y else ""),
-                      height=360, margin=dict(t=60, b=40, l=40, r=20))
+    fig.update_layout(title=wrapped(title), xaxis_title=xlabel, yaxis_title="count" + (" (log scale)" if log_y else ""),
+                      height=360, margin=dict(t=84, b=40, l=40, r=20))
     if log_y:
         fig.update_yaxes(**_log_decades())
     return fig
@@ -115,7 +128,7 @@ def overlaid_curves(histories: dict[str, "object"], key: str, title: str, ylabel
         if key in history:
             fig.add_trace(go.Scatter(x=list(history.index), y=list(history[key]), mode="lines+markers", name=name,
                                      line=dict(color=colors.get(name, color(0)))))
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=ylabel, margin=dict(t=60, b=40, l=40, r=20),
+    fig.update_layout(title=wrapped(title), xaxis_title="epoch", yaxis_title=ylabel, margin=dict(t=84, b=40, l=40, r=20),
                       **_legend_below(len(histories), 400))
     return _epoch_ticks(fig, max((len(h) for h in histories.values()), default=1))
 
@@ -168,7 +181,7 @@ def beat_examples(classes: list[dict], title: str) -> go.Figure:
         fig.add_trace(go.Scatter(y=c["example"], mode="lines", name=c["name"], line=dict(color=color)), row=1, col=i)
         fig.update_xaxes(title_text="time step", row=1, col=i)
     fig.update_yaxes(title_text="amplitude (min-max scaled)", row=1, col=1)
-    fig.update_layout(title=title, height=320, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
+    fig.update_layout(title=wrapped(title), height=320, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
     return fig
 
 
@@ -191,7 +204,7 @@ def mean_beats(classes: list[dict], title: str) -> go.Figure:
                       row=1, col=i)
         fig.update_xaxes(title_text="time step", row=1, col=i)
     fig.update_yaxes(title_text="amplitude (mean ± 1 std)", row=1, col=1)
-    fig.update_layout(title=title, height=340, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
+    fig.update_layout(title=wrapped(title), height=340, showlegend=False, margin=dict(t=80, b=40, l=50, r=20))
     return fig
 
 
@@ -207,7 +220,7 @@ def beat_lengths(classes: list[dict], title: str, bin_width: int = 5) -> go.Figu
         fig.add_trace(go.Scatter(x=[j + bin_width / 2 for j in range(0, len(counts), bin_width)], y=bins,
                                  mode="lines", line=dict(shape="hvh", color=CLASS_COLORS[i % len(CLASS_COLORS)]),
                                  name=f"{c['name']} ({c['count']:,})"))
-    fig.update_layout(title=title, xaxis_title=f"true length (time steps, bins of {bin_width})",
+    fig.update_layout(title=wrapped(title), xaxis_title=f"true length (time steps, bins of {bin_width})",
                       yaxis_title="share of the class's beats", height=360, margin=dict(t=60, b=40, l=50, r=20))
     return fig
 
@@ -220,7 +233,7 @@ def category_bars(names: list[str], counts: list[int], title: str, log_x: bool =
                            textposition="outside", customdata=share, marker_color=color(0),
                            hovertemplate="%{y}: %{x:,}" + (" (%{customdata:.2%})" if total else "") + "<extra></extra>",
                            cliponaxis=False))
-    fig.update_layout(title=title, xaxis_title="titles" + (" (log scale)" if log_x else ""), yaxis_title="category",
+    fig.update_layout(title=wrapped(title), xaxis_title="titles" + (" (log scale)" if log_x else ""), yaxis_title="category",
                       height=120 + 22 * len(names), margin=dict(t=60, b=40, l=40, r=30),
                       yaxis=dict(autorange="reversed", automargin=True))
     if log_x:
@@ -231,7 +244,7 @@ def category_bars(names: list[str], counts: list[int], title: str, log_x: bool =
 def title_lengths(length_counts: list[int], max_len: int, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(range(len(length_counts))), y=length_counts, name="titles", marker_color=color(0)))
     fig.add_vline(x=max_len + 0.5, line_dash="dash", line_color="gray", annotation_text=f"max_len {max_len}")
-    fig.update_layout(title=title, xaxis_title="tokens per title (stopwords dropped, before truncation)",
+    fig.update_layout(title=wrapped(title), xaxis_title="tokens per title (stopwords dropped, before truncation)",
                       yaxis_title="titles", height=360, margin=dict(t=60, b=40, l=50, r=20))
     return fig
 
@@ -246,7 +259,7 @@ def category_rank(full: list[int], sample: list[int], log_y: bool, title: str) -
         total = max(sum(counts), 1)
         fig.add_trace(go.Scatter(x=list(range(1, len(order) + 1)), y=[counts[i] / total for i in order],
                                  mode="lines", name=name, line=dict(color=color(k))))
-    fig.update_layout(title=title, xaxis_title="category rank (most frequent first)",
+    fig.update_layout(title=wrapped(title), xaxis_title="category rank (most frequent first)",
                       yaxis_title="share of titles" + (" (log scale)" if log_y else ""), height=360,
                       margin=dict(t=60, b=40, l=50, r=20))
     if log_y:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from dashboard import charts
 
 SEED_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
-# past the palette's 8 colours (10 arms in the architectures comparison) the
+# past the palette's 12 colours (more arms than the built-in questions have) the
 # colours come round again with another marker, so no two arms look alike
 ARM_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 
@@ -22,6 +22,7 @@ def arm_styles(arms: list[str]) -> dict[str, tuple[str, str]]:
 def live_overlay(runs: list[dict], key: str, title: str, ylabel: str, y_range: tuple | None = None) -> go.Figure:
     """One line per run of `key` per epoch; an arm's seeds share its colour
     and one legend entry, each seed its own dash."""
+    runs = [{**r, "arm": r.get("name") or r["arm"]} for r in runs]  # the arm in words
     styles = arm_styles([r["arm"] for r in runs])
     fig = go.Figure()
     shown: set[str] = set()

@@ -21,7 +21,7 @@ import streamlit as st
 
 from core.workloads import get as get_workload
 from experiments.tags import (
-    BUDGET_TAG, EPOCH_TAG, ESTIMATE_TAG, LEARNED_TAG, METRIC_TAG, POINT_INDEX_TAG, POINT_TAG, SEED_TAG,
+    BUDGET_TAG, EPOCH_TAG, ESTIMATE_TAG, LEARNED_TAG, METRIC_TAG, POINT_INDEX_TAG, POINT_TAG, PROGRESS_TAG, SEED_TAG,
     STUDY_TAG
 )
 
@@ -63,7 +63,7 @@ def factor_options(workload: str) -> dict[str, dict]:
         choices = O.choices_for(opt.key, workload)
         if types[opt.key] == "bool":
             choices = ("false", "true")
-        out[opt.key] = {"label": opt.key, "help": opt.help, "type": types[opt.key],
+        out[opt.key] = {"label": opt.label, "help": opt.idea, "type": types[opt.key],
                         "choices": list(choices) if choices else None}
     return out
 
@@ -132,10 +132,15 @@ def arms(study) -> list[dict]:
     and why it is expected to fail, where that failure is the lesson."""
     from experiments import studies as S
 
+    from core import words
+    from experiments.study_report import config_names
+
     points = S.points(study)
     if len(points) > MAX_ARMS:
         raise ValueError(f"these factors make {len(points)} arms; keep it to {MAX_ARMS} or fewer (fewer values)")
-    return [{"label": p.label, "overrides": p.overrides, "note": study.notes.get(p.label, "")} for p in points]
+    names = config_names(study)
+    return [{"label": p.label, "name": names.get(p.label, p.label), "explain": words.explain(p.overrides),
+             "overrides": p.overrides, "note": study.notes.get(p.label, "")} for p in points]
 
 
 def _safe_name(name: str) -> str:
@@ -412,6 +417,29 @@ def _notes(home_dir: str, parent_id: str) -> dict[str, str]:
         return {}
 
 
+@st.cache_data(show_spinner=False, max_entries=200)
+def _names(home_dir: str, parent_id: str) -> dict[str, str]:
+    """Arm label -> the arm in words, from the study's recorded definition."""
+    from experiments import sweep
+    from experiments.study_report import config_names
+
+    try:
+        return config_names(sweep.parent_definition(Path(home_dir), parent_id)[0])
+    except (ValueError, OSError):
+        return {}
+
+
+def arm_progress(run: dict) -> str:
+    """One line on where a running arm is: epoch, batch, and a time left only
+    once measured batches ground it (dashboard.services.live_progress)."""
+    from dashboard.services import live_progress
+
+    hist = run["history"]
+    done = hist.dropna(how="all") if not hist.empty else hist
+    _, line = live_progress(done, max(run["epochs"], 1), run.get("progress"))
+    return f"{run.get('name', run['arm'])} · seed {run['seed']}: {line}"
+
+
 @st.cache_data(ttl=2, show_spinner=False)
 def live(home_dir: str, parent_id: str) -> dict:
     """The comparison's runs as they train: per run its arm, seed, status,
@@ -422,7 +450,7 @@ def live(home_dir: str, parent_id: str) -> dict:
     home = Path(home_dir)
     parent = client(home).get_run(parent_id)
     metric = parent.data.tags.get(METRIC_TAG, "macro_f1")
-    keys = (f"val/{metric}", "val/loss")
+    keys = (f"val/{metric}", "val/loss", "epoch_seconds")
     runs = []
     for run in sweep.children(home, parent_id):
         t = run.data.tags
@@ -437,11 +465,15 @@ def live(home_dir: str, parent_id: str) -> dict:
                      "point": int(t.get(POINT_INDEX_TAG, 0)), "seed": int(t.get(SEED_TAG, 0)),
                      "status": status, "epoch": int(float(t.get(EPOCH_TAG, "0") or 0)),
                      "epochs": int(float(run.data.params.get("train.epochs", "0") or 0)), "history": hist,
-                     "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, ""))})
+                     "learned": {"true": True, "false": False}.get(t.get(LEARNED_TAG, "")),
+                     "progress": t.get(PROGRESS_TAG)})
     runs.sort(key=lambda r: (r["point"], r["seed"]))
     tags = parent.data.tags
     notes = _notes(home_dir, parent_id)
-    return {"metric": metric, "runs": runs, "notes": notes, "start_time": parent.info.start_time,
+    names = _names(home_dir, parent_id)
+    for r in runs:
+        r["name"] = names.get(r["arm"], r["arm"])
+    return {"metric": metric, "runs": runs, "notes": notes, "names": names, "start_time": parent.info.start_time,
             "name": tags.get(STUDY_TAG),
             "estimate_seconds": float(tags[ESTIMATE_TAG]) if ESTIMATE_TAG in tags else None,
             "budget_seconds": float(tags[BUDGET_TAG]) if BUDGET_TAG in tags else None}
@@ -456,37 +488,65 @@ def _learned(arm: str, runs: list[dict]) -> bool | None:
 
 
 def ranked(rep: dict, runs: list[dict] | None = None, notes: dict[str, str] | None = None) -> pd.DataFrame:
-    """The ranked arms for the page: the metric with its interval, the verdict
-    against the best, whether every seed learned, and the teaching note (the
-    report's own where it has them, else from the runs' tags and the study's
-    notes)."""
+    """The ranked arms for the page, narrow enough for a 1400-pixel page: each
+    arm in words, the metric with its interval, the full-data reference of
+    the same config where loaded, the verdict against the best and the
+    three-way learned verdict (learned / partly / not learned; the reasons
+    in full: `reasons`)."""
     from core.diagnosis import MARK
+    from experiments import study_report
 
     m, name = rep["metric"], rep["metric_name"]
     rows = []
     for r in rep["rows"]:
         low, high = r.get(f"{m}_low"), r.get(f"{m}_high")
         ci = f"{r[m]:.3f}" if low is None or low != low else f"{r[m]:.3f} [{low:.3f}, {high:.3f}]"
-        learned = r.get("learned", _learned(r["config"], runs or []))
-        rows.append({"rank": r["rank"], "arm": r["config"], "seeds": r["seeds"], f"test {name} [95% CI]": ci,
-                     "vs best": {"best": "best", "not different": "≈ not different",
-                                 "worse": "✗ worse"}.get(r["verdict"], r["verdict"]),
-                     "learned": "" if learned is None else ("yes" if learned else MARK),
-                     "note": r.get("note") or (notes or {}).get(r["config"], "")})
+        if "state" in r:
+            learned = study_report.learned_text(r)
+        else:
+            flag = r.get("learned", _learned(r["config"], runs or []))
+            learned = "" if flag is None else ("learned" if flag else MARK)
+        row = {"rank": r["rank"], "arm": r.get("name", r["config"]), "seeds": r["seeds"],
+               f"test {name} [95% CI]": ci}
+        if rep.get("reference"):
+            ref = rep["reference"].get(r["config"])
+            row["full data, reference"] = "" if ref is None else (
+                f"{ref['mean']:.3f}" + (f" [{ref['ci_low']:.3f}, {ref['ci_high']:.3f}]" if ref["ci_low"] is not None
+                                        else ""))
+        row.update({"vs best": {"best": "best", "not different": "≈ not different",
+                                "worse": "✗ worse"}.get(r["verdict"], r["verdict"]), "learned": learned})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
+def reasons(rep: dict) -> list[tuple[str, str]]:
+    """Why each arm that did not fully learn fell short, in full (the report's explanations)."""
+    from experiments import study_report
+
+    return rep.get("explanations") or study_report.explanations(rep)
+
+
+def finding_parts(rep: dict) -> tuple[str, str]:
+    """(the lesson of the whole table, the rest: the ties and what the winner
+    pays) for a page that shows the lesson large and the rest beneath it."""
+    full = finding(rep)
+    lead = rep.get("lesson") or ""
+    if lead and full.startswith(lead):
+        return lead, full[len(lead):].strip()
+    return full, ""
+
+
 def finding(rep: dict) -> str:
-    """The comparison's finding in a sentence: the report's own, else the
-    ranking said plainly."""
+    """The comparison's finding: the lesson of the whole table first, then
+    the ties (the report's own), else the ranking said plainly."""
     if rep.get("finding"):
         return str(rep["finding"])
     rows = rep["rows"]
     if len(rows) < 2:
         return ""
     best = rows[0]
-    tied = [r["config"] for r in rows[1:] if r["verdict"] == "not different"]
-    text = f"{best['config']} ranks first ({rep['metric_name']} {best[rep['metric']]:.3f})"
+    tied = [r.get("name", r["config"]) for r in rows[1:] if r["verdict"] == "not different"]
+    text = f"{best.get('name', best['config'])} ranks first ({rep['metric_name']} {best[rep['metric']]:.3f})"
     if tied:
         return text + f"; these runs cannot tell it from {', '.join(tied)}."
     return text + "; every other arm is significantly worse."

@@ -31,13 +31,14 @@ STYLE = """
 body {font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 2rem auto;
       max-width: 1200px; padding: 0 1.5rem; color: #1f2328;}
 h1 {margin-bottom: 0.2rem;} .meta {color: #57606a; margin-top: 0;}
-table {border-collapse: collapse; margin: 0.6rem 0 1.4rem 0; font-size: 0.92rem;}
-th, td {border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: right;}
+table {border-collapse: collapse; margin: 0.6rem 0 1.4rem 0; font-size: 0.92rem; max-width: 100%;}
+th, td {border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: right; overflow-wrap: anywhere;}
 th {background: #f6f8fa;} td:first-child, th:first-child {text-align: left;}
 .caption {color: #57606a; font-size: 0.9rem; margin: -0.4rem 0 1.6rem 0;}
 .figure {margin: 0.5rem 0;} details {margin: 0.6rem 0;} code {font-size: 0.9rem;}
 .finding {border-left: 4px solid #0072B2; background: #eef5fb; padding: 0.6rem 0.9rem; margin: 0.8rem 0;}
 .mark {border-left: 4px solid #D55E00; background: #fdf1ea; padding: 0.6rem 0.9rem; margin: 0.8rem 0;}
+.lesson {border-left: 4px solid #009E73; background: #eaf7f2; padding: 0.6rem 0.9rem; margin: 0.8rem 0;}
 """
 METRICS = (("test/accuracy", "test accuracy"), ("test/balanced_accuracy", "balanced accuracy"),
            ("test/macro_f1", "macro-F1"), ("test/loss", "test loss"))
@@ -201,3 +202,24 @@ def comparison_html(workload: str, table: pd.DataFrame, details: dict[str, dict]
     meta = [f"{len(details)} runs of the {workload} workload: " + ", ".join(ids.values()),
             f"Report generated {_when(generated)} by RNN Arena"]
     return _page(f"Comparison of {len(details)} {workload} runs", meta, body)
+
+
+def study_html(title: str, meta_lines: list[str], finding: str, table: pd.DataFrame,
+               figures: list[tuple[object, str]], explanations: list[tuple[str, str]] | None = None,
+               notes: list[str] | None = None, details: dict[str, pd.DataFrame] | None = None,
+               generated: datetime | None = None) -> str:
+    """A study or a one-click comparison: the finding (the lesson first), the
+    ranked table with the full-data reference column where the page has it,
+    why each config that did not fully learn fell short (in full), notes
+    under the table, the charts, and further tables (the tests, the technical
+    config) folded under their titles."""
+    body = [f'<p class="finding">{_esc(finding)}</p>'] if finding else []
+    body += ["<h2>Ranking</h2>", _table(table)]
+    for kind, line in explanations or []:
+        body.append(f'<p class="{"lesson" if kind == "expected" else "mark"}">{_esc(line)}</p>')
+    body += [f'<p class="caption">{_esc(n)}</p>' for n in notes or [] if n]
+    if figures:
+        body += ["<h2>Charts</h2>", _figures(figures)]
+    for name, frame in (details or {}).items():
+        body.append(f"<details><summary>{_esc(name)}</summary>{_table(frame)}</details>")
+    return _page(title, [*meta_lines, f"Report generated {_when(generated)} by RNN Arena"], body)

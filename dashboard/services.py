@@ -68,12 +68,12 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
     for name, d in details.items():
         m, cfg, hist = d["metrics"], d["config"], d["history"]
         rows.append({
-            "run": name, "model": d["describe"], "sample": float(cfg["data.sample"]),
+            "run": name, "model": _words_of(cfg), "sample": float(cfg["data.sample"]),
             "test accuracy": m.get("test/accuracy"), "balanced accuracy": m.get("test/balanced_accuracy"),
             "macro-F1": m.get("test/macro_f1"), "best epoch": int(m.get("best_epoch", 0)),
             "epochs": len(hist), "s/epoch": float(hist["epoch_seconds"].mean()) if "epoch_seconds" in hist else None,
             "sampler": _treatment(cfg["train.sampler"], cfg.get("train.class_weighted_loss") == "true"),
-            "lr": float(cfg["train.lr"]), "run id": d["run_id"][:8],
+            "learning rate": float(cfg["train.lr"]), "run id": d["run_id"][:8],
             "learned": learned_text(d.get("learned")),
             **{f"{r['event'].split(' ')[0]} {k.split(' ')[0]}": r[k] for r in workload(cfg["data.workload"]).event_rows(m)
                for k in ("Se (sensitivity)", "+P (positive predictivity)", "F1")},
@@ -84,7 +84,14 @@ def compare_rows(details: dict[str, dict]) -> pd.DataFrame:
 @per_table()  # the same for every session reading the same runs
 def run_choices(pool: pd.DataFrame) -> dict[str, str]:
     """Run id -> the label a run picker shows (name, model, sample, short id)."""
-    return {r.run_id: f"{r.name} · {r.model} · sample {r.sample:g} · {r.run_id[:8]}" for r in pool.itertuples()}
+    return {r.run_id: f"{r.name}{'' if r.model == r.name else ' · ' + r.model} · {r.sample:.0%} of the data · "
+                      f"{r.run_id[:8]}" for r in pool.itertuples()}
+
+
+def _words_of(params: dict) -> str:
+    from core import words
+
+    return words.run_name(params) if params.get("model.name") else str(params.get("describe", ""))
 
 
 def own_first(studies: list[dict]) -> list[str]:
@@ -95,26 +102,28 @@ def own_first(studies: list[dict]) -> list[str]:
 
 
 def learned_text(learned: bool | None) -> str:
-    """The learned column of a run: yes, the mark, or - (unfinished or unknown)."""
+    """The learned column of a run: learned, the mark, or - (unfinished or unknown)."""
     from core.diagnosis import MARK
 
-    return {True: "yes", False: MARK}.get(learned, "-")
+    return {True: "learned", False: MARK}.get(learned, "-")
 
 
-def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+def compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str, metric: str | None = None) -> dict:
     """The comparison's ranking and one-sentence finding: runs that differ
-    only in their seed are seeds of one config (study_report.compare)."""
+    only in their seed are seeds of one config (study_report.compare),
+    ranked by `metric` (test/...; the question's, else the workload's)."""
     with st.spinner("Comparing the runs on the test set…"):
-        return _compare_finding(home_dir, tuple(run_ids), workload)
+        return _compare_finding(home_dir, tuple(run_ids), workload, metric)
 
 
 @shared(stamped=False, ttl=60)  # computed once for every session that compares the same runs
-def _compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str) -> dict:
+def _compare_finding(home_dir: str, run_ids: tuple[str, ...], workload: str, metric: str | None = None) -> dict:
     from experiments import study_report
 
+    metric = (metric or key_metric(workload)).split("/", 1)[1]
     # 500 resamples: p-values to 0.002, in about half the time of the Studies page's 1000
-    rep = study_report.compare(Path(home_dir), list(run_ids), key_metric(workload).split("/", 1)[1], n_boot=500)
-    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha")}
+    rep = study_report.compare(Path(home_dir), list(run_ids), metric, n_boot=500)
+    return {k: rep[k] for k in ("finding", "seeds_to_settle", "rows", "notes", "metric_name", "alpha", "metric")}
 
 
 def default_pair(details: dict[str, dict], order: list[str]) -> tuple[str, str]:
@@ -166,7 +175,17 @@ def runs(home_dir: str, limit: int = 500) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame["started"] = pd.to_datetime(frame["start_time"], unit="ms")
+    frame["model"] = [_model_words(r) for r in frame.to_dict("records")]  # in words, from the params
     return frame
+
+
+def _model_words(row: dict) -> str:
+    from core import words
+
+    params = {k: v for k, v in row.items() if isinstance(k, str) and "." in k and v not in ("", None)}
+    if not params.get("model.name"):
+        return str(row.get("model", ""))
+    return words.run_name(params)
 
 
 @per_table()  # the same for every session reading the same runs
@@ -278,11 +297,13 @@ def option_types() -> dict[str, str]:
             for section, part in SECTIONS.items() for f in fields(part)}
 
 
-def run_presets(workload: str) -> dict[str, dict]:
+def run_presets(workload: str, home_dir: str | None = None) -> dict[str, dict]:
     """The presets a workload's New run form offers: its named presets (the
-    quickest first), the classroom recipe, then plain defaults."""
+    quickest first), the classroom recipe, then plain defaults. With a home,
+    each label ends in the time it takes on this machine, from finished runs
+    of the same model here (or says it is not timed here yet)."""
     from core import presets
-    from core.config import DataConfig
+    from core.config import DataConfig, RunConfig
 
     out = {}
     for name, values in presets.PRESETS.items():
@@ -292,6 +313,15 @@ def run_presets(workload: str) -> dict[str, dict]:
         out["classroom"] = {"label": "classroom: the recipe every arm of a one-click comparison shares",
                             "overrides": presets.classroom(workload)}
     out["defaults"] = {"label": "defaults: every option at its default", "overrides": {}}
+    if home_dir is not None:
+        for entry in out.values():
+            try:
+                params = RunConfig().replace(**{"data.workload": workload, **entry["overrides"]}).to_params()
+                seconds = estimate_seconds(home_dir, params)
+            except (ValueError, KeyError):
+                seconds = None
+            entry["label"] += (" (not timed on this machine yet)" if seconds is None else
+                               f" (about {max(seconds / 60, 0.1):.1f} min here)")
     return out
 
 
@@ -312,9 +342,12 @@ def launch(home_dir: str, params: dict[str, str], run_name: str | None, slots: i
     cfg = RunConfig.from_params(params)
     if workloads.dataset_info(cfg.data.workload, Path(home_dir)) is None:
         raise ValueError(f"the {cfg.data.workload} data is not prepared yet; see the Home page")
+    from core import words
+
     # a second click or a second tab within seconds starts nothing new (Started.repeat says so)
-    run_id = once(Path(home_dir), "run", {"params": cfg.to_params(), "name": run_name or "", "slots": slots},
-                  lambda: launcher.launch(cfg, Path(home_dir), run_name or None, slots=slots))
+    name = run_name or words.run_name(cfg.to_params())
+    run_id = once(Path(home_dir), "run", {"params": cfg.to_params(), "name": name, "slots": slots},
+                  lambda: launcher.launch(cfg, Path(home_dir), name, slots=slots))
     runs.clear()
     return run_id
 
@@ -423,6 +456,17 @@ def study_fractions(frame: pd.DataFrame, workload: str) -> list[float]:
     return sorted(f["sample"].unique(), key=lambda s: (-int(cover.get(s, 0)), -s))
 
 
+def question_metric(question: str, workload: str) -> str:
+    """The metric a question ranks by, on every page: the built-in study's
+    ("samplers": balanced accuracy, what imbalance handling is for), else the
+    workload's. One answer per question: Compare, One-click and Studies agree."""
+    from experiments import studies
+
+    study = studies.BUILTIN.get({"variants": "architectures" if workload == "heartbeat" else "title-models",
+                                 "samplers": "samplers", "rhythm": "rhythm"}.get(question, ""))
+    return f"test/{study.metric}" if study is not None else key_metric(workload)
+
+
 @per_table()  # the same for every session reading the same runs
 def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = "best") -> list[str]:
     """RNN vs packed vs trimmed RNN vs GRU vs LSTM, uni- and bidirectional: one
@@ -430,7 +474,8 @@ def variant_study(frame: pd.DataFrame, workload: str, sample: float, how: str = 
     fraction, the best by the workload's metric or the latest; in variant order."""
     f = _study_frame(frame, workload)
     f = f[(f["sample"] == sample) & (f["treatment"] == TREATMENTS[0])]
-    picked = [(g["variant_rank"].iloc[0], _pick(g, key_metric(workload), how)) for _, g in f.groupby("variant")]
+    metric = question_metric("variants", workload)
+    picked = [(g["variant_rank"].iloc[0], _pick(g, metric, how)) for _, g in f.groupby("variant")]
     return [run_id for _, run_id in sorted(picked)]
 
 
@@ -453,7 +498,7 @@ def sampler_study(frame: pd.DataFrame, workload: str, sample: float, model: str,
     sampler, weighted sampler, class-weighted loss, both) at this sample fraction."""
     f = _study_frame(frame, workload)
     f = f[(f["sample"] == sample) & ((f["variant"] + " " + f["size"]) == model)]
-    picked = {t: _pick(g, key_metric(workload), how) for t, g in f.groupby("treatment")}
+    picked = {t: _pick(g, question_metric("samplers", workload), how) for t, g in f.groupby("treatment")}
     return [picked[t] for t in TREATMENTS if t in picked]
 
 
@@ -500,8 +545,31 @@ def live_progress(history: pd.DataFrame, total_epochs: int, progress_json: str |
     per_epoch = None
     if done and "epoch_seconds" in history:
         per_epoch = float(history["epoch_seconds"].mean())
-    elif batch and p.get("at") and p.get("epoch_started"):
+    elif grounded(batch, batches, p):
         per_epoch = (float(p["at"]) - float(p["epoch_started"])) / batch * batches
     if per_epoch is not None:
         text += f" · {_duration(per_epoch * (total - done - within))}, then testing"
+    elif phase == "training":
+        text += " · time left: measuring the first batches…"
     return fraction, text
+
+
+MIN_BATCHES = 20  # the first batches are slow (warm-up, caches): no time left from fewer than these
+MIN_SHARE = 0.05  # ... nor from less than this share of the epoch
+MIN_SECONDS = 10.0  # ... nor from less than this many seconds
+
+
+def grounded(batch: int, batches: int, p: dict) -> bool:
+    """Whether the batches measured so far in a run's first epoch can ground a
+    time left: enough of them, a share of the epoch, and some seconds."""
+    if not (batch and batches and p.get("at") and p.get("epoch_started")):
+        return False
+    elapsed = float(p["at"]) - float(p["epoch_started"])
+    return batch >= min(MIN_BATCHES, batches) and batch / batches >= MIN_SHARE and elapsed >= MIN_SECONDS
+
+
+def file_slug(name: str) -> str:
+    """A name as a safe file-name part: letters, digits and dashes."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(name)).strip("-").lower()[:40] or "untitled"

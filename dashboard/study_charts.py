@@ -38,15 +38,22 @@ def ranking(rows: list[dict], metric: str, metric_name: str) -> go.Figure:
         bars = [_bounded(r[metric], r[f"{metric}_low"], r[f"{metric}_high"]) for r in part]
         low, high = [b[0] for b in bars], [b[1] for b in bars]
         fig.add_trace(go.Scatter(
-            x=[r[metric] for r in part], y=[r["config"] for r in part], mode="markers", name=verdict,
+            x=[r[metric] for r in part], y=[r.get("name", r["config"]) for r in part], mode="markers", name=verdict,
             marker=dict(size=10, color=color),
             error_x=dict(type="data", symmetric=False, array=high, arrayminus=low, color=color)))
     fig.update_layout(title=f"Configs ranked by mean test {metric_name} (95% CI)",
                       xaxis_title=f"test {metric_name}", yaxis_title="config", xaxis=dict(range=[0, 1.02]),
-                      yaxis=dict(categoryorder="array", categoryarray=[r["config"] for r in rows]),
+                      yaxis=dict(categoryorder="array", categoryarray=[r.get("name", r["config"]) for r in rows]),
                       height=max(320, 40 * len(rows) + 120), margin=dict(t=60, b=40, l=40, r=20),
                       legend_title_text="vs best")
     return fig
+
+
+def factor_label(factor: str) -> str:
+    """A factor as a class reads it: an option's label ("model", "both directions"), else its own name."""
+    from core import options
+
+    return options.option(factor).label if "." in factor else factor.replace("_", " ")
 
 
 def parallel_coordinates(runs: pd.DataFrame, factors: list[str], metric: str, metric_name: str) -> go.Figure:
@@ -57,17 +64,17 @@ def parallel_coordinates(runs: pd.DataFrame, factors: list[str], metric: str, me
             continue
         values = [str(v) for v in runs[f]]
         levels = list(dict.fromkeys(values))
-        label = "model" if f == "model.name" else f.split(".", 1)[-1].replace("_", " ")
+        label = factor_label(f)
         dims.append(dict(label=_short_label(label), values=[levels.index(v) for v in values],
                          tickvals=list(range(len(levels))), ticktext=[_short_label(v, 16) for v in levels]))
     dims.append(dict(label=f"test {metric_name}", values=list(runs[metric]), range=[0, 1]))
     fig = go.Figure(go.Parcoords(
         line=dict(color=list(runs[metric]), colorscale="Viridis", showscale=True, cmin=0, cmax=1,
-                  colorbar=dict(title=dict(text=metric_name))),
+                  colorbar=dict(title=dict(text=metric_name), x=1.08, xpad=20)),
         labelangle=-20, labelside="top", dimensions=dims))
     # room on both sides for the first and last axis's tick labels, and above for the tilted axis names
     fig.update_layout(title=f"Every run of the study: factor levels and test {metric_name}", height=460,
-                      margin=dict(t=120, b=40, l=110, r=110))
+                      margin=dict(t=120, b=40, l=110, r=180))  # the colour bar beyond the last axis's labels
     return fig
 
 
@@ -80,13 +87,14 @@ def factor_effect(effect: dict, metric_name: str) -> go.Figure:
     bars = [_bounded(lv["mean"], lv["low"], lv["high"]) if lv.get("informative", True) else (0.0, 0.0)
             for lv in levels]
     down, up = [b[0] for b in bars], [b[1] for b in bars]
-    name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    name = factor_label(effect["factor"])
     fig = go.Figure(go.Bar(x=[lv["level"] for lv in levels], y=means, text=[f"{m:.3f}" for m in means],
                            textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
                            error_y=dict(type="data", symmetric=False, array=up, arrayminus=down)))
-    fig.update_layout(title=f"Effect of {name}: test {metric_name} per level (all other settings pooled)",
+    fig.update_layout(title=f"What {name} changes: test {metric_name} per level<br><sup>all other settings "
+                            "pooled</sup>",
                       xaxis_title=name, yaxis_title=f"mean test {metric_name}", height=360, yaxis_range=[0, 1.08],
-                      margin=dict(t=60, b=40, l=40, r=20))
+                      margin=dict(t=80, b=40, l=40, r=20))
     return fig
 
 

@@ -86,40 +86,59 @@ def _ci(r: dict, key: str) -> str:
     return f"{r[key]:.4f} [{low:.3f}, {high:.3f}]" + (" cut" if r.get(f"{key}_clipped") else "")
 
 
+def _p_text(value) -> str:
+    if value is None or value != value:
+        return "–"  # not "-": a table in presenter mode reads a lone hyphen as a list bullet
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def ranked_table(rep: dict) -> pd.DataFrame:
-    """The ranked table as the page shows it, narrow enough for the page: the
-    key metric with its interval, the call against the best and whether each
-    config learned. The other metrics and tests: `tests_table`."""
+    """The ranked table as the page shows it, narrow enough for a 1400-pixel
+    page: each config in words, the key metric with its interval, the
+    full-data reference beside it where loaded, the call against the best and
+    the three-way learned verdict. The technical labels: `technical_table`;
+    the other metrics and tests: `tests_table`."""
     from experiments import study_report
 
     m, name = rep["metric"], rep["metric_name"]
     rows = []
     for r in rep["rows"]:
         mark = {"best": "best", "not different": "≈ not different", "worse": "✗ worse"}[r["verdict"]]
-        diff = "" if r["rank"] == 1 else (f"{r['diff']:.4f} [{r['diff_low']:.3f}, {r['diff_high']:.3f}]"
-                                          if "diff_low" in r else f"{r.get('diff', float('nan')):.4f}")
-        row = {"rank": r["rank"], "config": r["config"], "seeds": r["seeds"], f"{name} [95% CI]": _ci(r, m)}
+        row = {"rank": r["rank"], "config": r.get("name", r["config"]), "seeds": r["seeds"],
+               f"{name} [95% CI]": _ci(r, m)}
         if rep.get("reference"):  # beside the classroom score, where a class reads it
             ref = rep["reference"].get(r["config"])
             row["full data, reference"] = (
                 "" if ref is None else
                 f"{ref['mean']:.4f}" + (f" [{ref['ci_low']:.3f}, {ref['ci_high']:.3f}]" if ref["ci_low"] is not None
                                         else "") + f" ({len(ref['seeds'])} seed{'s' if len(ref['seeds']) > 1 else ''})")
-        row.update({"CI from": study_report.ci_text(r), "vs best": mark, f"Δ {name} vs best [95% CI]": diff,
-                    "p (Holm)": r.get("p_adjusted"), "learned": study_report.learned_text(r)})
+        row.update({"vs best": mark, "p (Holm)": _p_text(r.get("p_adjusted")),
+                    "learned": study_report.learned_text(r)})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def technical_table(rep: dict) -> pd.DataFrame:
+    """Each config's name in words beside its technical label (the options it sets)."""
+    return pd.DataFrame([{"config": r.get("name", r["config"]), "technical config": r["config"]}
+                         for r in rep["rows"]])
+
+
 def tests_table(rep: dict) -> pd.DataFrame:
     """The other metrics and every test against the best, per config."""
-    m = rep["metric"]
+    from experiments import study_report
+
+    m, name = rep["metric"], rep["metric_name"]
     other = "balanced_accuracy" if m != "balanced_accuracy" else "macro_f1"
     rows = []
     for r in rep["rows"]:
+        diff = "" if r["rank"] == 1 else (f"{r['diff']:.4f} [{r['diff_low']:.3f}, {r['diff_high']:.3f}]"
+                                          if "diff_low" in r else f"{r.get('diff', float('nan')):.4f}")
         rows.append({
-            "config": r["config"], "balanced accuracy [95% CI]" if m != "balanced_accuracy" else "macro-F1 [95% CI]":
-                _ci(r, other), "accuracy [95% CI]": _ci(r, "accuracy"),
+            "config": r.get("name", r["config"]),
+            "balanced accuracy [95% CI]" if m != "balanced_accuracy" else "macro-F1 [95% CI]": _ci(r, other),
+            "accuracy [95% CI]": _ci(r, "accuracy"), f"Δ {name} vs best [95% CI]": diff,
+            "CI from": study_report.ci_text(r),
             "p bootstrap": r.get("p_boot"), "p seeds": r.get("p_seeds"),
             "McNemar seed pairs p<0.05": (f"{r['mcnemar_significant']}/{r['mcnemar_pairs']}"
                                           if "mcnemar_pairs" in r else ""),
@@ -165,10 +184,12 @@ def runs_table(rep: dict) -> pd.DataFrame:
     from core.diagnosis import MARK
 
     notes = {r["config"]: r["note"] for r in rep["rows"]}
+    names = {r["config"]: r.get("name", r["config"]) for r in rep["rows"]}
     rows = []
     for r in rep["runs"]:
-        learned = {True: "yes", False: "expected failure" if notes.get(r["config"]) else MARK}.get(r.get("learned"), "-")
-        rows.append({"config": r["config"], "seed": r["seed"], "macro-F1": r["macro_f1"],
+        learned = {True: "learned", False: MARK + (" (expected)" if notes.get(r["config"]) else "")}.get(
+            r.get("learned"), "-")
+        rows.append({"config": names.get(r["config"], r["config"]), "seed": r["seed"], "macro-F1": r["macro_f1"],
                      "balanced accuracy": r["balanced_accuracy"], "accuracy": r["accuracy"], "learned": learned,
                      "why not": "" if r.get("learned") is not False else r.get("learned_reason", ""),
                      "run id": r["run_id"][:8]})
@@ -279,12 +300,15 @@ def effect_sentence(effect: dict, metric_name: str) -> str:
     for c in effect["contrasts"]:
         if not c["matched"]:
             continue
-        ci = "" if c["low"] != c["low"] else f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
-        if c["low"] == c["low"] and not c.get("informative", True):
-            ci += " (uninformative: fewer than 3 matched configs)"
+        if c["low"] != c["low"] or not c.get("informative", True):
+            ci = " (no interval: fewer than 3 matched configs)"  # a t-interval over 1-2 would span [-1, 1]
+        else:
+            ci = f" [95% CI {c['low']:+.3f}, {c['high']:+.3f}]"
         parts.append(f"{c['level']} vs {c['reference']}: {c['diff']:+.3f}{ci} over {c['matched']} matched config"
                      + ("s" if c["matched"] != 1 else ""))
-    name = effect["factor"].split(".", 1)[-1].replace("_", " ")
+    from dashboard.study_charts import factor_label
+
+    name = factor_label(effect["factor"])
     few = [lv["level"] for lv in effect["levels"] if not lv.get("informative", True)]
     if few:
         parts.append(f"no interval on the bars of {', '.join(few)}: fewer than 3 runs each")
@@ -321,7 +345,7 @@ def class_recall(rep: dict) -> dict | None:
             words.append(f"{mean:.2f}" + (f"<br>({min(seeds):.2f}–{max(seeds):.2f})" if len(seeds) > 1 else ""))
         means.append(line)
         texts.append(words)
-    return {"configs": [r["config"] for r in rows], "classes": classes, "means": means, "texts": texts,
+    return {"configs": [r.get("name", r["config"]) for r in rows], "classes": classes, "means": means, "texts": texts,
             "seeds": max((r["seeds"] for r in rows), default=0)}
 
 
@@ -346,22 +370,26 @@ def explanations(home_dir: str, runs: tuple[tuple[str, str], ...]) -> dict[str, 
 
 
 def first_seed_runs(rep: dict) -> tuple[tuple[str, str], ...]:
-    """(config label, run id) of each ranked config's lowest seed, in rank order."""
+    """(config in words, run id) of each ranked config's lowest seed, in rank order."""
     first: dict[str, dict] = {}
     for r in rep["runs"]:
         if r["config"] not in first or r["seed"] < first[r["config"]]["seed"]:
             first[r["config"]] = r
-    return tuple((row["config"], first[row["config"]]["run_id"]) for row in rep["rows"] if row["config"] in first)
+    return tuple((row.get("name") or row["config"], first[row["config"]]["run_id"]) for row in rep["rows"]
+                 if row["config"] in first)
 
 
 def contrast_pair(labels: list[str]) -> tuple[str, str]:
     """Two configs to set side by side: a simple RNN read after its padding
-    and a GRU where the study has them (the lesson), else the first two."""
-    def find(test) -> str | None:
-        return next((label for label in labels if test(label.lower())), None)
+    (one direction, not packed) and a GRU where the study has them (the
+    lesson), else the first two. Labels in words or as config labels."""
+    def simple(s: str) -> bool:
+        s = s.lower()
+        plain = s.startswith("rnn · ") or s.startswith("simple rnn")
+        return plain and "packed" not in s and "both" not in s and "bidirectional=true" not in s
 
-    simple = find(lambda s: s.startswith("rnn ") or s.startswith("rnn ·") or "simple rnn" in s and "packed" not in s)
-    gated = find(lambda s: "gru" in s)
-    if simple and gated and simple != gated:
-        return simple, gated
+    first_simple = next((x for x in labels if simple(x)), None)
+    gated = next((x for x in labels if "gru" in x.lower()), None)
+    if first_simple and gated:
+        return first_simple, gated
     return labels[0], labels[1]

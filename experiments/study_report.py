@@ -27,6 +27,7 @@ import numpy as np
 from core import diagnosis as D
 from core import stats as ST
 from core import workloads as W
+from core.words import BASELINE
 from experiments.mlflow_tracker import client
 from experiments.sweep import children
 from experiments.tags import (
@@ -93,21 +94,89 @@ def study_notes(home: Path, parent_id: str, name: str) -> dict[str, str]:
         return dict(study.notes) if study else {}
 
 
+def _definition(home: Path, parent_id: str):
+    """The study recorded with a parent run and its workload, or None (an
+    imported reference study, or one recorded before definitions)."""
+    from experiments import sweep
+
+    try:
+        study, workload, _, _ = sweep.parent_definition(home, parent_id)
+    except Exception:  # no definition artifact
+        return None
+    return study, workload
+
+
+def config_names(study) -> dict[str, str]:
+    """Config label -> the config in words ("gru · bidirectional=true" ->
+    "GRU, both directions"), from the options each config sets (core.words);
+    a named level's own name for options without words (a grid's training
+    recipe). Where two configs would read the same, their labels stay."""
+    from core import words
+    from experiments import studies as S
+
+    named_factors = [f for f in study.factors if "." not in f.name and f.name != S.ARM]
+    try:
+        points = S.points(study)
+    except ValueError:
+        return {}
+    out = {}
+    for p in points:
+        named: dict[str, str] = {}
+        for f in named_factors:
+            label = p.levels.get(f.name)
+            level = next((lv for lv in f.levels if lv.label == label), None)
+            if level is not None:
+                named.update({k: label for k in level.overrides})
+        out[p.label] = words.config_name(p.overrides, named)
+    counts = Counter(out.values())
+    return {k: (v if counts[v] == 1 else k) for k, v in out.items()}
+
+
+def builtin_base(study, workload: str | None = None) -> str | None:
+    """The built-in study whose configs these are, whatever this one is called
+    (a one-click comparison of all or some of its configs): the name its
+    full-data reference runs are recorded under. None for other studies."""
+    import json
+
+    from experiments import studies as S
+
+    def key(p) -> tuple:
+        return p.label, json.dumps(p.overrides, sort_keys=True, default=str)
+
+    try:
+        mine = {key(p) for p in S.points(study)}
+    except ValueError:
+        return None
+    for name, b in S.BUILTIN.items():
+        if b.base != study.base or (workload and b.workload and b.workload != workload):
+            continue
+        if mine and mine <= {key(p) for p in S.points(b)}:
+            return name
+    return None
+
+
 def report(home: Path, parent_id: str, metric: str | None = None, alpha: float = 0.05, n_boot: int = 1000,
            seed: int = 0) -> dict[str, Any]:
     """The ranked table, the runs, the factor effects and the finding as plain
-    data. Each row also says whether every seed `learned`, and carries the
-    study's `note` for that config ("" if none)."""
+    data. Each row also says whether every seed `learned`, carries the
+    study's `note` for that config ("" if none) and its `name` in words."""
     parent = client(home).get_run(parent_id)
     metric = metric or parent.data.tags.get(METRIC_TAG, "macro_f1")
     name = parent.data.tags.get(STUDY_TAG, "?")
     runs = finished_runs(home, parent_id)
     notes = study_notes(home, parent_id, name)
-    out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes)
-    out.update(study=name, factors=_factors(parent))
+    definition = _definition(home, parent_id)
+    if definition is not None:
+        names, base = config_names(definition[0]), builtin_base(*definition)
+    else:
+        from experiments import studies as S
+
+        names, base = (config_names(S.BUILTIN[name]), name) if name in S.BUILTIN else ({}, None)
+    out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes, names)
+    out.update(study=name, factors=_factors(parent), builtin=base)
     out["effects"] = factor_effects(runs, out["factors"], metric)
     is_reference = parent.data.tags.get(REFERENCE_TAG) == "true"
-    out["reference"] = {} if is_reference else reference_scores(home, name, metric)
+    out["reference"] = {} if is_reference or not base else reference_scores(home, base, metric)
     out["agreement"] = reference_agreement(out["rows"], out["reference"], metric)
     return out
 
@@ -131,14 +200,18 @@ def compare(home: Path, run_ids: list[str], metric: str = "macro_f1", alpha: flo
             t, m = run.data.tags, run.data.metrics
             runs.append({"run_id": run.info.run_id, "config": label, "point": point,
                          "seed": int(run.data.params.get("train.seed", 0)), "levels": {},
-                         **{k: m.get(f"test/{k}") for k in METRIC_NAMES}, **_learned_tags(t)})
+                         **{k: m.get(f"test/{k}") for k in METRIC_NAMES}, **_learned_tags(t),
+                         "recall": {k[len("test/recall_"):]: v for k, v in m.items() if k.startswith("test/recall_")}})
     return rank_runs(home, runs, metric, alpha, n_boot, seed, {})
 
 
 def _group_labels(groups: list[list]) -> list[str]:
     """A config's name: its description; where two configs share one, the
     options that tell them apart (the seed aside), else the first run's short id."""
-    labels = [g[0].data.tags.get(DESCRIBE_TAG) or g[0].info.run_name for g in groups]
+    from core import words
+
+    labels = [words.run_name(g[0].data.params) if g[0].data.params.get("model.name")
+              else (g[0].data.tags.get(DESCRIBE_TAG) or g[0].info.run_name) for g in groups]
     out = list(labels)
     for label in set(labels):
         same = [i for i, other in enumerate(labels) if other == label]
@@ -149,12 +222,18 @@ def _group_labels(groups: list[list]) -> list[str]:
                       and len({p.get(k, "-") for p in params}) > 1)
         common = {k: Counter(p.get(k, "-") for p in params).most_common(1)[0][0] for k in keys}
         for i, p in zip(same, params):  # each config by what sets it apart from the most common values
-            parts = [f"{k.split('.', 1)[-1]}={p.get(k, '-')}" for k in keys if p.get(k, "-") != common[k]]
+            parts = [_option_words(k, p.get(k, "-")) for k in keys if p.get(k, "-") != common[k]]
             out[i] = f"{label} · {', '.join(parts[:3])}" if parts else label
     for i, g in enumerate(groups):
         if out.count(out[i]) > 1:
             out[i] = f"{out[i]} · {g[0].info.run_id[:6]}"
     return out
+
+
+def _option_words(key: str, value: str) -> str:
+    from core import options as O
+
+    return f"{O.option(key).label} {value}"
 
 
 def _load_all(home: Path, runs: list[dict]) -> tuple[np.ndarray | None, dict[str, np.ndarray], str]:
@@ -184,10 +263,13 @@ def _fill_learned(runs: list[dict], y_true: np.ndarray | None, preds: dict[str, 
 
 
 def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_boot: int = 1000, seed: int = 0,
-              notes: dict[str, str] | None = None) -> dict[str, Any]:
+              notes: dict[str, str] | None = None, names: dict[str, str] | None = None) -> dict[str, Any]:
     """Configs (runs grouped by `config`, one run per seed) ranked, tested
-    against the best, with intervals inside [0, 1], and the finding."""
+    against the best, with intervals inside [0, 1], and the finding: the
+    lesson of the whole table first (`lesson`), then the contest of the best
+    two (`ties`). `names`: config label -> its name in words."""
     notes = notes or {}
+    names = names or {}
     out: dict[str, Any] = {"metric": metric, "metric_name": METRIC_NAMES[metric], "alpha": alpha, "n_boot": n_boot,
                            "runs": runs, "rows": [], "effects": [], "notes": [], "test_size": 0, "study": "",
                            "factors": [], "finding": "No run has finished yet: nothing to compare.",
@@ -233,12 +315,110 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
     ranked = ST.rank_models(scores, p_values={k: v["p"] for k, v in tests.items()}, alpha=alpha)
     for row in ranked:
         out["rows"].append(_row(row, groups[row.name], replicates.get(row.name), tests.get(row.name, {}), metric,
-                                notes.get(row.name, "")))
-    out["finding"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
-    out["tradeoff"] = _tradeoff(out["rows"], metric)
-    if out["tradeoff"]:
-        out["finding"] += " " + out["tradeoff"]
+                                notes.get(row.name, ""), names.get(row.name, row.name)))
+    out["ties"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
+    out["ties"] = _cap(out["ties"])
+    baseline = next((r for r in out["rows"] if r["name"] == BASELINE), None)
+    out["lesson"] = lesson(out["rows"], metric, baseline)
+    out["tradeoff"] = "" if baseline is not None else _tradeoff(out["rows"], metric)
+    out["finding"] = " ".join(x for x in (out["lesson"], out["ties"], out["tradeoff"]) if x)
     return out
+
+
+def _name(row: dict) -> str:
+    return row.get("name") or row["config"]
+
+
+def _quoted(name: str) -> str:
+    return f"“{name}”" if "," in name else name  # "GRU, both directions" stays one name in a list
+
+
+def _names(rows: list[dict]) -> str:
+    names = [_name(r) for r in rows]
+    if len(names) == 1:
+        return names[0]
+    names = [_quoted(n) for n in names]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _scores(rows: list[dict], metric: str) -> str:
+    values = sorted(r[metric] for r in rows)
+    return f"{values[0]:.2f}" if len(values) == 1 or f"{values[0]:.2f}" == f"{values[-1]:.2f}" else \
+        f"{values[0]:.2f}–{values[-1]:.2f}"
+
+
+def _signed(value: float) -> str:
+    text = f"{value:+.2f}"
+    return "±0.00" if text in ("+0.00", "-0.00") else text.replace("-", "−")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _shortfall(rows: list[dict], metric: str, mname: str) -> str:
+    """Configs that did not fully learn, grouped by the study's note (the
+    lesson where the failure is expected): who fails, who only partly learns,
+    which classes they never find, and why."""
+    out = []
+    by_note: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: not r.get("note")):  # the failures the study expects (its lesson) first
+        if r["state"] in ("not learned", "partly"):
+            by_note.setdefault(r.get("note") or "", []).append(r)
+    for note, group in by_note.items():
+        failed = [r for r in group if r["state"] == "not learned"]
+        partly = [r for r in group if r["state"] == "partly"]
+        verbs = []
+        if failed:
+            verbs.append(f"{_names(failed)} ({mname} {_scores(failed, metric)}) "
+                         + ("fail" if len(failed) > 1 else "fails"))
+        if partly:
+            verbs.append(f"{_names(partly)} ({mname} {_scores(partly, metric)}) "
+                         + ("only partly learn" if len(partly) > 1 else "only partly learns"))
+        missed = list(dict.fromkeys(c for r in group for c in r.get("never_found", [])))
+        seen = f", never finding {', '.join(missed)}" if missed else ""
+        why = note or "; ".join(dict.fromkeys(r["learned_reason"].split(": ", 1)[-1].split("; try")[0]
+                                              for r in failed if r.get("learned_reason")))
+        out.append(_cap(" and ".join(verbs)) + seen + "." + (f" Why: {why}." if why else ""))
+    return " ".join(out)
+
+
+def lesson(rows: list[dict], metric: str, baseline: dict | None = None) -> str:
+    """The sentence that answers the comparison's question from the whole
+    table: what fails and why (the study's note, where the failure is the
+    lesson), what wins, and, where the table has a baseline that adds nothing
+    (the samplers' "none"), what each treatment buys in the ranking metric
+    and costs in accuracy against that same baseline."""
+    if len(rows) < 2 or not any(r["state"] in ("learned", "partly", "unknown") for r in rows):
+        return ""  # nothing learned: the finding says so, with what to try
+    mname = METRIC_NAMES[metric]
+    best = rows[0]
+    out = []
+    if baseline is not None:
+        if best is baseline:
+            out.append(f"Nothing beats {baseline['name']} on {mname} ({baseline[metric]:.2f}).")
+        else:
+            out.append(f"{_cap(best['name'])} lifts {mname} most.")
+        gains = []
+        for r in rows:
+            if r is baseline:
+                continue
+            gain, cost = _signed(r[metric] - baseline[metric]), _signed(r["accuracy"] - baseline["accuracy"])
+            gains.append(f"{r['name']} buys {gain} {mname} for {cost} accuracy" if r[metric] > baseline[metric]
+                         else f"{r['name']} gains nothing ({gain} {mname}, {cost} accuracy)")
+        out.append(f"Against {baseline['name']} ({mname} {baseline[metric]:.2f}, accuracy "
+                   f"{baseline['accuracy']:.2f}): " + "; ".join(gains) + ".")
+        short = _shortfall(rows, metric, mname)
+        return " ".join([*out, short] if short else out)
+    short = _shortfall(rows, metric, mname)
+    if short:
+        out.append(short)
+    top = [r for r in rows if r["verdict"] in ("best", "not different") and r["state"] == "learned"]
+    if len(top) > 1:
+        out.append(f"Best: {_names(top)} ({mname} {_scores(top, metric)}), which these runs cannot order.")
+    elif top:
+        out.append(f"Best: {top[0]['name']} ({mname} {top[0][metric]:.2f}), clearly ahead of the rest.")
+    return " ".join(out)
 
 
 def _tradeoff(rows: list[dict], metric: str) -> str:
@@ -255,7 +435,7 @@ def _tradeoff(rows: list[dict], metric: str) -> str:
         rivals = [r for r in rows[1:] if r["learned"] and f"{m}_low" in r and r[f"{m}_low"] > best[f"{m}_high"]]
         if rivals:
             top = max(rivals, key=lambda r: r[m])
-            costs.append(f"{name} ({best[m]:.3f} against {top[m]:.3f} for {top['config']})")
+            costs.append(f"{name} ({best[m]:.3f} against {top[m]:.3f} for {_name(top)})")
     if not costs:
         return ""
     return f"It pays for its {METRIC_NAMES[metric]} in " + " and ".join(costs) + ": their intervals do not overlap."
@@ -273,11 +453,28 @@ def _mcnemar(y_true: np.ndarray, preds: dict, best_runs: list[dict], runs: list[
                 accuracy_diff=float(np.mean([(p.a_only - p.b_only) / p.n for p in pairs])))
 
 
-def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, metric: str, note: str) -> dict:
+def _never_found(runs: list[dict]) -> list[str]:
+    """The classes some seed of a config never predicted right on the test
+    set (recall 0), spelled out where the workload has long names."""
+    from core.workloads import all_workloads
+
+    missed = [c for c in dict.fromkeys(k for r in runs for k in r.get("recall", {}))
+              if any(r.get("recall", {}).get(c) == 0 for r in runs)]
+    for w in all_workloads():
+        spelled = w.spell(missed)
+        if spelled:
+            return [f"{x.split(' ', 1)[0]} ({x.split(' ', 1)[1]})" for x in spelled]
+    return missed
+
+
+def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, metric: str, note: str,
+         name: str = "") -> dict:
     """One ranked config: means, intervals that stay in [0, 1] (the test-set
-    bootstrap below 3 seeds), whether every seed learned, and its note."""
-    out: dict[str, Any] = {"rank": row.rank, "config": row.name, "seeds": row.n, "levels": runs[0]["levels"],
-                           "per_seed": [r[metric] for r in runs]}
+    bootstrap below 3 seeds), whether every seed learned, the three-way
+    `state` (learned / partly: some class never found / not learned), its
+    note and its name in words."""
+    out: dict[str, Any] = {"rank": row.rank, "config": row.name, "name": name or row.name, "seeds": row.n,
+                           "levels": runs[0]["levels"], "per_seed": [r[metric] for r in runs]}
     for m in METRIC_NAMES:
         values = [r[m] for r in runs]
         if any(v is None for v in values):  # not logged by this workload's runs (or by an older run)
@@ -289,7 +486,10 @@ def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, met
                        ci_clipped=iv.clipped, mean=out[m])
     failed = [r for r in runs if r.get("learned") is False]
     unknown = sum(r.get("learned") is None for r in runs)  # older runs without the tag or predictions
-    out.update(learned=not failed and not unknown, unlearned=len(failed), learned_unknown=unknown, learned_reason=failed[0]["learned_reason"] if failed else "", note=note,
+    never = _never_found(runs)
+    out.update(learned=not failed and not unknown, unlearned=len(failed), learned_unknown=unknown,
+               learned_reason=failed[0]["learned_reason"] if failed else "", note=note, never_found=never,
+               state="not learned" if failed else ("partly" if never else ("learned" if not unknown else "unknown")),
                verdict="best" if row.rank == 1 else ("not different" if row.tied_with_best else "worse"),
                p_adjusted=row.p_adjusted, **t)
     return out
@@ -300,9 +500,9 @@ def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str,
     would settle an undecided lead (None: decided, or not computable)."""
     best = rows[0]
     if len(rows) == 1:
-        return f"Only {best['config']} has finished runs: nothing to compare yet.", None
+        return f"Only {_name(best)} has finished runs: nothing to compare yet.", None
     if not any(r["learned"] or r.get("learned_unknown") for r in rows):
-        return (f"No config learned on every seed (best: {best['config']}, {metric_name} {best['mean']:.2f}), "
+        return (f"No config learned on every seed (best: {_name(best)}, {metric_name} {best['mean']:.2f}), "
                 f"so this ranking compares failures; try: {D.ADVICE}."), None
     other = rows[1]
     a, b = scores[best["config"]], scores[other["config"]]
@@ -329,7 +529,7 @@ def _finding(rows: list[dict], scores: dict[str, list[float]], metric_name: str,
         diff = float(other.get("diff", mean_diff))
         low, high = float(other.get("diff_low", float("nan"))), float(other.get("diff_high", float("nan")))
     contest = ST.Contest(
-        best=best["config"], other=other["config"], metric_name=metric_name, diff=diff, low=low, high=high,
+        best=_quoted(_name(best)), other=_quoted(_name(other)), metric_name=metric_name, diff=diff, low=low, high=high,
         seeds=min(len(a), len(b)), p_adjusted=float(other["p_adjusted"]), alpha=alpha,
         tied=sum(r["verdict"] == "not different" for r in rows[2:]), configs=len(rows),
         seeds_needed=needed, why_not_computed=why)
@@ -396,31 +596,43 @@ def _ci(row: dict, m: str) -> str:
 
 
 def learned_text(row: dict) -> str:
-    """The learned column: yes, the mark with the seeds that did not learn,
-    or an expected teaching failure."""
-    if row.get("learned"):
-        return "yes"
-    if row.get("note"):
-        return "expected failure"
-    if row.get("unlearned"):
-        return f"{D.MARK} ({row['unlearned']}/{row['seeds']} seeds)"
+    """The learned column, a three-way verdict: learned; partly (some class
+    never found); not learned (the mark, with the seeds that did not). An
+    expected teaching failure says so. The reason: `explanations`."""
+    state = row.get("state") or ("learned" if row.get("learned") else "")
+    expected = " (expected)" if row.get("note") and state != "learned" else ""
+    if state == "learned":
+        return "learned"
+    if state == "partly":
+        return "partly" + expected
+    if state == "not learned" or row.get("unlearned"):
+        seeds = f", {row['unlearned']}/{row['seeds']} seeds" if row.get("unlearned") and row["seeds"] > 1 else ""
+        return f"{D.MARK}{seeds}" + expected
     return "-"
 
 
 def explanations(rep: dict) -> list[tuple[str, str]]:
-    """(kind, line) per config that did not learn on every seed, or that the
-    study expected to fail: kind "expected" (the study's note: a teaching
+    """(kind, line) per config that did not fully learn, or that the study
+    expected to fail, in full: kind "expected" (the study's note: a teaching
     failure, a lesson rather than an error), "unlearned" (the mark, the
-    reason and what to try) or "surprise" (a teaching failure that learned)."""
+    reason and what to try), "partly" (the classes it never found) or
+    "surprise" (a teaching failure that learned)."""
     lines = []
     for r in rep["rows"]:
-        if r.get("note") and not r.get("learned"):
-            lines.append(("expected", f"{r['config']}: expected teaching failure: {r['note']}."))
+        name = r.get("name", r["config"])
+        state = r.get("state") or ("learned" if r.get("learned") else "not learned")
+        missed = f" It never found {', '.join(r['never_found'])} on the test set." if r.get("never_found") else ""
+        if r.get("note") and state != "learned":
+            what = "did not learn" if state == "not learned" else "learned only partly"
+            lines.append(("expected", f"{name} {what}, as expected: {r['note']}.{missed}"))
         elif r.get("note"):
-            lines.append(("surprise", f"{r['config']}: learned, although the study expected it to fail: {r['note']}."))
+            lines.append(("surprise", f"{name} learned, although the study expected it to fail: {r['note']}."))
         elif r.get("unlearned"):
-            lines.append(("unlearned", f"{r['config']}: {r['unlearned']} of {r['seeds']} seeds did not learn. "
+            lines.append(("unlearned", f"{name}: {r['unlearned']} of {r['seeds']} seeds did not learn. "
                                        f"{r['learned_reason']}"))
+        elif state == "partly":
+            lines.append(("partly", f"{name} learned only partly.{missed} A class it never finds is one its "
+                                    "overall score hides; a sampler or more training may find it."))
     return lines
 
 
@@ -504,7 +716,7 @@ def summary_rows(rep: dict[str, Any], notes: dict[str, str] | None = None) -> li
             rc = ST.mean_ci(values)
             recall[name] = {"mean": rc.mean, "ci_low": _clip(rc.low), "ci_high": _clip(rc.high), "per_seed": values}
         out.append({
-            "config": row["config"], "rank": row["rank"], "metric": metric, "ranked_by": rep["metric"],
+            "config": row["config"], "name": row.get("name", row["config"]), "rank": row["rank"], "metric": metric, "ranked_by": rep["metric"],
             "scores": scores, "seeds": len(runs),
             "per_seed": [r[metric] for r in runs], "seed_ids": [r["seed"] for r in runs],
             "mean": ci.mean, "ci_low": _clip(ci.low), "ci_high": _clip(ci.high),

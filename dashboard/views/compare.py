@@ -26,9 +26,10 @@ finished = links.unless_empty(runs[runs["status"] == "FINISHED"] if not runs.emp
                               "(or run a study on the Studies page).")
 
 
-def select(key: str, picked_key: str, run_ids: list[str], message: str) -> None:
+def select(key: str, picked_key: str, run_ids: list[str], message: str, metric: str | None = None) -> None:
     st.session_state[key] = run_ids
     st.session_state[picked_key] = message
+    st.session_state[metric_key] = metric  # the question decides the metric: the same ranking as One-click
     for suffix in ("a", "b"):  # a new grouping gets a fresh pair A/B (two different configs)
         st.session_state.pop(state.COMPARE_CM + suffix, None)
 
@@ -39,6 +40,7 @@ with controls:
     pool = finished[finished["workload"] == workload]
     labels = dict(services.run_choices(pool))
     runs_key, picked_key = state.COMPARE_RUNS + workload, state.COMPARE_PICKED + workload
+    metric_key = state.COMPARE_METRIC + workload
 
     with st.container(border=True):
         st.markdown("**Ready-made comparisons**: one click picks one finished run per variant.")
@@ -66,7 +68,8 @@ with controls:
                 "RNN vs packed vs trimmed RNN vs GRU vs LSTM (uni and bi)", width="stretch",
                 disabled=len(variant_ids) < 2, on_click=select, help=why_not["variants"] or None,
                 args=(runs_key, picked_key, variant_ids,
-                      f"{len(variant_ids)} variants at sample {sample:g}, the {how} run of each, no sampler."))
+                      f"{len(variant_ids)} variants at sample {sample:g}, the {how} run of each, no sampler.",
+                      services.question_metric("variants", workload)))
             sampler_ids = services.sampler_study(runs, workload, sample, model, how) if models else []
             why_not["sampler"] = "" if len(sampler_ids) >= 2 else (
                 f"Needs one model (same variant and size) run at sample {sample:g} with two or more of: no sampler, "
@@ -75,7 +78,8 @@ with controls:
                 "The effect of the sampler: none vs weighted vs class-weighted loss", width="stretch",
                 disabled=len(sampler_ids) < 2, on_click=select, help=why_not["sampler"] or None,
                 args=(runs_key, picked_key, sampler_ids,
-                      f"{model} at sample {sample:g}: the {how} run per treatment."))
+                      f"{model} at sample {sample:g}: the {how} run per treatment.",
+                      services.question_metric("samplers", workload)))
             for where, reason in zip(buttons, why_not.values()):
                 if reason:
                     where.caption(reason)
@@ -104,12 +108,17 @@ if len(chosen) < 2:
 names_by_id = pool.set_index("run_id")["name"]
 # run names can repeat (a benchmark run twice): the short id keeps every run apart
 details = {f"{names_by_id[r]} · {r[:6]}": services.run_detail(str(home), r) for r in chosen}
-key = services.workload(workload).key_metric_name
+metric = st.session_state.get(metric_key) or services.key_metric(workload)
+key = {"test/balanced_accuracy": "balanced accuracy", "test/macro_f1": "macro-F1",
+       "test/accuracy": "test accuracy"}.get(metric, services.workload(workload).key_metric_name)
 table = services.compare_rows(details).sort_values(key, ascending=False)
 colors = charts.run_colors(list(details))  # a run keeps its colour in every chart
 figures: list[tuple] = []  # (figure, caption) for the HTML export
 
-result = services.compare_finding(str(home), tuple(chosen), workload)
+result = services.compare_finding(str(home), tuple(chosen), workload, metric)
+st.caption(f"Ranked by test {result['metric_name']}" + (
+    ": the question of this grouping decides, as on the One-click comparison and Studies pages."
+    if st.session_state.get(metric_key) else "."))
 decided = len(result["rows"]) > 1 and result["rows"][1]["verdict"] == "worse" and result["rows"][0]["learned"]
 (st.success if decided else st.info)(result["finding"], icon=":material/lightbulb:")
 for note in result["notes"]:
@@ -131,7 +140,10 @@ if presenter:
     st.table(shown.style.format({**{k: "{:.4f}" for k in scores}, "s/epoch": "{:.1f}", "sample": "{:g}"},
                                 na_rep="-"), hide_index=True)
 else:
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    # the columns that fit a 1400-pixel page; the run id, best epoch and learning rate are in the export
+    st.dataframe(table, hide_index=True, width="stretch", column_order=[
+        c for c in ("run", "model", "sample", *scores, "epochs", "s/epoch", "sampler", "learned") if c in table],
+        column_config={
         k: st.column_config.NumberColumn(k, format="%.4f") for k in scores
     } | {"s/epoch": st.column_config.NumberColumn("s/epoch", format="%.1f")})
     st.caption("Click a column to sort. One run per model says little about small differences: repeat with other "
@@ -140,7 +152,7 @@ else:
 # built when clicked, from this run's table and figures (all of them by then)
 export_area = controls if presenter else st.container()
 export_area.download_button(
-    "Download this comparison as HTML", on_click="ignore", icon=":material/download:",
+    "Download this comparison as HTML", on_click="ignore", icon=":material/download:", key="download_compare",
     data=lambda: export.comparison_html(workload, table, details, figures, datetime.now(), finding=result["finding"]),
     file_name=f"rnn-arena-comparison-{workload}-{datetime.now():%Y%m%d-%H%M}.html", mime="text/html",
     help="One self-contained file (charts included, opens offline): the table, the charts and each run's options.")
@@ -178,7 +190,7 @@ if len(pair) >= 2:
         st.session_state[state.COMPARE_PAIR_FOR] = pair_names
     pick_area = controls if presenter else st.container()
     pick = pick_area.columns(2)
-    run_a = pick[0].selectbox("Run A (reference)", pair_names, key=state.COMPARE_CM + "a")
+    run_a = pick[0].selectbox("Run A (compared against)", pair_names, key=state.COMPARE_CM + "a")
     run_b = pick[1].selectbox("Run B", pair_names, key=state.COMPARE_CM + "b")
     if run_a == run_b:
         st.info("Pick two different runs for A and B.")

@@ -6,6 +6,7 @@ overlays their validation curves while they train, and ends in the ranked
 table with the finding."""
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,15 +15,18 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import comparison_charts, services, state, study_charts  # noqa: E402
+from dashboard import charts, comparison_charts, explain_charts, export, links, services, state, study_charts  # noqa: E402
 from dashboard import comparison_services as cs  # noqa: E402
+from dashboard import presenter as presenter_mode  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
 K = state.COMPARISON_PREFIX
 WORKLOADS = services.workload_labels()
 
-st.title("One-click comparison")
-st.markdown("Every arm trains on the same **classroom recipe** (the same sample, steps, batch, learning-rate "
+presenter = presenter_mode.header("One-click comparison", "the live curves, the finding and the ranking only. The "
+                                                          "question and the picker stay reachable under 'Selection'")
+intro = st.empty() if presenter else st.container()
+intro.markdown("Every arm trains on the same **classroom recipe** (the same sample, steps, batch, learning-rate "
             "schedule and readout), so the arms differ only in what you compare. The runs go on in the "
             "background: you can close the tab and come back.")
 home = services.require_home()
@@ -30,8 +34,8 @@ home_dir = str(home)
 
 ready = ss.prepared_workloads(home_dir)
 if not ready:
-    st.info("No data is prepared yet. The Data and Home pages say how; for the heartbeats:")
-    st.code(".venv/bin/python -m experiments prepare heartbeat", language="bash")
+    st.info("No data is prepared yet: the Home page prepares the heartbeats with one button.")
+    links.page("home.py", "Prepare the data (Home)", "🏠")
     st.stop()
 
 
@@ -39,7 +43,8 @@ def own_factors(workload: str) -> dict:
     """The options and values of "your own factors" (at most three options)."""
     offered = cs.factor_options(workload)
     keys = st.multiselect("Options to vary", list(offered), default=["model.name"], max_selections=cs.MAX_FACTORS,
-                          key=f"{K}{workload}:factors", help="each combination of their values is one arm")
+                          key=f"{K}{workload}:factors", help="each combination of their values is one arm",
+                          format_func=lambda k: offered[k]["label"])
     factors = {}
     for key in keys:
         spec = offered[key]
@@ -48,10 +53,11 @@ def own_factors(workload: str) -> dict:
             default = [cs.recipe_value(workload, key)]
             if key == "model.name":
                 default = [c for c in ("gru", "lstm") if c in spec["choices"]]
-            picked = st.multiselect(f"values of {key}", spec["choices"], default=default, key=wkey, help=spec["help"])
+            picked = st.multiselect(f"values of {spec['label']}", spec["choices"], default=default, key=wkey,
+                                    help=spec["help"])
             factors[key] = picked
         else:
-            text = st.text_input(f"values of {key} (comma-separated)", cs.recipe_value(workload, key), key=wkey,
+            text = st.text_input(f"values of {spec['label']} (comma-separated)", cs.recipe_value(workload, key), key=wkey,
                                  help=spec["help"])
             factors[key] = cs.parse_values(key, text, spec["type"])
     return factors
@@ -71,8 +77,10 @@ def choose() -> "cs.Plan | None":
     cols = st.columns(min(len(all_arms), 4) or 1)
     picked = []
     for i, arm in enumerate(all_arms):
-        label = arm["label"] + (" ⓘ" if arm["note"] else "")
-        help_text = ("Expected to fail, and that is the lesson: " + arm["note"]) if arm["note"] else None
+        label = arm["name"] + (" ⓘ" if arm["note"] else "")
+        help_text = " ".join(x for x in (
+            arm["explain"], ("Expected to fail, and that is the lesson: " + arm["note"] + ".") if arm["note"] else "",
+            f"Technical config: {arm['label']}.") if x)
         if cols[i % len(cols)].checkbox(label, value=True, key=f"{K}{workload}:{question}:arm:{arm['label']}",
                                         help=help_text):
             picked.append(arm["label"])
@@ -105,13 +113,15 @@ def show_plan(p: "cs.Plan") -> None:
     else:
         st.success(f"Estimated {p.seconds / 60:.1f} min for {runs}: the classroom recipe as measured ({recipe}) "
                    f"fits {p.budget_seconds / 60:.0f} min.")
+    names = {a["label"]: a["name"] for a in cs.arms(p.study)}
     with st.expander("Where the estimate comes from"):
         for a in p.arms:
             seconds = f"{a['seconds']:.0f} s a run" if "seconds" in a else "no speed"
-            st.markdown(f"- **{a['label']}**: {seconds}; {a.get('source', 'nothing measured applies')}")
+            st.markdown(f"- **{names.get(a['label'], a['label'])}**: {seconds}; "
+                        f"{a.get('source', 'nothing measured applies')}")
 
 
-with st.container(border=True):
+with (st.expander("Selection", expanded=False) if presenter else st.container(border=True)):
     try:
         the_plan = choose()
     except ValueError as exc:
@@ -141,9 +151,12 @@ if not recorded:
 by_id = {s["parent_id"]: s for s in recorded}
 ids = services.own_first(recorded)
 current = st.session_state.get(state.COMPARISON_SELECTED)
-selected = st.selectbox("Comparison to watch", ids, index=ids.index(current) if current in ids else 0,
-                        format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · "
-                                              f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}" + (" · full data, reference" if by_id[i].get("reference") else ""))
+picker = st.expander("Comparison shown", expanded=False) if presenter else st.container()
+# no "k of n done" here: the label is drawn once per page, the bar below every few seconds
+selected = picker.selectbox("Comparison to watch", ids, index=ids.index(current) if current in ids else 0,
+                            format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · {by_id[i]['total']} "
+                                                  f"runs · {i[:8]}" + (" · full data, reference"
+                                                                      if by_id[i].get("reference") else ""))
 st.session_state[state.COMPARISON_SELECTED] = selected
 
 
@@ -163,21 +176,62 @@ def ranking(p: dict, view: dict) -> None:
         return
     st.subheader("Ranking" + (" so far" if p["active"] or p["done"] < p["total"] else ""))
     sentence = cs.finding(rep)
-    if sentence:
-        st.markdown(f"**Finding:** {sentence}")
+    lead, rest = cs.finding_parts(rep)
+    if lead:  # green only where the best arm learned: a ranking of failures is no answer
+        (st.success if rep["rows"][0].get("learned") else st.info)(lead, icon=":material/lightbulb:")
+    if rest:
+        st.markdown(rest)
     settle = cs.settle_text(rep)
     if settle:
         st.caption(settle)
-    st.dataframe(cs.ranked(rep, view["runs"], view["notes"]), hide_index=True, width="stretch")
-    st.caption(f"Ranked by mean test {rep['metric_name']} over seeds, with its 95% interval. 'vs best': whether the "
-               "gap to the best arm is significant (paired bootstrap on the test set and the seeds, Holm-corrected). "
-               "The Studies page has every test and the factor effects.")
+    table = cs.ranked(rep, view["runs"], view["notes"])
+    if presenter:
+        st.table(table, hide_index=True)
+    else:
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"arm": st.column_config.TextColumn("arm", width="large")})
+    for kind, line in cs.reasons(rep):  # in full, under the table: never cut
+        (st.warning if kind == "unlearned" else st.info)(line, icon=":material/school:")
+    notes = [f"Ranked by mean test {rep['metric_name']} over seeds, with its 95% interval. 'vs best': whether the "
+             "gap to the best arm is significant (paired bootstrap on the test set and the seeds, Holm-corrected). "
+             "The Studies page has every test and the factor effects."]
+    if rep.get("reference"):
+        notes.append("full data, reference: the same configs trained on all the training data with more epochs "
+                     "(results/reference): the answer key a one-lesson budget is read against. "
+                     + (rep["agreement"]["sentence"] if rep.get("agreement") else ""))
+    for line in notes:
+        st.caption(line)
+    figures = []
     recall = ss.class_recall(rep)
     if recall:
-        st.plotly_chart(study_charts.class_recall(recall), width="stretch", key="class_recall")
+        fig = study_charts.class_recall(recall)
+        st.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch", key="class_recall")
         st.caption(ss.class_recall_caption(recall))
+        figures.append((fig, ss.class_recall_caption(recall)))
+    inside = ss.explanations(home_dir, ss.first_seed_runs(rep))
+    if len(inside) >= 2:  # why one arm beats another: its gradient through time
+        fig = explain_charts.gradient_curves(inside)
+        how = explain_charts.HOW_TO_READ["gradient"] + " One run per arm (its first seed)."
+        st.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch", key="gradient_in_time")
+        st.caption(how)
+        figures.append((fig, how))
     for note in rep["notes"]:
         st.caption(f"Note: {note}")
+    if view["runs"] and any(not r["history"].empty for r in view["runs"]):
+        figures.insert(0, (comparison_charts.live_overlay(view["runs"], f"val/{rep['metric']}",
+                                                          f"Validation {rep['metric_name']}", rep["metric_name"],
+                                                          (0, 1.02)), "One colour per arm, one dash per seed."))
+    title = view.get("name") or "comparison"
+    st.download_button(
+        "Download this comparison as HTML", on_click="ignore", icon=":material/download:",
+        data=export.study_html(
+            f"One-click comparison: {title}", [f"{p['done']} of {p['total']} runs done · study run {selected}"],
+            sentence, table, figures, cs.reasons(rep), [*notes, *rep["notes"]],
+            {"Technical config of each arm": ss.technical_table(rep)}, datetime.now()),
+        file_name=f"rnn-arena-{services.file_slug(title)}-{datetime.now():%Y%m%d-%H%M}.html", mime="text/html",
+        key="download_comparison",
+        help="One self-contained file (charts included, opens offline): the finding, the ranking with the "
+             "full-data reference where loaded, why an arm fell short, and the charts.")
 
 
 @st.fragment(run_every=3)
@@ -187,9 +241,8 @@ def watch() -> None:
     view = cs.live(home_dir, selected)
     st.progress(p["done"] / max(p["total"], 1), text=timing(view, p))
     running = [r for r in view["runs"] if r["status"] == "RUNNING"]
-    if running:
-        st.caption("Training now: " + "; ".join(f"{r['arm']} · seed {r['seed']}: epoch {r['epoch']} of {r['epochs']}"
-                                               for r in running))
+    for r in running:  # per arm: epoch, batch, and a time left once measured batches ground it
+        st.caption("Training now: " + cs.arm_progress(r))
     if not p["active"] and p["done"] + p["failed"] < p["total"]:
         st.caption("Not running: the Studies page can resume it (finished runs are kept).")
     if p["failed"]:

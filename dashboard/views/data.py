@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, data_services as ds, services  # noqa: E402
+from dashboard import charts, data_services as ds, links, services  # noqa: E402
 
 WORKLOADS = services.workload_labels()
 EVALUATIONS = {"intra-patient": "intra-patient (Kaggle's split)", "inter-patient": "inter-patient (DS1 → DS2)"}
@@ -36,9 +36,12 @@ described = services.workload(workload)
 signal = described.inputs == "signal"  # real-valued sequences (beats); otherwise token ids (titles)
 meta = ds.dataset_meta(home, workload)
 if meta is None:
-    st.warning(f"The {workload} data is not prepared yet in `{home}`. " + described.data_help)
-    st.code(described.prepare_lines(), language="bash")
-    st.markdown("The [Home page](./) says where to get the files.")
+    st.warning(f"The {workload} data is not prepared yet in `{home}`: the Home page prepares it with one button, "
+               "from a path on this machine or an upload.")
+    links.page("home.py", "Prepare it on the Home page", "🏠")
+    with st.expander("The same from a terminal"):
+        st.caption(described.data_help)
+        st.code(described.prepare_lines(), language="bash")
     st.stop()
 
 defaults = ds.defaults()

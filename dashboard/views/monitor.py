@@ -26,7 +26,8 @@ def live() -> None:
     for r in active.itertuples():
         with st.container(border=True):
             top = st.columns([4, 1])
-            top[0].markdown(f"**{r.name}** · {r.model} · {r.workload} · sample {r.sample:g} · `{r.run_id[:8]}`")
+            model = "" if r.model == r.name else f" · {r.model}"  # a run named after its model: once
+            top[0].markdown(f"**{r.name}**{model} · {r.workload} · {r.sample:.0%} of the data · `{r.run_id[:8]}`")
             if top[1].button("Cancel", key=f"cancel_{r.run_id}"):
                 result = services.cancel(str(home), r.run_id)
                 st.toast(f"run {r.run_id[:8]}: {result}" + (f" ({result.note})" if getattr(result, "repeat", False) else ""))
@@ -42,10 +43,15 @@ def live() -> None:
     recent = runs[~runs["status"].isin(["RUNNING", "QUEUED"])].head(10) if not runs.empty else runs
     if not recent.empty:
         st.subheader("Latest finished, failed and stopped runs")
-        shown = recent[["started", "status", "name", "model", "sample", "epochs", "test/accuracy", "test/macro_f1",
-                        "learned", "error", "run_id"]].copy()
+        shown = recent[["started", "status", "name", "model", "epochs", "test/macro_f1", "learned",
+                        "run_id"]].copy()
         shown["learned"] = shown["learned"].map(services.learned_text)
-        st.dataframe(shown, hide_index=True, width="stretch")
+        shown["run_id"] = shown["run_id"].str[:8]
+        shown["started"] = shown["started"].dt.strftime("%d %b %H:%M")
+        st.dataframe(shown.rename(columns={"test/macro_f1": "macro-F1", "run_id": "run"}), hide_index=True,
+                     width="stretch", column_config={"macro-F1": st.column_config.NumberColumn(format="%.3f")})
+        for r in recent[recent["error"].fillna("") != ""].itertuples():
+            st.error(f"**{r.name}** (`{r.run_id[:8]}`) failed: {r.error}")
         for r in recent[recent["learned"] == False].itertuples():  # noqa: E712 (None means unknown)
             st.warning(f"**{r.name}** (`{r.run_id[:8]}`): {r.learned_reason}")
         st.caption("A run whose process died shows as FAILED with the reason; a stopped (KILLED) run can be resumed "

@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 
 from core import options as O  # noqa: E402
 from core import presets  # noqa: E402
+from core import words  # noqa: E402
 from core.config import _to_str  # noqa: E402
 from dashboard import services, state  # noqa: E402
 
@@ -25,12 +26,13 @@ home = services.require_home()
 
 workload = st.radio("Workload", list(WORKLOADS), format_func=WORKLOADS.get, horizontal=True,
                     help=O.option("data.workload").help)
-choices = services.run_presets(workload)
+choices = services.run_presets(workload, str(home))
 preset = st.selectbox("Start from", list(choices), format_func=lambda k: choices[k]["label"],
                       help="fills the form below; change anything before starting")
 values = {**services.option_defaults(), **{k: _to_str(v) for k, v in choices[preset]["overrides"].items()},
           "data.workload": workload}
 types = services.option_types()
+MODEL_WORDS = {m: f"{words.model_words(m)} ({m})" for m in O.choices_for("model.name", workload) or ()}
 
 
 def widget(opt: O.Option, value: str) -> str:
@@ -41,21 +43,22 @@ def widget(opt: O.Option, value: str) -> str:
     options = O.choices_for(opt.key, workload)
     if options:
         options = list(options)
+        words = MODEL_WORDS if opt.key == "model.name" else {}
         return st.selectbox(opt.label, options, index=options.index(value) if value in options else 0, key=key,
-                            help=opt.help)
+                            help=opt.idea, format_func=lambda v: words.get(v, v))
     if typ == "bool":
-        return _to_str(st.checkbox(opt.label, value=value == "true", key=key, help=opt.help))
+        return _to_str(st.checkbox(opt.label, value=value == "true", key=key, help=opt.idea))
     if typ == "int" and opt.low is not None:
         low, high = int(opt.low), int(opt.high)
         number = st.number_input(opt.label, min_value=low, max_value=high, value=min(max(int(value), low), high),
-                                 step=1, key=key, help=opt.help)
+                                 step=1, key=key, help=opt.idea)
         return str(int(number))
     if typ == "float" and opt.low is not None:
         low, high = float(opt.low), float(opt.high)
         number = st.number_input(opt.label, min_value=low, max_value=high, value=min(max(float(value), low), high),
-                                 step=opt.step or 0.1, format="%g", key=key, help=opt.help)
+                                 step=opt.step or 0.1, format="%g", key=key, help=opt.idea)
         return _to_str(float(number))
-    return st.text_input(opt.label, value=value, key=key, help=opt.help)
+    return st.text_input(opt.label, value=value, key=key, help=opt.idea)
 
 
 def fields(opts: list[O.Option], params: dict) -> None:
@@ -77,8 +80,8 @@ with st.expander("Advanced options"):
             fields(part, params)
 
 cols = st.columns([3, 1])
-name = cols[0].text_input("Run name (optional)", help="shown wherever runs are listed or picked; default: a "
-                                                      "description of the model")
+name = cols[0].text_input("Run name (optional)", help="shown wherever runs are listed or picked; default: the "
+                                                      "model in words")
 slots = cols[1].number_input("Runs training at once", min_value=1, max_value=8, value=1,
                              help="queued runs wait for a free slot and start one after another")
 

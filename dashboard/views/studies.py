@@ -4,6 +4,7 @@ significance marks, every run in a parallel-coordinates view, and the effect
 of each factor."""
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,20 +13,22 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import explain_charts, links, services, state, study_charts  # noqa: E402
+from dashboard import charts, explain_charts, export, links, services, state, study_charts  # noqa: E402
+from dashboard import presenter as presenter_mode  # noqa: E402
+from dashboard import comparison_services as cs  # noqa: E402
 from dashboard import study_services as ss  # noqa: E402
 
-st.title("Studies")
+presenter = presenter_mode.header("Studies", "the finding, the ranking and the charts only. The study picker stays "
+                                             "reachable under 'Selection'")
 home = services.require_home()
 home_dir = str(home)
 recorded = ss.studies(home_dir)
 
-with st.expander("Start a study", expanded=not recorded):
+with st.expander("Start a study", expanded=not recorded and not presenter):
     ready = ss.prepared_workloads(home_dir)
     if not ready:
-        st.info("Prepare a dataset first (the Home page says how), for example: "
-                "`python -m experiments prepare heartbeat --source PATH`.")
-        links.page("home.py", "How to prepare a dataset (Home)", "🏠")
+        st.info("Prepare a dataset first: the Home page prepares it with one button.")
+        links.page("home.py", "Prepare a dataset (Home)", "🏠")
     else:
         builtins = ss.builtin_studies()
         choice = st.selectbox("Study", [*builtins, ss.CUSTOM],
@@ -80,7 +83,8 @@ if not recorded:
 by_id = {s["parent_id"]: s for s in recorded}
 ids = services.own_first(recorded)
 current = st.session_state.get(state.STUDY_SELECTED)
-selected = st.selectbox(
+controls = st.expander("Selection", expanded=False) if presenter else st.container()
+selected = controls.selectbox(
     "Recorded studies", ids, index=ids.index(current) if current in ids else 0,
     format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['workload']} · sample {by_id[i]['sample']} · "
                           f"{by_id[i]['done']}/{by_id[i]['total']} done · {i[:8]}" + (" · full data, reference" if by_id[i].get("reference") else ""))
@@ -123,26 +127,42 @@ if not rep["rows"]:
     st.stop()
 
 metric, name = rep["metric"], rep["metric_name"]
+figures: list[tuple] = []  # (figure, caption) for the HTML export
+
+
+def show(fig, caption: str, key: str | None = None) -> None:
+    st.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch", key=key)
+    st.caption(caption)
+    figures.append((fig, caption))
+
+
 st.subheader("Finding")
 decided = len(rep["rows"]) > 1 and rep["rows"][1]["verdict"] == "worse" and rep["rows"][0]["learned"]
-(st.success if decided else st.info)(rep["finding"], icon=":material/lightbulb:")
+lead, rest = cs.finding_parts(rep)  # the lesson of the whole table first, then the ties
+(st.success if decided or (rep.get("lesson") and rep["rows"][0]["learned"]) else st.info)(
+    lead, icon=":material/lightbulb:")
+if rest:
+    st.markdown(rest)
 if rep["seeds_to_settle"]:
     st.caption(f"Seeds to settle it: about {rep['seeds_to_settle']} per config, from the observed difference and "
                f"seed spread (Welch's t-test, alpha {rep['alpha']:g}, power 0.8).")
 few = ss.few_seeds(rep)
 if few:
     st.warning(few, icon=":material/warning:")
-for kind, line in rep["explanations"]:
-    if kind == "unlearned":
-        st.warning(line)
-    else:  # an expected teaching failure: a lesson, not an error
-        st.info(line, icon=":material/school:")
-
 st.subheader("Ranking")
 table = ss.ranked_table(rep)
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "p (Holm)": st.column_config.NumberColumn("p (Holm)", format="%.4f"),
-    "config": st.column_config.TextColumn("config", width="medium")})
+if presenter:
+    st.table(table, hide_index=True)
+else:
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"config": st.column_config.TextColumn("config", width="large")})
+for kind, line in rep["explanations"]:  # in full, under the table
+    if kind == "unlearned":
+        st.warning(line)
+    else:  # an expected teaching failure or a class never found: a lesson, not an error
+        st.info(line, icon=":material/school:")
+with st.expander("Technical config of each row"):
+    st.dataframe(ss.technical_table(rep), hide_index=True, width="stretch")
 with st.expander("Other metrics and every test against the best"):
     st.dataframe(ss.tests_table(rep), hide_index=True, width="stretch", column_config={
         k: st.column_config.NumberColumn(k, format="%.4f") for k in ("p bootstrap", "p seeds",
@@ -153,27 +173,30 @@ if rep.get("reference"):
                "and more epochs (imported from `results/reference` by `python -m experiments reference import`; "
                "hours on a CPU), mean and 95% interval over their seeds. "
                + (rep["agreement"]["sentence"] if rep.get("agreement") else ""))
-st.plotly_chart(study_charts.ranking(rep["rows"], metric, name), width="stretch")
-st.caption("Dots are means over seeds, bars their 95% intervals (see 'CI from' in the table); dark blue is the best, "
-           "light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")
+show(study_charts.ranking(rep["rows"], metric, name),
+     "Dots are means over seeds, bars their 95% intervals (see 'CI from' under 'Other metrics'); dark blue is the "
+     "best, light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")
 
 recall = ss.class_recall(rep)
 if recall:
-    st.plotly_chart(study_charts.class_recall(recall), width="stretch")
-    st.caption(ss.class_recall_caption(recall))
+    show(study_charts.class_recall(recall), ss.class_recall_caption(recall))
+
+export_area = controls if presenter else st.container()
 
 inside = ss.explanations(home_dir, ss.first_seed_runs(rep))
 if len(inside) >= 2:
     st.subheader("Inside the models")
-    st.plotly_chart(explain_charts.gradient_curves(inside), width="stretch")
-    st.caption(explain_charts.HOW_TO_READ["gradient"] + " One run per config (its first seed).")
+    show(explain_charts.gradient_curves(inside), explain_charts.HOW_TO_READ["gradient"]
+         + " One run per config (its first seed).")
     with_hidden = [label for label, ex in inside.items() if ex.get("hidden")]
     if len(with_hidden) >= 2:
         pair = ss.contrast_pair(with_hidden)
         left, right = st.columns(2)
         for col, default, key in ((left, pair[0], "hidden_a"), (right, pair[1], "hidden_b")):
             label = col.selectbox("Hidden state of", with_hidden, index=with_hidden.index(default), key=key)
-            col.plotly_chart(explain_charts.hidden_heatmap(inside[label]["hidden"], label), width="stretch")
+            fig = explain_charts.hidden_heatmap(inside[label]["hidden"], label)
+            col.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch")
+            figures.append((fig, explain_charts.HOW_TO_READ["hidden"]))
         st.caption(explain_charts.HOW_TO_READ["hidden"] + " The same beat for both models.")
 
 with st.expander("Every run, seed by seed"):
@@ -182,14 +205,26 @@ with st.expander("Every run, seed by seed"):
 
 st.subheader("The sweep")
 runs = ss.runs_frame(rep)
-st.plotly_chart(study_charts.parallel_coordinates(runs, rep["factors"], metric, name), width="stretch")
-st.caption(f"One line per finished run, from its factor levels to its test {name}; drag along an axis to pick runs.")
+show(study_charts.parallel_coordinates(runs, rep["factors"], metric, name),
+     f"One line per finished run, from its factor levels to its test {name}; drag along an axis to pick runs.")
 
 st.subheader("Effect of each factor")
 if not rep["effects"]:
     st.info("No factor has two levels with finished runs yet.")
 for effect in rep["effects"]:
-    st.plotly_chart(study_charts.factor_effect(effect, name), width="stretch", key=f"effect_{effect['factor']}")
-    st.caption(ss.effect_sentence(effect, name))
+    show(study_charts.factor_effect(effect, name), ss.effect_sentence(effect, name), key=f"effect_{effect['factor']}")
 for note in rep["notes"]:
     st.warning(note)
+
+study = by_id[selected]
+export_area.download_button(
+    "Download this study as HTML", on_click="ignore", icon=":material/download:",
+    data=lambda: export.study_html(
+        f"Study: {study['name']}", [f"{study['describe']} · {study['workload']} · study run {selected}"],
+        rep["finding"], table, figures, rep["explanations"],
+        [rep["legend"], rep["agreement"]["sentence"] if rep.get("agreement") else ""],
+        {"Other metrics and every test against the best": ss.tests_table(rep),
+         "Technical config of each row": ss.technical_table(rep)}, datetime.now()),
+    file_name=f"rnn-arena-study-{services.file_slug(study['name'])}-{datetime.now():%Y%m%d-%H%M}.html",
+    mime="text/html", help="One self-contained file (charts included, opens offline): the finding, the ranking "
+                           "with the full-data reference where loaded, the charts and the tests.")

@@ -67,7 +67,7 @@ def test_compare_runs(page, arena):
 def test_confusion_difference_needs_two_different_runs(page):
     at = page
     pick_b = next(s for s in at.selectbox if s.label == "Run B")
-    pick_a = next(s for s in at.selectbox if s.label == "Run A (reference)")
+    pick_a = next(s for s in at.selectbox if s.label == "Run A (compared against)")
     pick_b.set_value(pick_a.value).run()
     assert not at.exception
     assert any("two different runs" in i.value for i in at.info)
@@ -83,8 +83,10 @@ def test_ready_made_groupings_select_the_runs(page, arena):
     sampler.click().run()
     assert not at.exception
     chosen = at.multiselect[0].value
-    best_gru = services.runs(str(arena[0])).set_index("run_id").loc[[ids["gru"], ids["gru seed 1"]],
-                                                                    "test/macro_f1"].idxmax()
+    # the sampler question ranks by balanced accuracy, on this page as on One-click and Studies
+    listed = services.runs(str(arena[0]))
+    gru = listed[listed["run_id"].isin([ids["gru"], ids["gru seed 1"]])]
+    best_gru = gru.sort_values(["test/balanced_accuracy", "start_time"], ascending=False).iloc[0]["run_id"]
     assert chosen == [best_gru, ids["weighted"], ids["class-weighted"]]
     assert any(c.value.startswith("Picked: gru 1x8") for c in at.caption)
 
@@ -134,7 +136,9 @@ def test_groupings_pick_best_or_latest_per_variant():
     assert services.variant_study(frame, "heartbeat", 0.1, "best") == ["e", "b", "d"]
     assert services.variant_study(frame, "heartbeat", 0.1, "latest") == ["e", "c", "d"]
     assert services.sampler_models(frame, "heartbeat", 0.1) == ["gru 1x64"]
-    assert services.sampler_study(frame, "heartbeat", 0.1, "gru 1x64", "best") == ["b", "f", "g"]
+    # the sampler question ranks by balanced accuracy: the same pick as One-click and Studies
+    frame.loc[frame["run_id"] == "c", "test/balanced_accuracy"] = 0.95
+    assert services.sampler_study(frame, "heartbeat", 0.1, "gru 1x64", "best") == ["c", "f", "g"]
     assert services.sampler_study(frame, "heartbeat", 1.0, "gru 1x64") == ["h"]
     assert services.variant_study(frame, "titles", 0.1) == []
 
@@ -186,13 +190,13 @@ def test_the_comparison_states_its_finding_with_seeds_of_one_config(page, arena)
 
 def test_the_default_pair_is_two_configs_and_a_grouping_never_sets_a_equal_b(page):
     at = page
-    a = next(s for s in at.selectbox if s.label == "Run A (reference)").value
+    a = next(s for s in at.selectbox if s.label == "Run A (compared against)").value
     b = next(s for s in at.selectbox if s.label == "Run B").value
     assert a != b and not (a.startswith("same ·") and b.startswith("same ·"))  # not two seeds of one GRU
     for button in (2, 1):  # the sampler grouping, then the variants
         at.button[button].click().run()
         assert not at.exception
-        a = next(s for s in at.selectbox if s.label == "Run A (reference)").value
+        a = next(s for s in at.selectbox if s.label == "Run A (compared against)").value
         b = next(s for s in at.selectbox if s.label == "Run B").value
         assert a != b
         assert any("Confusion matrix difference" in s for s in _titles(at))

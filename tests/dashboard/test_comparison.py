@@ -123,7 +123,8 @@ def test_finding_and_seeds_read_the_report_where_it_says():
     assert cs.finding(rep) == "gru ranks first (macro-F1 0.800); every other arm is significantly worse."
     assert cs.settle_text(rep) == ""
     table = cs.ranked(rep)
-    assert list(table["learned"]) == ["", "⚠ not learned"] and table["note"].iloc[1] == "read after the zeros"
+    assert list(table["learned"]) == ["", "⚠ not learned"] and "note" not in table  # the reason: under the table
+    assert cs.reasons(rep) == [("expected", "rnn did not learn, as expected: read after the zeros.")]
     assert table["test macro-F1 [95% CI]"].iloc[0] == "0.800 [0.700, 0.900]"
     rep.update(finding="gru beats rnn by 0.6", seeds_to_settle=5)
     assert cs.finding(rep) == "gru beats rnn by 0.6"
@@ -134,7 +135,7 @@ def test_page_without_data_says_how_to_prepare(home):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert "No data is prepared yet" in at.info[0].value
-    assert "prepare heartbeat" in at.code[0].value
+    assert "Home page prepares the heartbeats" in at.info[0].value and not at.code  # no terminal needed
 
 
 def test_pick_tick_fit_launch_watch_and_rank(home, kaggle_dir):
@@ -143,7 +144,7 @@ def test_pick_tick_fit_launch_watch_and_rank(home, kaggle_dir):
     assert not at.exception
     assert "fits 10 min" in at.success[0].value  # ten variants, no history: counted long, still in budget
     at.radio[1].set_value("samplers").run()
-    for label in ("imbalance=class-weighted loss", "imbalance=augmentation"):
+    for label in ("class-weighted loss", "augmentation"):  # the arms in words
         next(c for c in at.checkbox if c.label == label).uncheck().run()
     next(n for n in at.number_input if n.label == "Budget (minutes)").set_value(1).run()
     assert not at.exception
@@ -164,15 +165,19 @@ def test_pick_tick_fit_launch_watch_and_rank(home, kaggle_dir):
     assert not page.exception
     assert "first lesson" in page.selectbox[0].value or "first lesson" in str(page.selectbox[0].options)
     charts = page.get("plotly_chart")
-    assert len(charts) == 3  # every arm's validation score and loss, overlaid; the recall of each class per arm
+    # every arm's validation score and loss, overlaid; the recall of each class per arm; the arms' gradient
+    # through time (inside the models)
+    assert len(charts) == 4
     import json
 
     heat = json.loads(charts[2].proto.spec)["data"][0]
-    assert heat["type"] == "heatmap" and sorted(heat["y"]) == ["imbalance=none", "imbalance=weighted sampler"]
+    assert heat["type"] == "heatmap" and sorted(heat["y"]) == ["no imbalance handling", "weighted sampler"]
     table = page.dataframe[0].value
-    assert sorted(table["arm"]) == ["imbalance=none", "imbalance=weighted sampler"]
+    assert sorted(table["arm"]) == ["no imbalance handling", "weighted sampler"]
     assert list(table["rank"]) == [1, 2]
-    assert any(m.value.startswith("**Finding:**") for m in page.markdown)
+    assert any("no imbalance handling" in m.value for m in (*page.success, *page.info))  # the finding in words
+    assert any(b.label == "Presenter mode" for b in page.button)
+    assert page.get("download_button")
 
 
 def test_ranked_falls_back_on_the_runs_tags_and_the_studys_notes():
@@ -182,8 +187,7 @@ def test_ranked_falls_back_on_the_runs_tags_and_the_studys_notes():
     runs = [{"arm": "gru", "status": "FINISHED", "learned": True}, {"arm": "gru", "status": "FINISHED", "learned": True},
             {"arm": "rnn", "status": "FINISHED", "learned": True}, {"arm": "rnn", "status": "FINISHED", "learned": False}]
     table = cs.ranked(rep, runs, {"rnn": "read after the zeros"})
-    assert list(table["learned"]) == ["yes", "⚠ not learned"]  # an arm learned only when every seed did
-    assert list(table["note"]) == ["", "read after the zeros"]
+    assert list(table["learned"]) == ["learned", "⚠ not learned"]  # an arm learned only when every seed did
     assert list(cs.ranked(rep)["learned"]) == ["", ""]  # nothing known: nothing claimed
 
 

@@ -103,7 +103,7 @@ def test_exports_carry_the_mark_the_finding_and_the_page_colours():
     ok = _detail("0123456789abcdef0123456789abcdef", "gru", 0.6111) | {"learned": True, "learned_reason": ""}
     details = {"gru · 012345": ok, "all-N · abcdef": d}
     table = services.compare_rows(details)
-    assert list(table["learned"]) == ["yes", MARK]
+    assert list(table["learned"]) == ["learned", MARK]
     colors = charts.run_colors(list(details))
     fig = charts.overlaid_curves({n: x["history"] for n, x in details.items()}, "val/loss", "loss", "ce", colors)
     finding = "These runs cannot tell gru from all-N: gru leads by 0.43 macro-F1 over 1 seed, no p-value."

@@ -72,7 +72,9 @@ def test_empty_pages_link_to_new_run(home):
     for page in ("views/home.py", "views/report.py", "views/compare.py", "views/monitor.py"):
         at.switch_page(page).run()
         assert not at.exception, page
-        assert [link.proto.page for link in at.get("page_link")] == ["new-run"], page
+        links = [link.proto.page for link in at.get("page_link")]
+        # Home also starts the "start here" path at the one-click comparison
+        assert links == (["comparison", "new-run"] if page == "views/home.py" else ["new-run"]), page
         assert not any("experiments run" in c.value for c in at.code), page
 
 
@@ -95,3 +97,32 @@ def test_home_and_data_reads_never_import_torch(home, kaggle_dir, titles_dir, ti
         "ds.heartbeat_record_sets(beats, 0, 0.1)\n"
         "ds.titles_counts(titles, 0.5, 0, reliable_only=True); ds.titles_profile(titles, 'train', 0)\n")
     assert torch_left_out(code, home)
+
+
+def test_home_prepares_the_heartbeats_without_a_terminal(home, kaggle_dir):
+    """Start here: the Home page prepares a dataset from a path (or an upload)
+    in the background and shows its progress; a wrong path is said, not raised."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.data import heartbeat as hb
+    from experiments import prepare_job
+
+    page = str(Path(__file__).resolve().parents[2] / "dashboard" / "views" / "home.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and "Start here" in [h.value for h in at.subheader]
+    assert "The same from a terminal" in [e.label for e in at.expander]  # the command only folded away
+    path = next(t for t in at.text_input if t.label.startswith("Path of the files"))
+    path.input(str(kaggle_dir / "missing")).run()
+    next(b for b in at.button if b.label.startswith("Prepare the heartbeats")).click().run()
+    assert not at.exception and "nothing at" in at.error[0].value
+    at.text_input[0].input(str(kaggle_dir)).run()
+    next(b for b in at.button if b.label.startswith("Prepare the heartbeats")).click().run()
+    assert not at.exception
+    deadline = time.time() + 120
+    while time.time() < deadline and prepare_job.status(home, "heartbeat")["running"]:
+        time.sleep(0.5)
+    job = prepare_job.status(home, "heartbeat")
+    assert job["ok"], job["log"][-500:]
+    assert hb.dataset_info(home) is not None

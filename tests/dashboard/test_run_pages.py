@@ -32,7 +32,7 @@ def test_form_refuses_an_impossible_config(home, kaggle_dir):
     hb.prepare(kaggle_dir, home, log=lambda m: None)
     at = _new_run_page(home)
     _field(at, "epochs").set_value(2).run()
-    _field(at, "warmup epochs").set_value(5.0).run()  # each in bounds, together impossible
+    _field(at, "warm-up epochs").set_value(5.0).run()  # each in bounds, together impossible
     _start(at)
     assert not at.exception
     assert "train.warmup_epochs=5.0 must be between 0 and train.epochs (2)" in at.error[0].value
@@ -44,13 +44,15 @@ def test_form_shows_only_the_workloads_options_basics_first_with_help(home):
 
     at = _new_run_page(home)
     labels = [w.label for kind in ("number_input", "selectbox", "checkbox", "text_input") for w in at.get(kind)]
-    assert "normalize" in labels and "word vectors" not in labels
+    assert "standardise the input" in labels and "start from word vectors" not in labels
     assert {o.label for o in O.for_workload("heartbeat")} <= set(labels)
     widgets = [w for kind in ("number_input", "selectbox", "checkbox") for w in at.get(kind)]
     by_label = {w.label: w for w in widgets}
-    assert by_label["hidden size"].help == O.OPTIONS["model.hidden_size"].help
-    assert by_label["hidden size"].min == 1 and by_label["hidden size"].max == 4096
-    assert "tfidf" not in by_label["name"].options  # heartbeat: recurrent models only
+    assert by_label["memory size"].help == O.OPTIONS["model.hidden_size"].idea  # the idea, not the flag
+    assert not any("--" in (w.help or "") for w in widgets)
+    assert by_label["memory size"].min == 1 and by_label["memory size"].max == 4096
+    models = by_label["model"].options  # in words, the registry name beside them
+    assert "GRU, packed (gru-packed)" in models and not any("tfidf" in m for m in models)  # recurrent only
     assert all(w.help for w in widgets if w.label in {o.label for o in O.OPTIONS.values()})
     assert at.expander[0].label == "Advanced options"
     basics = {o.label for o in O.for_workload("heartbeat") if o.basic}
@@ -59,8 +61,9 @@ def test_form_shows_only_the_workloads_options_basics_first_with_help(home):
     at.radio[0].set_value("titles").run()
     assert not at.exception
     labels = [w.label for kind in ("number_input", "selectbox", "checkbox") for w in at.get(kind)]
-    assert "word vectors" in labels and "normalize" not in labels and "frame" not in labels
-    assert "tfidf" in next(w for w in at.selectbox if w.label == "name").options
+    assert "start from word vectors" in labels and "standardise the input" not in labels
+    assert "samples per step" not in labels
+    assert "TF-IDF + linear SVM (tfidf)" in next(w for w in at.selectbox if w.label == "model").options
 
 
 def test_form_without_data_points_home(home):
@@ -73,7 +76,7 @@ def test_submitted_run_trains_in_the_background_and_shows_on_the_monitor(home, k
     hb.prepare(kaggle_dir, home, log=lambda m: None)
     at = _new_run_page(home)
     _field(at, "epochs").set_value(200).run()
-    _field(at, "hidden size").set_value(8).run()
+    _field(at, "memory size").set_value(8).run()
     _start(at)
     assert not at.exception
     runs = list_runs(home)

@@ -50,34 +50,37 @@ def test_a_finished_study_shows_ranking_sweep_and_effects(home, kaggle_dir):
     assert [x.split()[0] for x in heat["x"]] == [c for c in hb.CLASS_NAMES if c in {x.split()[0] for x in heat["x"]}]
     assert heat["x"][0].startswith("N normal") and all(0 <= v <= 1 for row in heat["z"] for v in row if v is not None)
     captions = " ".join(c.value for c in at.caption)
-    assert "Holm" in captions and "bidirectional, each level against false" in captions
+    assert "Holm" in captions and "both directions, each level against false" in captions
     # the finding, computed from the statistics, in one sentence
     rep = study_report.report(home, sweep.list_studies(home)[0]["parent_id"])
     shown = [e.value for e in (*at.success, *at.info)]
-    assert rep["finding"] in shown and table["config"].iloc[0] in rep["finding"]
+    from dashboard import comparison_services as cs
+
+    shown += [m.value for m in at.markdown]  # the lesson in the box, the ties beneath it
+    assert all(part in shown for part in cs.finding_parts(rep) if part) and table["config"].iloc[0] in rep["finding"]
     # two seeds: the seed interval is called uninformative; intervals stay in [0, 1]
     assert any("uninformative" in w.value and "test-set bootstrap" in w.value for w in at.warning)
-    assert set(table["CI from"]) == {"test bootstrap"}
+    assert set(at.dataframe[2].value["CI from"]) == {"test bootstrap"}  # under "Other metrics"
+    technical = at.dataframe[1].value  # each config in words beside its technical label
+    assert list(technical["technical config"]) == [r["config"] for r in rep["rows"]]
+    assert set(table["config"]) == {"one direction", "both directions"}
     for text in table["macro-F1 [95% CI]"]:
         low, high = (float(v) for v in text.split("[")[1].split("]")[0].split(","))
         assert 0 <= low <= high <= 1
     # every config says whether it learned; the note explains the expected failure, as a lesson not an error
     learned = dict(zip(table["config"], table["learned"]))
-    by_row = {r["config"]: r for r in rep["rows"]}
+    by_row = {r["name"]: r for r in rep["rows"]}
     for config, text in learned.items():
-        if by_row[config]["learned"]:
-            assert text == "yes"
-        elif by_row[config]["note"]:
-            assert text == "expected failure"
-        else:
-            assert text.startswith("⚠ not learned")
+        state = by_row[config]["state"]
+        assert text.startswith({"learned": "learned", "partly": "partly", "not learned": "⚠ not learned"}[state])
+        assert text.endswith("(expected)") == bool(by_row[config]["note"] and state != "learned")
     assert any("one direction reads the padding last" in i.value for i in at.info)
     assert not any("one direction reads the padding last" in e.value for e in (*at.warning, *at.error))
-    per_run = at.dataframe[2].value  # every run, seed by seed, with its own mark
+    per_run = at.dataframe[3].value  # every run, seed by seed, with its own mark
     assert len(per_run) == 4 and set(per_run["seed"]) == {0, 1}
     for r in rep["runs"]:
         row = per_run[per_run["run id"] == r["run_id"][:8]].iloc[0]
-        assert (row["learned"] == "yes") == bool(r["learned"])
+        assert (row["learned"] == "learned") == bool(r["learned"])
         assert row["why not"] == ("" if r["learned"] else r["learned_reason"])
 
 
@@ -95,7 +98,7 @@ def test_start_a_custom_study_from_the_form(home, kaggle_dir):
     inputs["seeds"].set_value(1)
     inputs["sample fraction"].set_value(1.0)
     at.text_area[1].input("train.device: cpu")
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Start study").click().run()
     assert not at.exception
     assert "Study started in the background" in at.success[0].value
     (study,) = sweep.list_studies(home)
@@ -114,7 +117,7 @@ def test_form_errors_are_shown_not_raised(home, kaggle_dir):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.selectbox[0].select("custom (YAML)").run()
     at.text_area[0].input("name: bad\nfactors:\n  hidden_size: [4, 8]\n")
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Start study").click().run()
     assert not at.exception
     assert "did you mean model.hidden_size" in at.error[0].value
     assert sweep.list_studies(home) == []
@@ -125,4 +128,6 @@ def test_the_hidden_states_set_a_simple_rnn_beside_a_gru():
 
     labels = ["gru · bidirectional=true", "rnn-packed · bidirectional=false", "rnn · bidirectional=false"]
     assert contrast_pair(labels) == ("rnn · bidirectional=false", "gru · bidirectional=true")
+    words = ["GRU, both directions", "simple RNN, packed", "simple RNN, both directions", "simple RNN"]
+    assert contrast_pair(words) == ("simple RNN", "GRU, both directions")
     assert contrast_pair(["a", "b", "c"]) == ("a", "b")

@@ -190,7 +190,7 @@ def test_report_ranks_with_intervals_tests_and_effects(prepared):
         assert row["scores"]["balanced_accuracy"]["per_seed"] == [r["balanced_accuracy"] for r in mine]
     bal_means = [row["scores"]["balanced_accuracy"]["mean"] for row in summary]
     assert bal_means == sorted(bal_means, reverse=True)  # in the study's rank order
-    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["config"] in rep["finding"]
+    assert isinstance(rep["finding"], str) and rep["finding"].endswith(".") and rows[0]["name"] in rep["finding"]
     assert rep["seeds_to_settle"] is None or rep["seeds_to_settle"] > 2
     for e in rep["effects"]:
         assert all(0 <= lv["low"] <= lv["high"] <= 1 for lv in e["levels"] if lv["low"] == lv["low"])
@@ -360,3 +360,40 @@ def test_the_finding_names_what_the_winner_pays_when_intervals_are_apart():
                                   "balanced_accuracy") == ""
     assert study_report._tradeoff([row("a", 0.9, 0.94, 0.8), row("b", 0.2, 0.97, 0.84, learned=False)],
                                   "balanced_accuracy") == ""
+
+
+def _lesson_row(name, score, acc, state="learned", verdict="worse", note="", never=()):
+    return {"config": name, "name": name, "macro_f1": score, "balanced_accuracy": score, "accuracy": acc,
+            "state": state, "verdict": verdict, "note": note, "never_found": list(never), "learned_reason": ""}
+
+
+def test_the_lesson_leads_with_what_fails_and_why_then_what_wins():
+    rows = [_lesson_row("GRU, both directions", 0.92, 0.98, verdict="best"),
+            _lesson_row("LSTM, both directions", 0.91, 0.98, verdict="not different"),
+            _lesson_row("simple RNN, packed", 0.80, 0.97),
+            _lesson_row("simple RNN", 0.37, 0.90, state="partly", note="read after the padding",
+                        never=["S (supraventricular ectopic)", "F (fusion)"])]
+    text = study_report.lesson(rows, "macro_f1")
+    assert text.startswith("Simple RNN (macro-F1 0.37) only partly learns, never finding S (supraventricular "
+                           "ectopic), F (fusion). Why: read after the padding.")
+    assert "Best: “GRU, both directions” and “LSTM, both directions” (macro-F1 0.91–0.92)" in text
+
+
+def test_the_lesson_measures_every_treatment_against_the_same_baseline():
+    rows = [_lesson_row("weighted sampler", 0.92, 0.96, verdict="best"),
+            _lesson_row("class-weighted loss", 0.91, 0.97, verdict="not different"),
+            _lesson_row("no imbalance handling", 0.87, 0.98)]
+    text = study_report.lesson(rows, "balanced_accuracy", rows[2])
+    assert text == ("Weighted sampler lifts balanced accuracy most. Against no imbalance handling (balanced accuracy "
+                    "0.87, accuracy 0.98): weighted sampler buys +0.05 balanced accuracy for −0.02 accuracy; "
+                    "class-weighted loss buys +0.04 balanced accuracy for −0.01 accuracy.")
+    # nothing learned: no lesson, the finding says what to try
+    assert study_report.lesson([_lesson_row("a", 0.1, 0.5, state="not learned"),
+                                _lesson_row("b", 0.1, 0.5, state="not learned")], "macro_f1") == ""
+
+
+def test_learned_reads_as_a_three_way_verdict():
+    assert study_report.learned_text({"state": "learned"}) == "learned"
+    assert study_report.learned_text({"state": "partly", "note": "x"}) == "partly (expected)"
+    assert study_report.learned_text({"state": "not learned", "unlearned": 1, "seeds": 3}).startswith(
+        "⚠ not learned, 1/3 seeds")
