@@ -450,7 +450,10 @@ def live(home_dir: str, parent_id: str) -> dict:
     home = Path(home_dir)
     parent = client(home).get_run(parent_id)
     metric = parent.data.tags.get(METRIC_TAG, "macro_f1")
-    keys = (f"val/{metric}", "val/loss", "epoch_seconds")
+    # the curves follow a metric validation measures each epoch (a metric over some classes, SVEB F1, is a
+    # test figure only): balanced accuracy stands in for it
+    curve = metric if metric in ("macro_f1", "balanced_accuracy", "accuracy") else "balanced_accuracy"
+    keys = (f"val/{curve}", "val/loss", "epoch_seconds")
     runs = []
     for run in sweep.children(home, parent_id):
         t = run.data.tags
@@ -473,7 +476,7 @@ def live(home_dir: str, parent_id: str) -> dict:
     names = _names(home_dir, parent_id)
     for r in runs:
         r["name"] = names.get(r["arm"], r["arm"])
-    return {"metric": metric, "runs": runs, "notes": notes, "names": names, "start_time": parent.info.start_time,
+    return {"metric": metric, "curve_metric": curve, "runs": runs, "notes": notes, "names": names, "start_time": parent.info.start_time,
             "name": tags.get(STUDY_TAG),
             "estimate_seconds": float(tags[ESTIMATE_TAG]) if ESTIMATE_TAG in tags else None,
             "budget_seconds": float(tags[BUDGET_TAG]) if BUDGET_TAG in tags else None}

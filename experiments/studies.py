@@ -34,7 +34,7 @@ SEARCHES = ("grid", "random")
 # VEB F1 "f1_V", the 4-class macro-F1 "macro_f1_core"; core.workloads.Workload.class_metrics)
 METRICS = ("macro_f1", "balanced_accuracy", "accuracy", *W.class_metrics())
 STUDY_KEYS = {"name", "description", "workload", "base", "factors", "search", "trials", "seed", "seeds", "metric",
-              "recipe", "notes"}
+              "recipe", "notes", "question"}
 RECIPES_NAMES = ("classroom", "none")  # "classroom": core.presets.CLASSROOM[workload] under the study's base
 
 
@@ -65,6 +65,7 @@ class Study:
     workload: str | None = None  # None: the command's --workload decides
     recipe: str = "none"  # "classroom": every config starts from the workload's classroom recipe
     notes: dict[str, str] = field(default_factory=dict)  # config label -> why it is expected to fail (a lesson)
+    question: str = ""  # the factor the study asks about: its finding leads with what that factor decides
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ RHYTHM = Study(
     ),
     metric="f1_S",
     recipe="classroom",
+    question="input",
 )
 
 BUILTIN = {s.name: s for s in (ARCHITECTURES, SAMPLERS, GRID36, TITLE_MODELS, RHYTHM)}
@@ -453,7 +455,11 @@ def study_from_dict(spec: dict, source: str = "study") -> Study:
                   seeds=_whole(spec, "seeds", 3, source), metric=_text(spec, "metric", "macro_f1", source),
                   workload=None if spec.get("workload") is None else _text(spec, "workload", "", source),
                   recipe=_text(spec, "recipe", "none", source),
-                  notes={str(k): str(v) for k, v in notes.items()})
+                  notes={str(k): str(v) for k, v in notes.items()},
+                  question=_text(spec, "question", "", source))
+    if study.question and study.question not in {f.name for f in factors}:
+        raise ValueError(f"{source}: question: {study.question!r} is not one of the factors "
+                         f"({', '.join(f.name for f in factors)})")
     return _checked(study, source)
 
 

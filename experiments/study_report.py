@@ -174,11 +174,26 @@ def report(home: Path, parent_id: str, metric: str | None = None, alpha: float =
         names, base = (config_names(S.BUILTIN[name]), name) if name in S.BUILTIN else ({}, None)
     out = rank_runs(home, runs, metric, alpha, n_boot, seed, notes, names)
     out.update(study=name, factors=_factors(parent), builtin=base)
+    question = _question(definition, base)
+    if question and out["rows"]:  # the study's own question first: what its factor decides
+        line = question_lesson(out["rows"], question, metric)
+        if line:
+            out["lesson"] = " ".join(x for x in (line, out.get("lesson", "")) if x)
+            out["finding"] = " ".join(x for x in (line, out["finding"]) if x)
     out["effects"] = factor_effects(runs, out["factors"], metric)
     is_reference = parent.data.tags.get(REFERENCE_TAG) == "true"
     out["reference"] = {} if is_reference or not base else reference_scores(home, base, metric)
     out["agreement"] = reference_agreement(out["rows"], out["reference"], metric)
     return out
+
+
+def _question(definition, base: str | None) -> str:
+    """The factor a study asks about: its recorded definition's, else its built-in's."""
+    from experiments import studies as S
+
+    if definition is not None and getattr(definition[0], "question", ""):
+        return definition[0].question
+    return S.BUILTIN[base].question if base in S.BUILTIN else ""
 
 
 def compare(home: Path, run_ids: list[str], metric: str = "macro_f1", alpha: float = 0.05, n_boot: int = 1000,
@@ -289,6 +304,7 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
     num_classes = int(max(y_true.max(), *(p.max() for p in preds.values())) + 1) if y_true is not None else 0
     out["test_size"] = int(y_true.size) if y_true is not None else 0
     _fill_learned(runs, y_true, preds, num_classes)
+    scarce = _scarce_classes(y_true, runs)  # too few test items for "never found" to say anything
 
     replicates: dict[str, dict[str, np.ndarray]] = {}
     if y_true is not None:  # every config scored on the same resampled test items: paired comparisons
@@ -315,7 +331,7 @@ def rank_runs(home: Path, runs: list[dict], metric: str, alpha: float = 0.05, n_
     ranked = ST.rank_models(scores, p_values={k: v["p"] for k, v in tests.items()}, alpha=alpha)
     for row in ranked:
         out["rows"].append(_row(row, groups[row.name], replicates.get(row.name), tests.get(row.name, {}), metric,
-                                notes.get(row.name, ""), names.get(row.name, row.name)))
+                                notes.get(row.name, ""), names.get(row.name, row.name), scarce))
     out["ties"], out["seeds_to_settle"] = _finding(out["rows"], scores, out["metric_name"], alpha)
     out["ties"] = _cap(out["ties"])
     baseline = next((r for r in out["rows"] if r["name"] == BASELINE), None)
@@ -381,6 +397,32 @@ def _shortfall(rows: list[dict], metric: str, mname: str) -> str:
                                               for r in failed if r.get("learned_reason")))
         out.append(_cap(" and ".join(verbs)) + seen + "." + (f" Why: {why}." if why else ""))
     return " ".join(out)
+
+
+def question_lesson(rows: list[dict], factor: str, metric: str) -> str:
+    """What the study's question factor decides, in one sentence: the best
+    config at each of its levels, and whether the others are clearly behind
+    the best ("Input decides it: with beat + rhythm, SVEB F1 reaches 0.33
+    (...); with beat only, at most 0.09 (...), clearly behind: Holm p 0.007").
+    "" when the rows do not span two of its levels."""
+    best_of: dict[str, dict] = {}
+    for r in rows:  # in rank order: the first row of a level is its best
+        level = r.get("levels", {}).get(factor)
+        if level is not None and level not in best_of:
+            best_of[level] = r
+    if len(best_of) < 2:
+        return ""
+    mname = METRIC_NAMES[metric]
+    (top_level, top), *others = best_of.items()
+    parts = []
+    for level, r in others:
+        behind = r["verdict"] == "worse"
+        p = r.get("p_adjusted")
+        call = (f"clearly behind: Holm p {p:.3f}" if behind and p is not None else
+                "not clearly behind with these runs")
+        parts.append(f"with {level}, at most {r[metric]:.2f} ({_name(r)}), {call}")
+    return f"{_cap(factor)} decides it: with {top_level}, {mname} reaches {top[metric]:.2f} ({_name(top)}); " + \
+        "; ".join(parts) + "."
 
 
 def lesson(rows: list[dict], metric: str, baseline: dict | None = None) -> str:
@@ -453,13 +495,32 @@ def _mcnemar(y_true: np.ndarray, preds: dict, best_runs: list[dict], runs: list[
                 accuracy_diff=float(np.mean([(p.a_only - p.b_only) / p.n for p in pairs])))
 
 
-def _never_found(runs: list[dict]) -> list[str]:
+MIN_SUPPORT = 20  # a class with fewer test items than this (Q: 7 beats in DS2) is not held against a config
+
+
+def _scarce_classes(y_true: np.ndarray | None, runs: list[dict]) -> frozenset:
+    """The names of the classes with fewer than MIN_SUPPORT test items, where
+    the runs' per-class recalls name a workload's fixed classes."""
+    from core.workloads import all_workloads
+
+    if y_true is None:
+        return frozenset()
+    counts = np.bincount(y_true)
+    keys = {k for r in runs for k in r.get("recall", {})}
+    for w in all_workloads():
+        if w.class_names and keys and keys <= set(w.class_names):
+            return frozenset(c for i, c in enumerate(w.class_names) if i < len(counts) and counts[i] < MIN_SUPPORT)
+    return frozenset()
+
+
+def _never_found(runs: list[dict], scarce: frozenset = frozenset()) -> list[str]:
     """The classes some seed of a config never predicted right on the test
-    set (recall 0), spelled out where the workload has long names."""
+    set (recall 0), spelled out where the workload has long names; classes
+    with too few test items (`scarce`) left out."""
     from core.workloads import all_workloads
 
     missed = [c for c in dict.fromkeys(k for r in runs for k in r.get("recall", {}))
-              if any(r.get("recall", {}).get(c) == 0 for r in runs)]
+              if c not in scarce and any(r.get("recall", {}).get(c) == 0 for r in runs)]
     for w in all_workloads():
         spelled = w.spell(missed)
         if spelled:
@@ -468,7 +529,7 @@ def _never_found(runs: list[dict]) -> list[str]:
 
 
 def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, metric: str, note: str,
-         name: str = "") -> dict:
+         name: str = "", scarce: frozenset = frozenset()) -> dict:
     """One ranked config: means, intervals that stay in [0, 1] (the test-set
     bootstrap below 3 seeds), whether every seed learned, the three-way
     `state` (learned / partly: some class never found / not learned), its
@@ -486,7 +547,7 @@ def _row(row: ST.Ranked, runs: list[dict], replicates: dict | None, t: dict, met
                        ci_clipped=iv.clipped, mean=out[m])
     failed = [r for r in runs if r.get("learned") is False]
     unknown = sum(r.get("learned") is None for r in runs)  # older runs without the tag or predictions
-    never = _never_found(runs)
+    never = _never_found(runs, scarce)
     out.update(learned=not failed and not unknown, unlearned=len(failed), learned_unknown=unknown,
                learned_reason=failed[0]["learned_reason"] if failed else "", note=note, never_found=never,
                state="not learned" if failed else ("partly" if never else ("learned" if not unknown else "unknown")),

@@ -68,6 +68,7 @@ def definition(study: S.Study, workload: str, seeds: int, overrides: dict[str, A
                              {lv.label: lv.overrides for lv in f.levels}) for f in study.factors},
         "search": study.search, "trials": study.trials, "seed": study.seed, "seeds": seeds,
         "metric": study.metric, "overrides": overrides, "recipe": study.recipe, "notes": study.notes,
+        **({"question": study.question} if study.question else {}),
     }
 
 

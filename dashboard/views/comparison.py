@@ -218,8 +218,10 @@ def ranking(p: dict, view: dict) -> None:
     for note in rep["notes"]:
         st.caption(f"Note: {note}")
     if view["runs"] and any(not r["history"].empty for r in view["runs"]):
-        figures.insert(0, (comparison_charts.live_overlay(view["runs"], f"val/{rep['metric']}",
-                                                          f"Validation {rep['metric_name']}", rep["metric_name"],
+        curve = view.get("curve_metric", rep["metric"])
+        curve_name = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}.get(curve, curve)
+        figures.insert(0, (comparison_charts.live_overlay(view["runs"], f"val/{curve}",
+                                                          f"Validation {curve_name}", curve_name,
                                                           (0, 1.02)), "One colour per arm, one dash per seed."))
     title = view.get("name") or "comparison"
     st.download_button(
@@ -247,7 +249,7 @@ def watch() -> None:
         st.caption("Not running: the Studies page can resume it (finished runs are kept).")
     if p["failed"]:
         st.warning(f"{p['failed']} run(s) failed; the Monitor and Run report pages show why.")
-    metric = view["metric"]
+    metric = view.get("curve_metric", view["metric"])
     name = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}.get(metric, metric)
     if any(not r["history"].empty for r in view["runs"]):
         left, right = st.columns(2)
