@@ -163,7 +163,7 @@ SECRETS = {"MLFLOW_TRACKING_PASSWORD": MARKER + "-pw", "MLFLOW_TRACKING_TOKEN": 
            "AWS_SECRET_ACCESS_KEY": MARKER + "-aws", "HF_TOKEN": MARKER + "-hf", "GITHUB_TOKEN": MARKER + "-gh"}
 EXPECTED_ARTIFACTS = {"config.json", "report/classification_report.json", "report/classification_report.txt",
                       "report/confusion_matrix.json", "report/top_confusions.json", "predictions/test_predictions.csv",
-                      "model/model.safetensors"}
+                      "model/model.safetensors", "explain/explain.json"}
 
 
 @pytest.fixture(scope="module", params=["in-process", pytest.param("worker", marks=pytest.mark.slow)])
