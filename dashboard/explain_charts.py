@@ -25,7 +25,7 @@ def gradient_curves(curves: dict[str, dict], colors: dict[str, str] | None = Non
     """One line per run: label -> its explanation (gradient_by_step, steps,
     mean_length). The mean true length of the items is marked: after it, on
     average, only padding is read."""
-    colors = colors or charts.run_colors(list(curves))
+    colors = {**charts.run_colors(list(curves)), **(colors or {})}  # an arm keeps the colour it has elsewhere
     fig = go.Figure()
     mean_length = None
     for label, ex in curves.items():

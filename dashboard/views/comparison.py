@@ -210,7 +210,8 @@ def ranking(p: dict, view: dict) -> None:
         figures.append((fig, ss.class_recall_caption(recall)))
     inside = ss.explanations(home_dir, ss.first_seed_runs(rep))
     if len(inside) >= 2:  # why one arm beats another: its gradient through time
-        fig = explain_charts.gradient_curves(inside)
+        styles = comparison_charts.arm_styles([r.get("name") or r["arm"] for r in view["runs"]])
+        fig = explain_charts.gradient_curves(inside, {arm: style[0] for arm, style in styles.items()})
         how = explain_charts.HOW_TO_READ["gradient"] + " One run per arm (its first seed)."
         st.plotly_chart(charts.for_projector(fig) if presenter else fig, width="stretch", key="gradient_in_time")
         st.caption(how)
