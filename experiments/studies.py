@@ -280,7 +280,8 @@ factors:
     weighted: {train.sampler: weighted}
 search: grid                       # or: random, with trials: N
 seeds: 3
-metric: macro_f1
+metric: macro_f1                   # or balanced_accuracy, accuracy; heartbeats also f1_S, f1_V, macro_f1_core
+question: imbalance                # optional: the factor the finding leads with (what it decides)
 """
 
 

@@ -47,7 +47,7 @@ def test_yaml_study_grid(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(S.EXAMPLE_YAML)
     study = S.load_study(path)
-    assert study.name == "my-study" and study.seeds == 3
+    assert study.name == "my-study" and study.seeds == 3 and study.question == "imbalance"
     pts = S.points(study)
     assert len(pts) == 4
     assert pts[1].levels == {"model.bidirectional": "false", "imbalance": "weighted"}
