@@ -133,6 +133,9 @@ WORDS: dict[str, tuple[str, str]] = {
                     "proportions and every class: smaller is faster and learns less. The test set is never cut."),
     "data.split": ("how patients are split", "Same patients: beats of one patient can be in training and in the test "
                    "(easier). New patients: the test patients are never seen in training (what a hospital needs)."),
+    "data.rhythm": ("beat's rhythm", "Also give the classifier when each beat comes: the gaps to the beats before "
+                    "and after it, against the patient's usual gap. A premature beat looks normal but comes early; "
+                    "its rhythm gives it away. Needs the data built from the raw records."),
     "data.val_fraction": ("validation share", "The part of the training data held out to watch learning and pick the "
                           "best epoch."),
     "data.split_seed": ("data seed", "Decides which items go into the sample and the validation part."),

@@ -79,6 +79,8 @@ def _value(key: str, value: Any) -> str:
     if key == "train.sampler":
         s = samplers.REGISTRY.get(str(value))
         return (s.words or s.name) if s else str(value)
+    if key == "data.rhythm":  # "rr": the RR intervals, said as what they are
+        return "beat + rhythm" if str(value) != "none" else "beat only"
     return f"{label} {value}"
 
 
@@ -142,6 +144,8 @@ def run_name(params: Mapping[str, Any]) -> str:
         extra.append(f"{p['model.frame']} samples a step")
     if p.get("data.split", "intra-patient") == "inter-patient":
         extra.append("new patients")
+    if p.get("data.rhythm", "none") not in ("", "none"):
+        extra.append(_value("data.rhythm", p["data.rhythm"]))
     return " · ".join([head, *extra])
 
 

@@ -53,3 +53,13 @@ def test_builtin_study_configs_read_as_a_teacher_says_them():
     assert builtin_base(cs.comparison_study(S.builtin("samplers"), [a["label"] for a in cs.arms(S.builtin(
         "samplers"))], "x"), "heartbeat") == "samplers"
     assert builtin_base(S.Study(name="own", factors=(S._values("model.hidden_size", [8, 16]),))) is None
+
+
+def test_the_rhythm_in_words():
+    from core import options as O
+    from core import words
+
+    assert O.option("data.rhythm").label == "beat's rhythm" and "rr" not in O.option("data.rhythm").idea
+    assert words.config_name({"model.name": "gru", "data.rhythm": "rr"}) == "GRU, beat + rhythm"
+    assert words.run_name({"model.name": "gru", "data.rhythm": "rr", "data.split": "inter-patient"}).endswith(
+        "new patients · beat + rhythm")
