@@ -44,6 +44,8 @@ SAMPLERS = samplers.NAMES
 NORMALIZATIONS = ("none", "zscore")
 # what a model reads beside each item: nothing, or (heartbeats) the beat's rhythm: its RR intervals
 RHYTHMS = ("none", "rr")
+# where a heartbeat's window starts: at the R peak (Kaggle's layout), or 0.3 s before it, with the P wave
+WINDOWS = ("r-peak", "p-wave")
 SCHEDULES = ("none", "cosine", "onecycle", "warmup-cosine")
 READOUTS = ("final", "end")
 PACKED_IMPLS = ("pack", "reverse")
@@ -92,6 +94,9 @@ class DataConfig:
     # "rr": the head also reads the beat's rhythm (RR intervals before and after it, local and patient means, and
     # the same divided by the patient's mean); workloads whose items have a rhythm only
     rhythm: str = "none"
+    # "p-wave": each beat's window starts 0.3 s before its R peak (the P wave), same 187 steps; workloads whose
+    # items have a rhythm (heartbeats built from the raw records) only
+    window: str = "r-peak"
 
     def validate(self) -> None:
         _choice("data.workload", self.workload, WORKLOADS)
@@ -111,6 +116,11 @@ class DataConfig:
         if self.rhythm != "none" and self.workload in WORKLOADS and not W.get(self.workload).has_rhythm:
             raise ValueError(f"data.rhythm={self.rhythm!r}: the {self.workload} workload's items have no rhythm; "
                              f"use data.rhythm=none (workloads with one: {', '.join(W.names(has_rhythm=True)) or 'none'})")
+        _choice("data.window", self.window, WINDOWS)
+        if self.window != WINDOWS[0] and self.workload in WORKLOADS and not W.get(self.workload).has_rhythm:
+            raise ValueError(f"data.window={self.window!r}: the {self.workload} workload's items have no R peak; "
+                             f"use data.window={WINDOWS[0]} (workloads with one: "
+                             f"{', '.join(W.names(has_rhythm=True)) or 'none'})")
 
 
 @dataclass(frozen=True)
@@ -303,6 +313,8 @@ class RunConfig:
             parts.append({"zscore": "z-score"}.get(self.data.normalize, self.data.normalize))
         if self.data.rhythm != "none":
             parts.append("rhythm")
+        if self.data.window != WINDOWS[0]:
+            parts.append(self.data.window)
         return "".join(f" +{p}" for p in parts)
 
 

@@ -61,6 +61,10 @@ _OPTIONS = (
            "the patient's mean. A premature (S) beat looks normal but comes early for its patient; its rhythm "
            "gives it away (needs data prepared from the raw records)",
            basic=True, workloads=W.names(has_rhythm=True), choices=C.RHYTHMS),
+    Option("data.window", "where each beat's window starts: r-peak = at its R peak (Kaggle's layout); p-wave = 0.3 s "
+           "before it, so the model also sees the P wave (an S beat's early or odd P wave gives it away); same 187 "
+           "steps (needs data prepared from the raw records)",
+           workloads=W.names(has_rhythm=True), choices=C.WINDOWS),
     Option("data.val_fraction", "share of train held out for validation, as whole records with --split "
            "inter-patient (titles use their own validation split)",
            workloads=BEATS, low=0.01, high=0.9, step=0.01),
@@ -136,6 +140,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "data.rhythm": ("beat's rhythm", "Also give the classifier when each beat comes: the gaps to the beats before "
                     "and after it, against the patient's usual gap. A premature beat looks normal but comes early; "
                     "its rhythm gives it away. Needs the data built from the raw records."),
+    "data.window": ("beat window", "Where each beat's window starts: at its R peak (the tall spike), or 0.3 s before "
+                    "it, so the model also sees the P wave, the small bump of the upper heart chambers. A premature "
+                    "beat's P wave comes early, looks different or is missing. Needs the data built from the raw "
+                    "records."),
     "data.val_fraction": ("validation share", "The part of the training data held out to watch learning and pick the "
                           "best epoch."),
     "data.split_seed": ("data seed", "Decides which items go into the sample and the validation part."),

@@ -81,6 +81,8 @@ def _value(key: str, value: Any) -> str:
         return (s.words or s.name) if s else str(value)
     if key == "data.rhythm":  # "rr": the RR intervals, said as what they are
         return "beat + rhythm" if str(value) != "none" else "beat only"
+    if key == "data.window":
+        return "from the P wave" if str(value) == "p-wave" else "from the R peak"
     return f"{label} {value}"
 
 
@@ -146,6 +148,8 @@ def run_name(params: Mapping[str, Any]) -> str:
         extra.append("new patients")
     if p.get("data.rhythm", "none") not in ("", "none"):
         extra.append(_value("data.rhythm", p["data.rhythm"]))
+    if p.get("data.window", "r-peak") not in ("", "r-peak"):
+        extra.append(_value("data.window", p["data.window"]))
     return " · ".join([head, *extra])
 
 

@@ -94,6 +94,12 @@ def groups() -> list[tuple[str, S.Study, str, dict[str, Any]]]:
         out.append(("architectures-inter-patient", inter, "heartbeat", {"data.split": "inter-patient", "_keep": keep}))
     if "data.rhythm" in option_names():  # a new patient, with and without the beat's rhythm (DS1 -> DS2)
         out.append(("rhythm", S.builtin("rhythm"), "heartbeat", {}))
+    if "data.window" in option_names():  # the same with the window from before the R peak (the P wave)
+        from dataclasses import replace
+
+        keep = {f"input=beat + rhythm · model={m} · imbalance=square-root sampler" for m in ("bi-GRU", "bi-LSTM")}
+        out.append(("rhythm-p-wave", replace(S.builtin("rhythm"), name="rhythm-p-wave"), "heartbeat",
+                    {"data.window": "p-wave", "_keep": keep}))
     return out
 
 

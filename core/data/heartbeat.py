@@ -45,6 +45,9 @@ RHYTHM_LABELS = {"pre_rr": "RR before (s)", "post_rr": "RR after (s)", "local_rr
                  "patient_rr": "patient mean RR (s)", "pre_rr_norm": "RR before / patient mean",
                  "post_rr_norm": "RR after / patient mean", "local_rr_norm": "local mean RR / patient mean"}
 LOCAL_RR_BEATS = 10
+# the window that starts before the R peak (data.window=p-wave): 0.3 s at MIT-BIH's 360 Hz, where the P wave
+# sits (an S beat's early, odd or missing P wave is what gives it away); 36 steps after the every-3rd sampling
+PRE_R_SAMPLES = 108
 PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"  # RNN_ARENA_PHYSIONET_URL overrides
 KAGGLE_FILES = ("mitbih_train.csv", "mitbih_test.csv")
 # Kaggle's class totals and test counts (N, S, V, F, Q): when a raw build has
@@ -92,8 +95,10 @@ class Beats:
     """Beats as arrays, one row each: x (N, 187) float32 in [0, 1] zero-padded,
     y (N,) int64 class, length (N,) true length, record (N,) record id or -1,
     split (N,) 0 train / 1 test; for beats built from raw records also
-    rr (N, 4) float32 seconds (RR_COLUMNS) and r_sample (N,) the beat's
-    annotation (R peak) sample in its record; None when built from Kaggle's CSVs."""
+    rr (N, 4) float32 seconds (RR_COLUMNS), r_sample (N,) the beat's
+    annotation (R peak) sample in its record and x_p (N, 187) the same beats
+    cut from PRE_R_SAMPLES before the R peak (`beats_from_record`); None when
+    built from Kaggle's CSVs."""
 
     x: np.ndarray
     y: np.ndarray
@@ -102,6 +107,7 @@ class Beats:
     split: np.ndarray
     rr: np.ndarray | None = None
     r_sample: np.ndarray | None = None
+    x_p: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -109,7 +115,7 @@ class Beats:
     def subset(self, idx: np.ndarray) -> "Beats":
         pick = lambda a: None if a is None else a[idx]  # noqa: E731
         return Beats(self.x[idx], self.y[idx], self.length[idx], self.record[idx], self.split[idx],
-                     pick(self.rr), pick(self.r_sample))
+                     pick(self.rr), pick(self.r_sample), pick(self.x_p))
 
     def counts(self) -> dict[str, int]:
         return dict(zip(CLASS_NAMES, (int(c) for c in class_counts(self.y, NUM_CLASSES))))
@@ -231,16 +237,21 @@ def write_kaggle_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------------
 # raw PhysioNet records
-def beats_from_record(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols: Iterable[str]) -> tuple[np.ndarray, ...]:
+def beats_from_record(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols: Iterable[str],
+                      pre: int = 0) -> tuple[np.ndarray, ...]:
     """The Kaggle recipe for one record (channel 0, raw ADC values):
     each AAMI beat but the record's last, from its annotation sample s,
     x[s : s + floor(1.2 T) : 3] with T the distance to the next annotation,
-    min-max over the whole segment, then truncated or zero-padded to 187."""
+    min-max over the whole segment, then truncated or zero-padded to 187.
+    With `pre` > 0 the window starts `pre` samples earlier (s - pre; the
+    P wave), zero-filled in front where the record starts later, so the R
+    peak is always at step pre // 3. Returns x, y and each beat's s."""
     symbols = list(ann_symbols)
     ann_samples = np.asarray(ann_samples, dtype=np.int64)
     beat_idx = [i for i, s in enumerate(symbols) if s in AAMI]
     beat_idx = beat_idx[:-1]  # the last beat of each record is dropped
     signal = np.asarray(signal, dtype=np.float64)
+    lead = -(-int(pre) // 3)  # steps before the R peak
     x = np.zeros((len(beat_idx), BEAT_LENGTH), np.float32)
     y = np.empty(len(beat_idx), np.int64)
     starts = np.empty(len(beat_idx), np.int64)
@@ -248,13 +259,15 @@ def beats_from_record(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols: 
     for row, i in enumerate(beat_idx):
         s = int(ann_samples[i])
         span = int(np.floor(1.2 * (ann_samples[i + 1] - s)))
-        seg = signal[s : s + span : 3]
-        if len(seg) == 0:
+        after = signal[s : s + span : 3]
+        if len(after) == 0:
             keep[row] = False
             continue
+        before = signal[s - 3 * min(lead, s // 3) : s : 3]  # on the same every-3rd grid as s
+        seg = np.concatenate([before, after])
         lo, hi = seg.min(), seg.max()
         seg = (seg - lo) / (hi - lo) if hi > lo else np.zeros_like(seg)
-        seg = seg[:BEAT_LENGTH].astype(np.float32)
+        seg = np.concatenate([np.zeros(lead - len(before)), seg])[:BEAT_LENGTH].astype(np.float32)
         x[row, : len(seg)] = seg
         y[row] = AAMI[symbols[i]]
         starts[row] = s
@@ -324,7 +337,7 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
             "give a folder or archive of the PhysioNet mitdb records, or the folder with the Kaggle CSVs"
         )
     _verify_checksums(Path(records[0]).parent)
-    xs, ys, recs, rrs, peaks = [], [], [], [], []
+    xs, ys, recs, rrs, peaks, xps = [], [], [], [], [], []
     for n, base in enumerate(records):
         name = Path(base).name
         for ext in ("hea", "dat", "atr"):
@@ -351,6 +364,7 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
             raise ValueError(f"record {name}: {name}.atr holds no beat annotations (empty, or not an MIT-BIH "
                              "annotation file); download the record again")
         xs.append(x)
+        xps.append(beats_from_record(signal, ann.sample, ann.symbol, pre=PRE_R_SAMPLES)[0])
         ys.append(y)
         recs.append(np.full(len(y), int(name) if name.isdigit() else -1, np.int64))
         rrs.append(rhythm_of_rows(starts, ann.sample, ann.symbol, float(header.fs or 360.0)))
@@ -360,7 +374,7 @@ def beats_from_records(folder: Path, progress: Progress | None = None) -> Beats:
     x, y, record = np.concatenate(xs), np.concatenate(ys), np.concatenate(recs)
     split = np.zeros(len(y), np.uint8)
     split[raw_test_indices(y)] = 1
-    return Beats(x, y, true_lengths(x), record, split, np.concatenate(rrs), np.concatenate(peaks))
+    return Beats(x, y, true_lengths(x), record, split, np.concatenate(rrs), np.concatenate(peaks), np.concatenate(xps))
 
 
 # bytes per sample of WFDB's signal formats (MIT-BIH uses 212: two 12-bit samples in 3 bytes)
@@ -535,8 +549,9 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
     cache = home / "cache" / f"heartbeat-{key}.npz"
     meta_path = home / "datasets" / "heartbeat.json"
     meta = _read_json(cache.with_suffix(".json")) if cache.is_file() else None
-    if meta is not None and "rhythm" not in meta:
-        log(f"rebuilding {cache}: it was built before the beats kept their rhythm (RR intervals)")
+    if meta is not None and not {"rhythm", "p_wave"} <= meta.keys():
+        log(f"rebuilding {cache}: it was built before the beats kept their rhythm (RR intervals) and the window "
+            "before the R peak")
         meta = None
     if meta is not None:
         log(f"reusing the processed beats in {cache} (built from the same bytes)")
@@ -553,12 +568,13 @@ def prepare(source: Path | None, home: Path, progress: Progress | None = None, l
             "train_counts": beats.subset(beats.split == 0).counts(),
             "test_counts": beats.subset(beats.split == 1).counts(),
             "rhythm": beats.rr is not None,  # RR intervals kept (raw records carry beat annotations; CSVs do not)
+            "p_wave": beats.x_p is not None,  # the beats also cut from before the R peak (raw records only)
         }
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_name(cache)
         try:
             with open(tmp, "wb") as fh:  # a file object: numpy adds no .npz to the name
-                rhythm = {} if beats.rr is None else {"rr": beats.rr, "r_sample": beats.r_sample}
+                rhythm = {} if beats.rr is None else {"rr": beats.rr, "r_sample": beats.r_sample, "x_p": beats.x_p}
                 np.savez_compressed(fh, x=beats.x, y=beats.y.astype(np.uint8), length=beats.length.astype(np.uint16),
                                     record=beats.record, split=beats.split, **rhythm)
             _write_json(cache.with_suffix(".json"), meta)
@@ -635,7 +651,8 @@ def read_cache(cache: Path, with_x: bool = True) -> Beats:
         x = z["x"] if with_x else np.zeros((len(y), 0), np.float32)
         rr = z["rr"].astype(np.float32) if "rr" in z.files else None
         r_sample = z["r_sample"].astype(np.int64) if "r_sample" in z.files else None
-        return Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"], rr, r_sample)
+        x_p = z["x_p"] if with_x and "x_p" in z.files else None
+        return Beats(x, y, z["length"].astype(np.int64), z["record"], z["split"], rr, r_sample, x_p)
 
 
 def export_kaggle(home: Path, out: Path) -> list[Path]:
@@ -762,3 +779,15 @@ def validation_records(record: np.ndarray, y: np.ndarray, val_fraction: float, s
             if best_score is None or s < best_score:
                 best, best_score = chosen, s
     return [int(r) for r in names[best]]
+
+
+NO_P_WAVE = ("the window before the R peak (the P wave) is cut from the raw records, and beats built from Kaggle's "
+             "CSVs carry only the part from the R peak on; prepare the data from the raw MIT-BIH records: "
+             "python -m experiments prepare heartbeat [--source FOLDER_OR_ARCHIVE_OF_MITDB_RECORDS], or use "
+             "--window r-peak")
+
+
+def require_p_wave(beats: Beats) -> None:
+    """A run on the window from before the R peak needs beats built from raw records."""
+    if beats.x_p is None or (len(beats) and (beats.record < 0).all()):
+        raise ValueError(NO_P_WAVE)

@@ -2,6 +2,7 @@
 and builds them). The description, and the run's tensors beside it."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -53,16 +54,26 @@ def _check_data(cfg, home: Path) -> None:
         if not meta.get("rhythm"):
             raise ValueError("the prepared heartbeat data was built before the beats kept their rhythm (RR "
                              "intervals); prepare it again: python -m experiments prepare heartbeat [--source PATH]")
+    if cfg.data.window != "r-peak" and meta:
+        if meta.get("kind") == "kaggle-csv":
+            raise ValueError(hb.NO_P_WAVE)
+        if not meta.get("p_wave"):
+            raise ValueError("the prepared heartbeat data was built before the beats kept the window before the R "
+                             "peak; prepare it again: python -m experiments prepare heartbeat [--source PATH]")
 
 
 def load(cfg, home: Path, device, tensors: bool = True) -> RunData:
     """The run's splits as tensors on `device` (torch); with data.rhythm=rr
-    each beat's rhythm features (hb.RHYTHM_FEATURES) ride beside it."""
+    each beat's rhythm features (hb.RHYTHM_FEATURES) ride beside it; with
+    data.window=p-wave the beats are the windows from before the R peak."""
     from core.train import TensorSplit
 
     beats = hb.load_beats(home)
     if cfg.data.rhythm != "none":
         hb.require_rhythm(beats)
+    if cfg.data.window != "r-peak":
+        hb.require_p_wave(beats)
+        beats = dataclasses.replace(beats, x=beats.x_p, length=hb.true_lengths(beats.x_p))
     splits = hb.make_splits(beats, cfg.data.val_fraction, cfg.data.sample, cfg.data.split_seed, cfg.data.split)
 
     def to(b: hb.Beats):

@@ -213,3 +213,54 @@ def test_class_metrics_equal_scikit_learns_per_class_f1():
     assert observed["a"]["f1_S"] == pytest.approx(per_class[1]) and reps["a"]["f1_S"].shape == (50,)
     events = M.event_scores(cm, list("NSVFQ"), [("S", "SVEB")])["SVEB"]
     assert events["se"] == pytest.approx(cm[1, 1] / cm[1].sum()) and events["pp"] == pytest.approx(cm[1, 1] / cm[:, 1].sum())
+
+
+def test_the_p_wave_window_starts_before_the_r_peak_on_the_same_grid():
+    # a ramp signal: each sample's value is its index, so a window's values name the samples it took
+    signal = np.arange(2000, dtype=np.float64)
+    samples = np.array([50, 400, 800, 1200, 1600])  # the first beat is closer to the record start than 0.3 s
+    symbols = ["N", "N", "A", "N", "N"]
+    x, y, starts = hb.beats_from_record(signal, samples, symbols)
+    xp, yp, starts_p = hb.beats_from_record(signal, samples, symbols, pre=hb.PRE_R_SAMPLES)
+    np.testing.assert_array_equal(starts, starts_p)
+    np.testing.assert_array_equal(y, yp)
+    lead = hb.PRE_R_SAMPLES // 3
+    # the second beat: samples 292, 295, ... (every 3rd up to the R peak at 400), then 400 .. 400 + 1.2 * 400
+    span = int(1.2 * 400)
+    taken = np.concatenate([np.arange(400 - 3 * lead, 400, 3), np.arange(400, 400 + span, 3)])
+    expected = (taken - taken.min()) / (taken.max() - taken.min())
+    np.testing.assert_allclose(xp[1, :lead + 1], expected[:lead + 1], rtol=1e-6)
+    assert xp[1, lead] == pytest.approx((400 - taken.min()) / (taken.max() - taken.min()))
+    # the first beat has only 50 samples before it: zero-filled in front, the R peak still at step `lead`
+    have = len(range(50 - 3 * (50 // 3), 50, 3))
+    seg = np.concatenate([np.arange(50 - 3 * (50 // 3), 50, 3), np.arange(50, 50 + int(1.2 * 350), 3)])
+    assert have == 16 and (xp[0, : lead - have] == 0).all()
+    np.testing.assert_allclose(xp[0, lead - have : lead], (seg[:have] - seg.min()) / (seg.max() - seg.min()), rtol=1e-6)
+    assert xp[0, lead] == pytest.approx((50 - seg.min()) / (seg.max() - seg.min()))
+    # the default window is Kaggle's: it starts at the R peak
+    assert x[1, 0] == 0.0 and x[1, 1] > 0
+
+
+def test_a_p_wave_run_reads_the_windows_from_before_the_r_peak(interpatient_records_dir, tmp_path):
+    meta = hb.prepare(interpatient_records_dir, tmp_path, log=lambda m: None)
+    assert meta["p_wave"] is True
+    beats = hb.load_beats(tmp_path)
+    assert beats.x_p.shape == beats.x.shape
+    cfg = RunConfig().replace(**{"data.split": "inter-patient", "data.window": "p-wave"})
+    data = hw.load(cfg, tmp_path, torch.device("cpu"))
+    plain = hw.load(cfg.replace(**{"data.window": "r-peak"}), tmp_path, torch.device("cpu"))
+    assert data.test.x.shape == plain.test.x.shape
+    assert not torch.equal(data.test.x, plain.test.x)
+    assert "p-wave" in cfg.describe()
+
+
+def test_kaggle_beats_answer_a_p_wave_run_with_one_clear_line(kaggle_dir, tmp_path):
+    hb.prepare(kaggle_dir, tmp_path, log=lambda m: None)
+    cfg = RunConfig().replace(**{"data.window": "p-wave"})
+    with pytest.raises(ValueError, match=r"before the R peak.*prepare heartbeat") as err:
+        hw._check_data(cfg, tmp_path)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="--window r-peak"):
+        hw.load(cfg, tmp_path, torch.device("cpu"))
+    with pytest.raises(ValueError, match="data.window"):
+        RunConfig().replace(**{"data.workload": "titles", "data.window": "p-wave"}).validate()
