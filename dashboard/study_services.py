@@ -393,3 +393,10 @@ def contrast_pair(labels: list[str]) -> tuple[str, str]:
     if first_simple and gated:
         return first_simple, gated
     return labels[0], labels[1]
+
+
+def flip_lines(rep: dict) -> list[str]:
+    """Why each pair the full data orders the other way comes out so here (experiments.study_report.flip_lines)."""
+    from experiments.study_report import flip_lines as lines
+
+    return lines(rep.get("agreement"))

@@ -823,28 +823,58 @@ def reference_agreement(rows: list[dict], reference: dict[str, dict[str, Any]], 
     """How far a study's ranking agrees with the full-data reference of the
     same configs: Spearman's rank correlation of the config means, and the
     pairs the reference separates (intervals over its seeds apart) that the
-    study puts the other way round. None when fewer than 3 configs have both."""
+    study puts the other way round, each with why (`flips`: a, b, reason in
+    words). None when fewer than 3 configs have both."""
     from scipy.stats import spearmanr
 
-    both = [(r["config"], r[metric], reference[r["config"]]) for r in rows
+    both = [(r, r[metric], reference[r["config"]]) for r in rows
             if r["config"] in reference and r.get(metric) is not None]
     if len(both) < 3:
         return None
     rho = float(spearmanr([b[1] for b in both], [b[2]["mean"] for b in both]).statistic)
-    separated, flipped = 0, []
-    for i, (ca, ma, ra) in enumerate(both):
-        for cb, mb, rb in both[i + 1:]:
+    separated, flips = 0, []
+    for i, (row_a, ma, ra) in enumerate(both):
+        for row_b, mb, rb in both[i + 1:]:
             if None in (ra["ci_low"], ra["ci_high"], rb["ci_low"], rb["ci_high"]):
                 continue
             if ra["ci_low"] > rb["ci_high"] or rb["ci_low"] > ra["ci_high"]:
                 separated += 1
                 if (ra["mean"] - rb["mean"]) * (ma - mb) < 0:
-                    flipped.append(f"{ca} vs {cb}")
-    return {"configs": len(both), "spearman": rho, "separated": separated, "flipped": flipped,
+                    # the reference's winner first
+                    win, lose = ((row_a, ma, ra), (row_b, mb, rb)) if ra["mean"] > rb["mean"] else \
+                        ((row_b, mb, rb), (row_a, ma, ra))
+                    flips.append(_flip(win, lose))
+    flipped = [f"{f['a']} vs {f['b']}" for f in flips]
+    return {"configs": len(both), "spearman": rho, "separated": separated, "flipped": flipped, "flips": flips,
             "sentence": (f"Against the full-data reference of the same {len(both)} configs: rank correlation "
                          f"(Spearman) {rho:.2f}; "
                          + ("with one seed per reference config no pair is told apart by its seeds yet."
                             if not separated else
                             f"of the {separated} pairs the reference tells apart, "
-                            + (f"{len(flipped)} come out the other way here ({'; '.join(flipped)})."
-                               if flipped else "every one keeps its order here.")))}
+                            + (f"{len(flips)} come out the other way here (why: under the table)."
+                               if flips else "every one keeps its order here.")))}
+
+
+def _flip(win: tuple, lose: tuple) -> dict[str, str]:
+    """Why a pair comes out the other way round than on the full data: the
+    reference's winner `win` and loser `lose`, each (row, score here, reference).
+    Inside this study's noise (its intervals overlap), or a real lead here
+    that the full data's budget overturns."""
+    (row_w, here_w, ref_w), (row_l, here_l, ref_l) = win, lose
+    a, b = row_w.get("name") or row_w["config"], row_l.get("name") or row_l["config"]
+    here, full = here_l - here_w, ref_w["mean"] - ref_l["mean"]
+    bounds = [row_w.get("ci_low"), row_w.get("ci_high"), row_l.get("ci_low"), row_l.get("ci_high")]
+    apart = None not in bounds and (bounds[2] > bounds[1] or bounds[0] > bounds[3])
+    if not apart:
+        reason = (f"{b} is {here:.2f} ahead of {a} here, but their intervals overlap: inside the noise of this "
+                  f"short run, which cannot tell the two apart. With all the data {a} is {full:.2f} ahead.")
+    else:
+        reason = (f"{b} is {here:.2f} ahead of {a} here, and their intervals do not overlap: with this budget (part "
+                  f"of the data, fewer epochs) {b} learns faster. With all the data and more epochs {a} catches up "
+                  f"and ends {full:.2f} ahead.")
+    return {"a": a, "b": b, "reason": reason, "within_noise": "no" if apart else "yes"}
+
+
+def flip_lines(agreement: dict[str, Any] | None) -> list[str]:
+    """Each pair that comes out the other way round than on the full data, with why, as lines a page shows."""
+    return [f"Not as on the full data: {f['reason']}" for f in (agreement or {}).get("flips", [])]

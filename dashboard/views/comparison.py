@@ -201,6 +201,10 @@ def ranking(p: dict, view: dict) -> None:
                      + (rep["agreement"]["sentence"] if rep.get("agreement") else ""))
     for line in notes:
         st.caption(line)
+    flips = ss.flip_lines(rep)  # in full: each pair the full data orders the other way, and why
+    for line in flips:
+        st.info(line, icon=":material/swap_vert:")
+    notes += flips
     figures = []
     recall = ss.class_recall(rep)
     if recall:

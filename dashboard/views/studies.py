@@ -173,6 +173,8 @@ if rep.get("reference"):
                "and more epochs (imported from `results/reference` by `python -m experiments reference import`; "
                "hours on a CPU), mean and 95% interval over their seeds. "
                + (rep["agreement"]["sentence"] if rep.get("agreement") else ""))
+    for line in ss.flip_lines(rep):  # in full: each pair the full data orders the other way, and why
+        st.info(line, icon=":material/swap_vert:")
 show(study_charts.ranking(rep["rows"], metric, name),
      "Dots are means over seeds, bars their 95% intervals (see 'CI from' under 'Other metrics'); dark blue is the "
      "best, light blue configs are not significantly different from it, vermillion ones are worse (Holm-corrected).")
@@ -222,7 +224,7 @@ export_area.download_button(
     data=lambda: export.study_html(
         f"Study: {study['name']}", [f"{study['describe']} · {study['workload']} · study run {selected}"],
         rep["finding"], table, figures, rep["explanations"],
-        [rep["legend"], rep["agreement"]["sentence"] if rep.get("agreement") else ""],
+        [rep["legend"], rep["agreement"]["sentence"] if rep.get("agreement") else "", *ss.flip_lines(rep)],
         {"Other metrics and every test against the best": ss.tests_table(rep),
          "Technical config of each row": ss.technical_table(rep)}, datetime.now()),
     file_name=f"rnn-arena-study-{services.file_slug(study['name'])}-{datetime.now():%Y%m%d-%H%M}.html",

@@ -101,6 +101,16 @@ def test_agreement_with_the_reference_counts_flipped_pairs():
     agree = study_report.reference_agreement(flipped, reference, "macro_f1")
     assert agree["flipped"] == ["a vs b", "a vs d"] and "2 come out the other way" in agree["sentence"]
     assert agree["spearman"] < 1.0
+    # each flip says why: no intervals here (one seed, no interval) reads as noise
+    assert [f["within_noise"] for f in agree["flips"]] == ["yes", "yes"]
+    assert "b is 0.10 ahead of a here" in agree["flips"][0]["reason"] and "a is 0.05 ahead" in agree["flips"][0]["reason"]
+    # a lead here whose intervals are apart: the budget, not noise; words (`name`) name the arms
+    half = {"a": 0.004, "b": 0.004, "c": 0.004, "d": 0.2}  # d's interval reaches a's
+    apart = [dict(r, name=r["config"].upper(), ci_low=r["macro_f1"] - half[r["config"]],
+                  ci_high=r["macro_f1"] + half[r["config"]]) for r in flipped]
+    flips = study_report.reference_agreement(apart, reference, "macro_f1")["flips"]
+    assert [(f["a"], f["b"], f["within_noise"]) for f in flips] == [("A", "B", "no"), ("A", "D", "yes")]
+    assert "learns faster" in flips[0]["reason"] and "intervals overlap" in flips[1]["reason"]
     # fewer than 3 configs in common: nothing to say
     assert study_report.reference_agreement(same[:2], reference, "macro_f1") is None
     assert study_report.reference_agreement(same, {}, "macro_f1") is None
